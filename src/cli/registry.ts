@@ -1,0 +1,41 @@
+import type { Command } from './types.ts';
+
+/** Every CLI command, loaded lazily so `airflash --help` stays fast. */
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  upload: {
+    summary: 'Upload a firmware or filesystem image (espota.py compatible; fleets too)',
+    load: async () => (await import('./commands/upload.ts')).command,
+  },
+  emulate: {
+    summary: 'Run emulated ESP32/ESP8266 ArduinoOTA devices on loopback',
+    load: async () => (await import('./commands/emulate.ts')).command,
+  },
+  demo: {
+    summary: 'Upload a generated firmware to an emulated ESP32 and watch it boot',
+    load: async () => (await import('./commands/demo.ts')).command,
+  },
+  partitions: {
+    summary: 'Show, convert and check a partition table (why is my app slot 1280 KiB?)',
+    load: async () => (await import('./commands/partitions.ts')).command,
+  },
+  image: {
+    summary: 'Inspect a firmware image: what it is, for which chip, and whether it is intact',
+    load: async () => (await import('./commands/image.ts')).command,
+  },
+  probe: {
+    summary: 'Ask a device what OTA service it runs, without changing its firmware',
+    load: async () => (await import('./commands/probe.ts')).command,
+  },
+  doctor: {
+    summary: 'Check a PlatformIO project and its devices for OTA problems',
+    load: async () => (await import('./commands/doctor.ts')).command,
+  },
+  discover: {
+    summary: 'Find ArduinoOTA devices with mDNS',
+    load: async () => (await import('./commands/discover.ts')).command,
+  },
+  dashboard: {
+    summary: 'Serve a local web dashboard to see and update every device',
+    load: async () => (await import('./commands/dashboard.ts')).command,
+  },
+};

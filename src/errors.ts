@@ -1,0 +1,127 @@
+/**
+ * One error base class for the whole library. Users match on `code`, which is stable across
+ * releases (documented in README "Error codes"). Messages say what happened and what to try.
+ */
+
+export const ERROR_CODES = [
+  // usage and input
+  'BAD_ARGUMENT',
+  'FILE_NOT_FOUND',
+  // invitation / auth
+  'NO_INVITATION_REPLY',
+  'AUTH_REQUIRED',
+  'AUTH_FAILED',
+  'AUTH_UNSUPPORTED',
+  'DEVICE_REFUSED',
+  'BAD_REPLY',
+  'DEVICE_BUSY',
+  // data phase
+  'NO_CONNECT_BACK',
+  'TRANSFER_STALLED',
+  'DEVICE_ERROR',
+  'INCOMPLETE',
+  'HOST_NOT_FOUND',
+  'NETWORK_ERROR',
+  // lifecycle
+  'INTERRUPTED',
+  'TIMEOUT',
+  // formats
+  'PARTITION_CSV',
+  'PARTITION_TABLE',
+  'PARTITION_INVALID',
+  'IMAGE_TRUNCATED',
+  'IMAGE_INVALID',
+  'OTADATA_INVALID',
+  // pre-flight
+  'PREFLIGHT_NOT_APP',
+  'PREFLIGHT_WRONG_CHIP',
+  'PREFLIGHT_CORRUPT',
+  'PREFLIGHT_TOO_BIG',
+  'PREFLIGHT_NO_OTA',
+  'PREFLIGHT_EMPTY',
+  // fleet / discovery / doctor / dashboard
+  'DEVICE_OFFLINE',
+  'ROLLOUT_STOPPED',
+  'DEVICES_FILE',
+  'DISCOVERY_FAILED',
+  'CONFIG_INVALID',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface AirflashErrorDetails {
+  /** The phase the operation was in when it failed (invite, auth, connect, transfer, result, ...). */
+  phase?: string;
+  /** What the user should try next. Rendered by the CLI after the message. */
+  hint?: string;
+  /** Raw text the device sent, verbatim, when there was any. */
+  deviceText?: string;
+  /** Anything else worth keeping for diagnosis (bytes sent, host, port ...). */
+  data?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+const BRAND = Symbol.for('airflash.error');
+
+export class AirflashError extends Error {
+  readonly code: ErrorCode;
+  readonly phase: string | undefined;
+  readonly hint: string | undefined;
+  readonly deviceText: string | undefined;
+  readonly data: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: AirflashErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'AirflashError';
+    this.code = code;
+    this.phase = details.phase;
+    this.hint = details.hint;
+    this.deviceText = details.deviceText;
+    this.data = details.data ?? {};
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.phase === undefined ? {} : { phase: this.phase }),
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.deviceText === undefined ? {} : { deviceText: this.deviceText }),
+    };
+  }
+}
+
+export function isAirflashError(value: unknown, code?: ErrorCode): value is AirflashError {
+  return value instanceof AirflashError && (code === undefined || value.code === code);
+}
+
+/** Wrap anything thrown into an AirflashError, keeping AirflashErrors as they are. */
+export function toAirflashError(value: unknown, fallback: ErrorCode = 'INTERNAL'): AirflashError {
+  if (value instanceof AirflashError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new AirflashError(fallback, message, { cause: value });
+}
+
+/** Process exit codes, one table for every command (README "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  preflight: 3,
+  partial: 4,
+  interrupted: 130,
+} as const;
+
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof AirflashError)) return EXIT.failed;
+  if (error.code === 'BAD_ARGUMENT') return EXIT.usage;
+  if (error.code === 'INTERRUPTED') return EXIT.interrupted;
+  if (error.code.startsWith('PREFLIGHT_')) return EXIT.preflight;
+  return EXIT.failed;
+}
