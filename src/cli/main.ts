@@ -1,7 +1,7 @@
 import { AirflashError, EXIT, exitCodeFor } from '../errors.ts';
 import { VERSION } from '../version.ts';
-import { renderError } from './render-error.ts';
 import { COMMANDS } from './registry.ts';
+import { renderError } from './render-error.ts';
 import type { CliIO } from './types.ts';
 
 function mainHelp(): string {
