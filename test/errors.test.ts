@@ -12,5 +12,9 @@ test('AirflashError carries a stable code and maps to exit codes', () => {
   assert.equal(exitCodeFor(new AirflashError('AUTH_FAILED', 'x')), 1);
   assert.equal(exitCodeFor(new Error('plain')), 1);
   assert.equal(toAirflashError(new Error('boom')).code, 'INTERNAL');
-  assert.deepEqual(e.toJSON(), { code: 'PREFLIGHT_NOT_APP', message: 'not an app', hint: 'pick firmware.bin' });
+  assert.deepEqual(e.toJSON(), {
+    code: 'PREFLIGHT_NOT_APP',
+    message: 'not an app',
+    hint: 'pick firmware.bin',
+  });
 });
