@@ -1,0 +1,5 @@
+/** airflash/formats: partition tables, otadata, firmware images and upload pre-flight. Pure, no I/O. */
+export * from './crc.ts';
+export * from './flash-size.ts';
+export * from './otadata.ts';
+export * from './partitions/index.ts';
