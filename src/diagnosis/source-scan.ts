@@ -1,0 +1,403 @@
+/**
+ * A light static look at Arduino sketches for OTA problems: is `ArduinoOTA.begin()` called, is
+ * `ArduinoOTA.handle()` reachable from `loop()`, and how long does `loop()` block in `delay()`.
+ * Not a C++ parser: comments and string literals are masked, functions are found by
+ * `name(...) {` at brace depth 0, and `delay()` arguments are evaluated when they are constant
+ * expressions (numbers, + - * /, parentheses, `#define` / `const` names, `pdMS_TO_TICKS`,
+ * `portTICK_PERIOD_MS`). Pure: files in, facts out.
+ */
+
+export interface SourceFile {
+  /** Path relative to the project, with forward slashes. */
+  path: string;
+  text: string;
+}
+
+export interface SourceLocation {
+  path: string;
+  line: number;
+}
+
+export interface DelayCall extends SourceLocation {
+  /** The call as written, e.g. `delay(30000)`. */
+  call: string;
+  /** Milliseconds when the argument is a constant expression. */
+  ms?: number;
+  /** The function the call sits in. */
+  inFunction: string;
+  /** Call chain from loop(), e.g. ["loop", "readSensors"]. */
+  via: string[];
+}
+
+export interface CallWithArgument extends SourceLocation {
+  call: string;
+  /** A string literal argument, unescaped, when the argument is one. */
+  literal?: string;
+  /** A numeric argument, when the argument is a constant expression. */
+  number?: number;
+}
+
+export interface SourceScan {
+  files: string[];
+  /** Any mention of ArduinoOTA (include, object). */
+  mentionsArduinoOTA: boolean;
+  begin: CallWithArgument[];
+  handle: SourceLocation[];
+  /** Where `void loop()` is defined (Arduino). */
+  loop?: SourceLocation;
+  /** handle() is called from loop() directly or through functions defined in the project. */
+  handleReachableFromLoop: boolean;
+  /** Functions (other than loop's call tree) that call handle(), e.g. a FreeRTOS task. */
+  handleOutsideLoop: string[];
+  /** delay()/vTaskDelay() calls in loop() and the project functions it calls. */
+  loopDelays: DelayCall[];
+  /** Sum of the constant delays found on loop()'s call tree (an upper-bound guess of the period). */
+  loopDelayTotalMs: number;
+  setPort: CallWithArgument[];
+  setPassword: CallWithArgument[];
+  setPasswordHash: CallWithArgument[];
+  /** Deep sleep calls on loop()'s call tree (the device is offline most of the time). */
+  deepSleep: SourceLocation[];
+}
+
+/** Source extensions airflash scans. */
+export const SOURCE_EXTENSIONS: readonly string[] = [
+  '.ino',
+  '.pde',
+  '.cpp',
+  '.cc',
+  '.cxx',
+  '.c',
+  '.h',
+  '.hpp',
+];
+
+interface Masked {
+  /** Comments blanked (newlines kept). */
+  code: string;
+  /** Comments and the inside of string / char literals blanked. */
+  bare: string;
+}
+
+/** Blank comments and literal contents while keeping every offset and newline. */
+export function maskSource(text: string): Masked {
+  const code = text.split('');
+  const bare = text.split('');
+  const blank = (arr: string[], i: number): void => {
+    if (arr[i] !== '\n') arr[i] = ' ';
+  };
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    const next = text[i + 1];
+    if (ch === '/' && next === '/') {
+      while (i < text.length && text[i] !== '\n') {
+        blank(code, i);
+        blank(bare, i);
+        i += 1;
+      }
+      continue;
+    }
+    if (ch === '/' && next === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      for (; i < stop; i += 1) {
+        blank(code, i);
+        blank(bare, i);
+      }
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      // Raw strings R"(...)" are rare in sketches; treat them as ordinary literals.
+      i += 1;
+      while (i < text.length && text[i] !== ch && text[i] !== '\n') {
+        if (text[i] === '\\') {
+          blank(bare, i);
+          i += 1;
+        }
+        blank(bare, i);
+        i += 1;
+      }
+      i += 1;
+      continue;
+    }
+    i += 1;
+  }
+  return { code: code.join(''), bare: bare.join('') };
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i += 1) if (text[i] === '\n') line += 1;
+  return line;
+}
+
+/** Index of the bracket closing the one at `open` (same kind), or -1. */
+function matchBracket(bare: string, open: number): number {
+  const opener = bare[open];
+  const closer = opener === '{' ? '}' : opener === '(' ? ')' : ']';
+  let depth = 0;
+  for (let i = open; i < bare.length; i += 1) {
+    const c = bare[i];
+    if (c === opener) depth += 1;
+    else if (c === closer) {
+      depth -= 1;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
+function unescapeC(literal: string): string {
+  return literal.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
+    if (e.startsWith('x')) return String.fromCharCode(Number.parseInt(e.slice(1), 16));
+    if (/^[0-7]+$/.test(e)) return String.fromCharCode(Number.parseInt(e, 8));
+    const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0' };
+    return map[e] ?? e;
+  });
+}
+
+/** Evaluate a constant C expression: numbers, names from `constants`, + - * /, parentheses. */
+export function evaluateConstant(
+  expression: string,
+  constants: ReadonlyMap<string, string>,
+  depth = 0,
+): number | undefined {
+  if (depth > 8) return undefined;
+  const tokens = expression.match(
+    /0[xX][0-9a-fA-F]+[uUlL]*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[uUlLfF]*|[A-Za-z_]\w*|[-+*/()]|\S/g,
+  );
+  if (!tokens) return undefined;
+  let pos = 0;
+  const peek = (): string | undefined => tokens[pos];
+  const primary = (): number | undefined => {
+    const t = tokens[pos];
+    if (t === undefined) return undefined;
+    pos += 1;
+    if (t === '(') {
+      // A cast like (uint32_t) or (unsigned long): skip it.
+      if (/^[A-Za-z_]/.test(peek() ?? '') && /_t$|^(unsigned|long|int|uint\w*|size_t)$/.test(peek() ?? '')) {
+        while (peek() !== undefined && peek() !== ')') pos += 1;
+        pos += 1;
+        return unary();
+      }
+      const v = sum();
+      if (peek() !== ')') return undefined;
+      pos += 1;
+      return v;
+    }
+    if (/^0[xX]/.test(t)) return Number.parseInt(t.replace(/[uUlL]+$/, ''), 16);
+    if (/^\d/.test(t)) return Number(t.replace(/[uUlLfF]+$/, ''));
+    if (t === 'pdMS_TO_TICKS' || t === 'MS2TICKS') {
+      return primary();
+    }
+    if (t === 'portTICK_PERIOD_MS' || t === 'portTICK_RATE_MS') return 1;
+    if (/^[A-Za-z_]/.test(t)) {
+      const def = constants.get(t);
+      return def === undefined ? undefined : evaluateConstant(def, constants, depth + 1);
+    }
+    return undefined;
+  };
+  const unary = (): number | undefined => {
+    if (peek() === '-') {
+      pos += 1;
+      const v = unary();
+      return v === undefined ? undefined : -v;
+    }
+    if (peek() === '+') pos += 1;
+    return primary();
+  };
+  const product = (): number | undefined => {
+    let v = unary();
+    while (v !== undefined && (peek() === '*' || peek() === '/')) {
+      const op = tokens[pos];
+      pos += 1;
+      const r = unary();
+      if (r === undefined) return undefined;
+      v = op === '*' ? v * r : r === 0 ? undefined : Math.trunc(v / r);
+    }
+    return v;
+  };
+  const sum = (): number | undefined => {
+    let v = product();
+    while (v !== undefined && (peek() === '+' || peek() === '-')) {
+      const op = tokens[pos];
+      pos += 1;
+      const r = product();
+      if (r === undefined) return undefined;
+      v = op === '+' ? v + r : v - r;
+    }
+    return v;
+  };
+  const value = sum();
+  return pos === tokens.length ? value : undefined;
+}
+
+interface FunctionDef {
+  name: string;
+  file: SourceFile;
+  masked: Masked;
+  /** Offsets of the body braces. */
+  open: number;
+  close: number;
+}
+
+const KEYWORDS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'catch', 'else', 'do', 'case']);
+
+/** Function definitions at brace depth 0 (and inside namespaces/classes, loosely). */
+function findFunctions(file: SourceFile, masked: Masked): FunctionDef[] {
+  const out: FunctionDef[] = [];
+  const re = /([A-Za-z_]\w*(?:::[A-Za-z_~]\w*)*)\s*\(/g;
+  const { bare } = masked;
+  let depth = 0;
+  let scanFrom = 0;
+  for (let m = re.exec(bare); m !== null; m = re.exec(bare)) {
+    for (let k = scanFrom; k < m.index; k += 1) {
+      if (bare[k] === '{') depth += 1;
+      else if (bare[k] === '}') depth -= 1;
+    }
+    scanFrom = m.index;
+    if (depth !== 0) continue;
+    const fullName = m[1] as string;
+    const name = fullName.split('::').pop() as string;
+    if (KEYWORDS.has(name)) continue;
+    const parenOpen = m.index + (m[0] as string).length - 1;
+    const parenClose = matchBracket(bare, parenOpen);
+    if (parenClose === -1) continue;
+    // After the parameter list: optional qualifiers, then "{".
+    const after = /^\s*(?:const\s*|noexcept\s*|override\s*|IRAM_ATTR\s*)*\{/.exec(bare.slice(parenClose + 1));
+    if (!after) continue;
+    const open = parenClose + (after[0] as string).length;
+    const close = matchBracket(bare, open);
+    if (close === -1) continue;
+    out.push({ name, file, masked, open, close });
+    // Skip the body.
+    re.lastIndex = close + 1;
+    scanFrom = close + 1;
+  }
+  return out;
+}
+
+function collectConstants(files: { masked: Masked }[]): Map<string, string> {
+  const constants = new Map<string, string>();
+  for (const { masked } of files) {
+    for (const m of masked.code.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+([^\n]+)$/gm)) {
+      constants.set(m[1] as string, (m[2] as string).trim());
+    }
+    for (const m of masked.code.matchAll(
+      /\b(?:static\s+)?(?:const|constexpr)\s+(?:unsigned\s+|signed\s+)?(?:long\s+long|long|int|short|uint\d+_t|int\d+_t|size_t|auto|TickType_t|u?int)\s+([A-Za-z_]\w*)\s*=\s*([^;]+);/g,
+    )) {
+      constants.set(m[1] as string, (m[2] as string).trim());
+    }
+  }
+  return constants;
+}
+
+/** Scan project sources for OTA facts. */
+export function scanSources(files: readonly SourceFile[]): SourceScan {
+  const prepared = files.map((file) => ({ file, masked: maskSource(file.text) }));
+  const constants = collectConstants(prepared);
+  const functions = prepared.flatMap(({ file, masked }) => findFunctions(file, masked));
+  const byName = new Map<string, FunctionDef[]>();
+  for (const f of functions) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
+
+  const scan: SourceScan = {
+    files: files.map((f) => f.path),
+    mentionsArduinoOTA: prepared.some(({ masked }) => /\bArduinoOTA\b/.test(masked.bare)),
+    begin: [],
+    handle: [],
+    handleReachableFromLoop: false,
+    handleOutsideLoop: [],
+    loopDelays: [],
+    loopDelayTotalMs: 0,
+    setPort: [],
+    setPassword: [],
+    setPasswordHash: [],
+    deepSleep: [],
+  };
+
+  const argumentOf = (masked: Masked, parenOpen: number): { code: string; bare: string } | undefined => {
+    const close = matchBracket(masked.bare, parenOpen);
+    if (close === -1) return undefined;
+    return { code: masked.code.slice(parenOpen + 1, close), bare: masked.bare.slice(parenOpen + 1, close) };
+  };
+
+  const callsOf = (masked: Masked, file: SourceFile, method: string): CallWithArgument[] => {
+    const out: CallWithArgument[] = [];
+    const re = new RegExp(`\\bArduinoOTA\\s*(?:\\.|->)\\s*${method}\\s*\\(`, 'g');
+    for (const m of masked.bare.matchAll(re)) {
+      const parenOpen = m.index + m[0].length - 1;
+      const arg = argumentOf(masked, parenOpen);
+      const call: CallWithArgument = {
+        path: file.path,
+        line: lineAt(masked.bare, m.index),
+        call: `ArduinoOTA.${method}(${arg ? arg.code.trim() : ''})`,
+      };
+      if (arg) {
+        const lit = /^\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(arg.code);
+        if (lit) call.literal = unescapeC(lit[1] as string);
+        else {
+          const n = evaluateConstant(arg.code, constants);
+          if (n !== undefined) call.number = n;
+        }
+      }
+      out.push(call);
+    }
+    return out;
+  };
+
+  for (const { file, masked } of prepared) {
+    scan.begin.push(...callsOf(masked, file, 'begin'));
+    scan.handle.push(...callsOf(masked, file, 'handle').map(({ path, line }) => ({ path, line })));
+    scan.setPort.push(...callsOf(masked, file, 'setPort'));
+    scan.setPassword.push(...callsOf(masked, file, 'setPassword'));
+    scan.setPasswordHash.push(...callsOf(masked, file, 'setPasswordHash'));
+  }
+
+  const loopDef = byName.get('loop')?.[0];
+  const callsHandle = (f: FunctionDef): boolean =>
+    /\bArduinoOTA\s*(?:\.|->)\s*handle\s*\(/.test(f.masked.bare.slice(f.open, f.close));
+
+  if (loopDef) {
+    scan.loop = { path: loopDef.file.path, line: lineAt(loopDef.masked.bare, loopDef.open) };
+    // Walk loop()'s call tree through functions defined in the project.
+    const visited = new Set<FunctionDef>();
+    const walk = (f: FunctionDef, via: string[]): void => {
+      if (visited.has(f) || via.length > 6) return;
+      visited.add(f);
+      const chain = [...via, f.name];
+      const body = f.masked.bare.slice(f.open, f.close);
+      if (callsHandle(f)) scan.handleReachableFromLoop = true;
+      for (const m of body.matchAll(/\b(delay|vTaskDelay)\s*\(/g)) {
+        const parenOpen = f.open + m.index + m[0].length - 1;
+        const arg = argumentOf(f.masked, parenOpen);
+        const call: DelayCall = {
+          path: f.file.path,
+          line: lineAt(f.masked.bare, f.open + m.index),
+          call: `${m[1] as string}(${arg ? arg.code.trim() : ''})`,
+          inFunction: f.name,
+          via: chain,
+        };
+        const ms = arg ? evaluateConstant(arg.code, constants) : undefined;
+        if (ms !== undefined) call.ms = ms;
+        scan.loopDelays.push(call);
+      }
+      for (const m of body.matchAll(/\b(esp_deep_sleep_start|esp_deep_sleep|deepSleep)\s*\(/g)) {
+        scan.deepSleep.push({ path: f.file.path, line: lineAt(f.masked.bare, f.open + m.index) });
+      }
+      for (const m of body.matchAll(/(?<![.>:\w])([A-Za-z_]\w*)\s*\(/g)) {
+        const name = m[1] as string;
+        if (KEYWORDS.has(name) || name === f.name) continue;
+        for (const callee of byName.get(name) ?? []) walk(callee, chain);
+      }
+    };
+    walk(loopDef, []);
+    scan.loopDelayTotalMs = scan.loopDelays.reduce((total, d) => total + (d.ms ?? 0), 0);
+    for (const f of functions) {
+      if (!visited.has(f) && callsHandle(f)) scan.handleOutsideLoop.push(f.name);
+    }
+  } else {
+    for (const f of functions) if (callsHandle(f)) scan.handleOutsideLoop.push(f.name);
+  }
+  return scan;
+}
