@@ -1,12 +1,147 @@
+import { parseArgs } from 'node:util';
+import { discover } from '../../discovery/browse.ts';
+import type { DiscoveredDevice, DiscoveryEvent } from '../../discovery/types.ts';
+import { AirflashError, EXIT } from '../../errors.ts';
 import type { Command } from '../types.ts';
 
-// Placeholder until the discover command lands; replaced by its owner.
+const HELP = `Usage: airflash discover [--timeout S] [--watch] [--interface NAME] [--json]
+
+Find ArduinoOTA devices on the local network: browses the mDNS service _arduino._tcp (what
+the Arduino IDE shows as network ports) and lists each device's name, addresses, OTA port,
+board, whether it wants a password, and the core (esp32 / esp8266) its advertisement implies.
+
+Options:
+  --timeout S       how long to listen, in seconds (default 3; with --watch: until Ctrl-C)
+  --watch           keep the list live: print devices as they appear, change and disappear
+  --interface NAME  browse on this interface only (name such as eth0 / en0, or one of its IPv4
+                    addresses); default: every interface except loopback, VPN and virtual
+                    adapters (Docker, WSL, VirtualBox, VMware ...)
+  --json            one JSON object per line: {"event":"up"|"update"|"down","device":{...}}
+
+Exit status: 0 when at least one device answered (or --watch ended with Ctrl-C), 1 when none did.
+Devices that never show up: see "airflash doctor", or list them in airflash.devices.json.
+`;
+
+function parsePositiveNumber(text: string, what: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new AirflashError('BAD_ARGUMENT', `${what} must be a positive number, not "${text}".`);
+  }
+  return value;
+}
+
+function cell(device: DiscoveredDevice): string[] {
+  return [
+    device.name,
+    device.addresses.join(', '),
+    String(device.port),
+    device.board ?? '?',
+    device.authUpload === undefined ? '?' : device.authUpload ? 'yes' : 'no',
+    device.core ?? '?',
+  ];
+}
+
+const HEADER = ['NAME', 'ADDRESSES', 'PORT', 'BOARD', 'PASSWORD', 'CORE'];
+
+function table(rows: string[][]): string {
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[HEADER, ...rows].map(line).join('\n')}\n`;
+}
+
+function watchLine(event: DiscoveryEvent): string {
+  const d = event.device;
+  const [name, addresses, port, board, password, core] = cell(d);
+  return `${event.type.padEnd(6)}  ${name}  ${addresses}  port=${port}  board=${board}  password=${password}  core=${core}\n`;
+}
+
+function jsonLine(event: DiscoveryEvent): string {
+  return `${JSON.stringify({ event: event.type, device: event.device })}\n`;
+}
+
 export const command: Command = {
   name: 'discover',
-  summary: 'discover',
-  help: 'airflash discover (not implemented yet)',
-  async run(_argv, io) {
-    io.stderr.write('airflash discover: not implemented yet\n');
-    return 1;
+  summary: 'Find ArduinoOTA devices with mDNS',
+  help: HELP,
+  async run(argv, io) {
+    let parsed: ReturnType<
+      typeof parseArgs<{
+        options: {
+          timeout: { type: 'string' };
+          watch: { type: 'boolean' };
+          interface: { type: 'string' };
+          json: { type: 'boolean' };
+        };
+      }>
+    >;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: {
+          timeout: { type: 'string' },
+          watch: { type: 'boolean' },
+          interface: { type: 'string' },
+          json: { type: 'boolean' },
+        },
+        strict: true,
+        allowPositionals: false,
+      });
+    } catch (error) {
+      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
+        hint: 'Run "airflash discover --help" for the options.',
+      });
+    }
+    const { values } = parsed;
+    const watch = values.watch === true;
+    const json = values.json === true;
+    const timeoutMs =
+      values.timeout === undefined
+        ? undefined
+        : Math.round(parsePositiveNumber(values.timeout, '--timeout') * 1000);
+    // Not for users: a non-standard group port, so tests can browse a private loopback group.
+    const { AIRFLASH_MDNS_PORT: portText } = io.env;
+    const mdnsPort =
+      portText === undefined || portText === ''
+        ? undefined
+        : Math.trunc(parsePositiveNumber(portText, 'AIRFLASH_MDNS_PORT'));
+
+    const devices = new Map<string, DiscoveredDevice>();
+    const events = discover({
+      watch,
+      signal: io.signal,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(values.interface === undefined ? {} : { interface: values.interface }),
+      ...(mdnsPort === undefined ? {} : { mdnsPort }),
+    });
+    let seen = 0;
+    for await (const event of events) {
+      const key = event.device.name.toLowerCase();
+      if (event.type === 'down') devices.delete(key);
+      else devices.set(key, event.device);
+      if (event.type === 'up') seen += 1;
+      if (json) io.stdout.write(jsonLine(event));
+      else if (watch) io.stdout.write(watchLine(event));
+    }
+    if (!json && !watch && devices.size > 0) {
+      const rows = [...devices.values()].sort((a, b) => a.name.localeCompare(b.name)).map(cell);
+      io.stdout.write(table(rows));
+    }
+    if (io.signal.aborted && !watch) return EXIT.interrupted;
+    if (watch) return EXIT.ok;
+    if (seen === 0) {
+      const waited = timeoutMs ?? 3000;
+      io.stderr.write(
+        `airflash discover: no ArduinoOTA device answered within ${waited / 1000} s.\n` +
+          '  try: a longer --timeout; check the device runs ArduinoOTA and is on this network (not a guest\n' +
+          '       network with client isolation); name the interface with --interface; or use the device\n' +
+          '       IP address / airflash.devices.json where multicast does not get through.\n',
+      );
+      return EXIT.failed;
+    }
+    return EXIT.ok;
   },
 };

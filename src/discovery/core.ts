@@ -1,0 +1,104 @@
+import type { DiscoveredCore } from './types.ts';
+
+/**
+ * The TXT sets ArduinoOTA devices advertise (protocol.md §6), in the order each core builds them:
+ * ESP32 `board, tcp_check, ssh_upload, auth_upload`; ESP8266 `tcp_check, ssh_upload, board,
+ * auth_upload`. `auth_upload` is `yes` when a password was set at `ArduinoOTA.begin()`.
+ */
+export function arduinoTxt(
+  core: 'esp32' | 'esp32-legacy' | 'esp8266',
+  board: string,
+  auth: boolean,
+): Array<[string, string]> {
+  const authValue = auth ? 'yes' : 'no';
+  if (core === 'esp8266') {
+    return [
+      ['tcp_check', 'no'],
+      ['ssh_upload', 'no'],
+      ['board', board],
+      ['auth_upload', authValue],
+    ];
+  }
+  return [
+    ['board', board],
+    ['tcp_check', 'no'],
+    ['ssh_upload', 'no'],
+    ['auth_upload', authValue],
+  ];
+}
+
+/** boards.txt ids of the esp8266/Arduino core that do not say "8266" themselves. */
+const ESP8266_BOARDS = new Set([
+  'generic',
+  'esp8285',
+  'espduino',
+  'huzzah',
+  'inventone',
+  'cw01',
+  'espresso_lite_v1',
+  'espresso_lite_v2',
+  'phoenix_v1',
+  'phoenix_v2',
+  'nodemcu',
+  'nodemcuv2',
+  'modwifi',
+  'thing',
+  'thingdev',
+  'blynk',
+  'esp210',
+  'd1_mini',
+  'd1_mini_pro',
+  'd1_mini_lite',
+  'd1_mini_clone',
+  'd1',
+  'espino',
+  'espinotee',
+  'wifinfo',
+  'arduino-esp8266',
+  'gen4iod',
+  'oak',
+  'wifiduino',
+  'wifi_slot',
+  'wiolink',
+  'espectro',
+  'eduinowifi',
+  'sonoff',
+  'agruminolemon',
+  'wifi_kit_8',
+]);
+
+/**
+ * Which core an advertisement implies, strongest evidence first:
+ * 1. the order of the four ArduinoOTA TXT keys: `tcp_check, ssh_upload, board, auth_upload` is
+ *    the ESP8266 order; `board` first (the order arduino-esp32 passes them) or the exact reverse
+ *    (`auth_upload, ssh_upload, tcp_check, board`, which is how ESP-IDF's mdns component keeps a
+ *    TXT list it was given as an array) is ESP32;
+ * 2. the `board` value: an esp8266/Arduino boards.txt id (`generic`, `nodemcuv2`, `d1_mini`, ...)
+ *    or anything containing `8266`/`8285` is ESP8266; a name containing `32` (`esp32`, `esp32s3`,
+ *    `lolin32`, `d1_mini32`) is ESP32;
+ * 3. the port: 3232 is the ESP32 default, 8266 the ESP8266 one.
+ * Undefined when none of these says anything.
+ */
+export function inferCore(
+  txt: ReadonlyArray<readonly [string, string]>,
+  port: number | undefined,
+): DiscoveredCore | undefined {
+  const keys = txt.map(([k]) => k.toLowerCase());
+  const b = keys.indexOf('board');
+  const t = keys.indexOf('tcp_check');
+  const s = keys.indexOf('ssh_upload');
+  const a = keys.indexOf('auth_upload');
+  if (b >= 0 && t >= 0 && s >= 0 && a >= 0) {
+    if (t < s && s < b && b < a) return 'esp8266';
+    if (b < t && t < s && s < a) return 'esp32';
+    if (a < s && s < t && t < b) return 'esp32';
+  }
+  const board = txt.find(([k]) => k.toLowerCase() === 'board')?.[1].toLowerCase();
+  if (board !== undefined && board !== '') {
+    if (ESP8266_BOARDS.has(board) || /8266|8285/.test(board)) return 'esp8266';
+    if (/32/.test(board)) return 'esp32';
+  }
+  if (port === 3232) return 'esp32';
+  if (port === 8266) return 'esp8266';
+  return undefined;
+}
