@@ -161,7 +161,8 @@ export function checkUploadSettings(
   const at = (o: ResolvedOption | undefined): { file?: string; line?: number } =>
     o && o.line > 0 ? { file: env.file, line: o.line } : {};
   const add = (f: Omit<DoctorFinding, 'env'>): void => {
-    findings.push({ severity: f.severity, env: env.name, ...f });
+    const { severity, ...rest } = f;
+    findings.push({ severity, env: env.name, ...rest });
   };
 
   const protocol = env.uploadProtocol?.value.trim();
