@@ -27,9 +27,9 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 /** Read whatever `probe()` returned into doctor's view of it. */
 export function toDoctorProbeResult(value: unknown): DoctorProbeResult {
   if (!isRecord(value)) return { answered: false };
-  const service = isRecord(value['service']) ? value['service'] : {};
-  const auth = isRecord(value['auth']) ? value['auth'] : {};
-  const loop = isRecord(value['loop']) ? value['loop'] : {};
+  const service = pick(value, ['service'], isRecord) ?? {};
+  const auth = pick(value, ['auth'], isRecord) ?? {};
+  const loop = pick(value, ['loop'], isRecord) ?? {};
   const answered =
     pick(value, ['answered', 'reachable', 'ok', 'found', 'alive'], isBool) ??
     pick(service, ['answered', 'found', 'ok'], isBool) ??
@@ -53,8 +53,9 @@ export function toDoctorProbeResult(value: unknown): DoctorProbeResult {
 
 /** A DoctorProbe from a loaded probe module, or undefined when it has no usable `probe()`. */
 export function doctorProbeFromModule(mod: unknown): DoctorProbe | undefined {
-  if (!isRecord(mod) || typeof mod['probe'] !== 'function') return undefined;
-  const probe = mod['probe'] as (options: AnyRecord) => Promise<unknown>;
+  const isFunction = (v: unknown): v is (options: AnyRecord) => Promise<unknown> => typeof v === 'function';
+  const probe = isRecord(mod) ? pick(mod, ['probe'], isFunction) : undefined;
+  if (!probe) return undefined;
   return async (host, port, options) => {
     const result = await probe({ host, port, ...(options.signal ? { signal: options.signal } : {}) });
     return toDoctorProbeResult(result);
