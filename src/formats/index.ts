@@ -1,5 +1,9 @@
 /** airflash/formats: partition tables, otadata, firmware images and upload pre-flight. Pure, no I/O. */
 export * from './crc.ts';
 export * from './flash-size.ts';
+export * from './image/build.ts';
+export * from './image/chips.ts';
+export * from './image/inspect.ts';
 export * from './otadata.ts';
 export * from './partitions/index.ts';
+export * from './preflight.ts';
