@@ -1,0 +1,327 @@
+/** The JSON API under /api/v1 (documented in docs/dashboard.md). The page uses nothing else. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { isAirflashError } from '../errors.ts';
+import { VERSION } from '../version.ts';
+import type { DeviceRegistry } from './devices.ts';
+import type { EventHub } from './events.ts';
+import { HttpError, readBody, readJson, sendJson } from './http.ts';
+import { cleanName, type ImageStore, view as imageView } from './images.ts';
+import type { JobRunner } from './jobs.ts';
+import type { DashboardLibrary } from './lib.ts';
+import type { DashboardStore } from './store.ts';
+
+export interface ApiContext {
+  store: DashboardStore;
+  registry: DeviceRegistry;
+  images: ImageStore;
+  jobs: JobRunner;
+  events: EventHub;
+  lib: DashboardLibrary;
+  maxImageBytes: number;
+  defaultParallel: number;
+}
+
+export const ENDPOINTS = [
+  'GET /api/v1/devices',
+  'POST /api/v1/devices',
+  'DELETE /api/v1/devices/:id',
+  'POST /api/v1/devices/:id/password',
+  'GET /api/v1/images',
+  'POST /api/v1/images',
+  'GET /api/v1/images/:id?devices=ID,ID',
+  'POST /api/v1/updates',
+  'GET /api/v1/updates',
+  'GET /api/v1/updates/:id',
+  'POST /api/v1/updates/:id/retry',
+  'GET /api/v1/events',
+  'GET /api/v1/history',
+  'GET /api/v1/history/export',
+];
+
+/** Image magic bytes we accept as "a firmware file at all": ESP app (0xE9), gzip (ESP8266). */
+function looksLikeFirmware(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xe9 || (bytes[0] === 0x1f && bytes[1] === 0x8b);
+}
+
+export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const method = req.method ?? 'GET';
+  const parts = url.pathname.split('/').filter((p) => p !== '');
+  if (parts[0] !== 'api' || parts[1] !== 'v1')
+    throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+  const [resource, id, action] = parts.slice(2).map((p) => decodeURIComponent(p));
+  const route = `${method} ${resource ?? ''}${id === undefined ? '' : '/:id'}${action === undefined ? '' : `/${action}`}`;
+
+  switch (route) {
+    case 'GET ':
+      sendJson(res, 200, { name: 'airflash dashboard', version: VERSION, endpoints: ENDPOINTS });
+      return;
+    case 'GET devices':
+      sendJson(res, 200, { devices: ctx.registry.list() });
+      return;
+    case 'POST devices':
+      await addDevice(ctx, req, res);
+      return;
+    case 'DELETE devices/:id': {
+      const deviceId = id as string;
+      const device = ctx.registry.get(deviceId);
+      if (device === undefined || !device.sources.includes('manual')) {
+        throw new HttpError(404, 'NOT_FOUND', `No device added by hand with id "${deviceId}".`);
+      }
+      await ctx.store.removeManualDevice(device.name);
+      ctx.registry.remove(deviceId, 'manual');
+      sendJson(res, 200, { removed: deviceId });
+      return;
+    }
+    case 'POST devices/:id/password': {
+      const deviceId = id as string;
+      const body = await readJson(req);
+      if (ctx.registry.get(deviceId) === undefined)
+        throw new HttpError(404, 'NOT_FOUND', `No device "${deviceId}".`);
+      const pw = body['password'];
+      if (pw !== null && typeof pw !== 'string') {
+        throw new HttpError(400, 'BAD_ARGUMENT', '"password" must be a string, or null to forget it.');
+      }
+      await ctx.store.setPassword(deviceId, pw);
+      ctx.registry.touch(deviceId);
+      sendJson(res, 200, { device: ctx.registry.get(deviceId) });
+      return;
+    }
+    case 'GET images':
+      sendJson(res, 200, { images: ctx.images.list() });
+      return;
+    case 'POST images':
+      await addImage(ctx, req, res, url);
+      return;
+    case 'GET images/:id': {
+      const image = ctx.images.get(id as string);
+      if (image === undefined) throw new HttpError(404, 'NOT_FOUND', `No image "${id}"; upload it again.`);
+      const wanted = (url.searchParams.get('devices') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      const fit = wanted.map((deviceId) => {
+        const device = ctx.registry.get(deviceId);
+        if (device === undefined) {
+          return {
+            device: deviceId,
+            name: deviceId,
+            verdict: 'refuse',
+            code: 'NOT_FOUND',
+            message: 'No such device.',
+            slotSize: null,
+          };
+        }
+        return {
+          device: deviceId,
+          name: device.name,
+          ...ctx.lib.fit(image.bytes, image.summary, ctx.registry.target(deviceId)),
+        };
+      });
+      sendJson(res, 200, { image: imageView(image), fit });
+      return;
+    }
+    case 'POST updates':
+      await startUpdate(ctx, req, res);
+      return;
+    case 'GET updates':
+      sendJson(res, 200, { updates: ctx.jobs.list() });
+      return;
+    case 'GET updates/:id': {
+      const job = ctx.jobs.get(id as string);
+      if (job === undefined) throw new HttpError(404, 'NOT_FOUND', `No update "${id}".`);
+      sendJson(res, 200, { update: job });
+      return;
+    }
+    case 'POST updates/:id/retry': {
+      const body = await readJson(req);
+      if (ctx.jobs.get(id as string) === undefined)
+        throw new HttpError(404, 'NOT_FOUND', `No update "${id}".`);
+      const passwords = await takePasswords(ctx, body);
+      const job = ctx.jobs.retry(id as string, passwords);
+      sendJson(res, 202, { update: job });
+      return;
+    }
+    case 'GET events':
+      ctx.events.attach(res);
+      return;
+    case 'GET history': {
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      const all = ctx.store.history();
+      sendJson(res, 200, {
+        updates: all.slice(0, Number.isFinite(limit) && limit > 0 ? limit : 100),
+        total: all.length,
+      });
+      return;
+    }
+    case 'GET history/:id': {
+      if (id !== 'export') throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+      const stamp = new Date().toISOString();
+      sendJson(
+        res,
+        200,
+        { exportedAt: stamp, airflash: VERSION, updates: ctx.store.history() },
+        { 'Content-Disposition': `attachment; filename="airflash-history-${stamp.slice(0, 10)}.json"` },
+      );
+      return;
+    }
+    default: {
+      const known = ENDPOINTS.some((e) => e.split(' ')[1]?.split('/')[3]?.split('?')[0] === resource);
+      if (known)
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${url.pathname}.`);
+      throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+    }
+  }
+}
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const CORES = new Set(['esp32', 'esp32-legacy', 'esp8266']);
+
+async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJson(req);
+  const address = typeof body['address'] === 'string' ? body['address'].trim() : '';
+  if (address === '' || (isIP(address) === 0 && !HOSTNAME.test(address))) {
+    throw new HttpError(400, 'BAD_ARGUMENT', '"address" must be an IP address or a host name.');
+  }
+  const core = body['core'];
+  if (core !== undefined && (typeof core !== 'string' || !CORES.has(core))) {
+    throw new HttpError(400, 'BAD_ARGUMENT', '"core" must be esp32, esp32-legacy or esp8266.');
+  }
+  const port = body['port'] ?? (core === 'esp8266' ? 8266 : 3232);
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new HttpError(400, 'BAD_ARGUMENT', '"port" must be a whole number from 1 to 65535.');
+  }
+  const name =
+    typeof body['name'] === 'string' && body['name'].trim() !== ''
+      ? cleanName(body['name'])
+      : `${address}:${port}`;
+  const optional = (key: string): string | undefined => {
+    const v = body[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string' || v.length > 200)
+      throw new HttpError(400, 'BAD_ARGUMENT', `"${key}" must be a short string.`);
+    return v;
+  };
+  const chip = optional('chip');
+  const partitions = optional('partitions');
+  const device = {
+    name,
+    address,
+    port,
+    ...(core === undefined ? {} : { core: core as 'esp32' | 'esp32-legacy' | 'esp8266' }),
+    ...(chip === undefined ? {} : { chip }),
+    ...(partitions === undefined ? {} : { partitions }),
+  };
+  await ctx.store.addManualDevice(device);
+  const deviceId = ctx.registry.upsert('manual', device);
+  const password = body['password'];
+  if (typeof password === 'string' && password !== '') {
+    await ctx.store.setPassword(deviceId, password);
+    ctx.registry.touch(deviceId);
+  }
+  sendJson(res, 201, { device: ctx.registry.get(deviceId) });
+}
+
+async function addImage(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/octet-stream') {
+    req.resume();
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Send the firmware file as the raw body with Content-Type: application/octet-stream.',
+    );
+  }
+  const bytes = new Uint8Array(await readBody(req, ctx.maxImageBytes));
+  const rawName = req.headers['x-filename'];
+  let name = url.searchParams.get('name') ?? undefined;
+  if (typeof rawName === 'string') {
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      name = rawName;
+    }
+  }
+  if (bytes.length === 0) throw new HttpError(422, 'IMAGE_EMPTY', 'The file is empty.');
+  if (!looksLikeFirmware(bytes)) {
+    throw new HttpError(
+      415,
+      'NOT_FIRMWARE',
+      'This file is not an ESP firmware image (it starts with neither 0xE9 nor a gzip header).',
+      'Pick the .bin your build produced (PlatformIO: .pio/build/<env>/firmware.bin; Arduino IDE: Sketch > Export compiled binary).',
+    );
+  }
+  let summary: ReturnType<DashboardLibrary['inspect']>;
+  try {
+    summary = ctx.lib.inspect(bytes);
+  } catch (error) {
+    if (isAirflashError(error)) throw new HttpError(422, error.code, error.message, error.hint);
+    throw error;
+  }
+  const image = ctx.images.add(cleanName(name), bytes, summary, ctx.jobs.imagesInUse());
+  sendJson(res, 201, { image: imageView(image) });
+}
+
+/** Read `passwords` ({deviceId: password}); save them unless `remember` is false. */
+async function takePasswords(
+  ctx: ApiContext,
+  body: Record<string, unknown>,
+): Promise<Record<string, string>> {
+  const raw = body['passwords'];
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new HttpError(400, 'BAD_ARGUMENT', '"passwords" must be an object {deviceId: password}.');
+  }
+  const out: Record<string, string> = {};
+  for (const [deviceId, pw] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof pw !== 'string') throw new HttpError(400, 'BAD_ARGUMENT', 'Every password must be a string.');
+    if (pw === '') continue;
+    out[deviceId] = pw;
+  }
+  if (body['remember'] !== false) {
+    for (const [deviceId, pw] of Object.entries(out)) {
+      if (ctx.registry.get(deviceId) === undefined) continue;
+      await ctx.store.setPassword(deviceId, pw);
+      ctx.registry.touch(deviceId);
+    }
+  }
+  return out;
+}
+
+function intIn(
+  body: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const v = body[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new HttpError(400, 'BAD_ARGUMENT', `"${key}" must be a whole number from ${min} to ${max}.`);
+  }
+  return v;
+}
+
+async function startUpdate(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJson(req);
+  const imageId = body['imageId'];
+  if (typeof imageId !== 'string') throw new HttpError(400, 'BAD_ARGUMENT', '"imageId" is required.');
+  const image = ctx.images.get(imageId);
+  if (image === undefined) throw new HttpError(404, 'NOT_FOUND', `No image "${imageId}"; upload it again.`);
+  const devices = body['devices'];
+  if (!Array.isArray(devices) || devices.length === 0 || !devices.every((d) => typeof d === 'string')) {
+    throw new HttpError(400, 'BAD_ARGUMENT', '"devices" must be a non-empty array of device ids.');
+  }
+  const unique = [...new Set(devices as string[])];
+  for (const deviceId of unique) {
+    if (ctx.registry.get(deviceId) === undefined)
+      throw new HttpError(404, 'NOT_FOUND', `No device "${deviceId}".`);
+  }
+  const parallel = intIn(body, 'parallel', 1, 64, ctx.defaultParallel);
+  const canary = intIn(body, 'canary', 0, unique.length, 0);
+  const retries = intIn(body, 'retries', 0, 5, 1);
+  const passwords = await takePasswords(ctx, body);
+  const job = ctx.jobs.start({ image, devices: unique, parallel, canary, retries, passwords });
+  sendJson(res, 202, { update: job });
+}

@@ -1,0 +1,646 @@
+// airflash dashboard page: plain JS, no build step. Talks only to /api/v1 (same origin).
+// Everything from the server is put into the page with textContent, never as HTML.
+
+const API = '/api/v1';
+const state = {
+  devices: new Map(), // id -> device
+  selected: new Set(),
+  image: null, // {id, name, inspection}
+  fit: new Map(), // id -> verdict
+  runs: new Map(), // device id -> latest job device (progress/result)
+  update: null, // the update shown in the table
+  passwordOpen: new Set(),
+  openDiagnosis: new Set(), // device ids whose diagnosis is unfolded
+};
+
+const $ = (sel) => document.querySelector(sel);
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+async function api(path, options = {}) {
+  const headers = { 'X-Airflash': '1', ...(options.headers ?? {}) };
+  let body = options.body;
+  if (body !== undefined && !(body instanceof Blob) && !(body instanceof ArrayBuffer)) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(body);
+  }
+  const res = await fetch(API + path, {
+    method: options.method ?? 'GET',
+    headers,
+    body,
+    credentials: 'same-origin',
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data.error?.message ?? `HTTP ${res.status}`);
+    err.hint = data.error?.hint;
+    err.code = data.error?.code;
+    throw err;
+  }
+  return data;
+}
+
+// ------------------------------------------------------------------ formatting
+
+function bytes(n) {
+  if (n === null || n === undefined) return '';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+function ago(iso) {
+  if (!iso) return 'never';
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (s < 10) return 'just now';
+  if (s < 90) return `${Math.round(s)} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 129600) return `${Math.round(s / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+const PHASES = {
+  preflight: 'checking',
+  resolve: 'resolving',
+  listen: 'preparing',
+  invite: 'inviting',
+  invitation: 'inviting',
+  auth: 'authenticating',
+  connect: 'waiting for connection',
+  'wait-connect': 'waiting for connection',
+  transfer: 'sending',
+  send: 'sending',
+  result: 'waiting for OK',
+  finish: 'waiting for OK',
+  done: 'done',
+};
+
+function toast(message, kind = 'info') {
+  const el = $('#toast');
+  el.textContent = message;
+  el.className = `toast ${kind}`;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => {
+    el.hidden = true;
+  }, 5000);
+}
+
+function showError(err) {
+  toast(err.hint ? `${err.message} ${err.hint}` : err.message, 'error');
+}
+
+// ------------------------------------------------------------------ device table
+
+function onlineCell(d) {
+  if (d.busy) return h('span', { class: 'state busy' }, 'updating');
+  if (d.online === true)
+    return h('span', { class: 'state online', title: `last seen ${ago(d.lastSeen)}` }, 'online');
+  if (d.online === false)
+    return h('span', { class: 'state offline', title: `last seen ${ago(d.lastSeen)}` }, 'offline');
+  return h('span', { class: 'state unknown', title: 'not seen yet' }, 'unknown');
+}
+
+function authCell(d) {
+  const scheme = d.auth.scheme === 'pbkdf2' ? 'SHA-256' : d.auth.scheme === 'md5' ? 'MD5' : '';
+  let label;
+  if (d.hasPassword) label = h('span', { class: 'ok' }, '🔑 saved');
+  else if (d.auth.required === true) label = h('span', { class: 'warn' }, 'password needed');
+  else if (d.auth.required === false) label = h('span', { class: 'muted' }, 'none');
+  else label = h('span', { class: 'muted' }, '?');
+  const key = h(
+    'button',
+    {
+      class: 'link',
+      title: 'Enter or change the OTA password',
+      dataset: { action: 'password', id: d.id },
+      onclick: (e) => {
+        e.preventDefault();
+        state.passwordOpen.add(d.id);
+        state.selected.add(d.id);
+        renderAll();
+        $(`#pw-${CSS.escape(d.id)}`)?.focus();
+      },
+    },
+    'set',
+  );
+  return h(
+    'td',
+    { class: 'auth' },
+    label,
+    scheme ? h('small', { class: 'muted' }, ` ${scheme}`) : '',
+    ' ',
+    key,
+  );
+}
+
+function firmwareCell(d) {
+  const fw = d.lastFirmware;
+  if (!fw) return h('td', { class: 'muted' }, '—');
+  const version = fw.app?.version ? ` ${fw.app.version}` : '';
+  return h(
+    'td',
+    { title: `${fw.name}\n${bytes(fw.size)}\nMD5 ${fw.md5}\n${fw.app ? JSON.stringify(fw.app) : ''}` },
+    h('div', {}, `${fw.name}${version}`),
+    h('small', { class: 'muted' }, `${fw.md5.slice(0, 8)} · ${ago(fw.at)}`),
+  );
+}
+
+function fitCell(d) {
+  const fit = state.fit.get(d.id);
+  if (!state.image || !state.selected.has(d.id)) return h('td', { class: 'muted' }, '');
+  if (!fit) return h('td', { class: 'muted' }, '…');
+  const mark = fit.verdict === 'ok' ? '✓ fits' : fit.verdict === 'warn' ? '? unchecked' : '✗ refused';
+  return h(
+    'td',
+    {
+      class: `fit ${fit.verdict}`,
+      title: fit.message,
+      dataset: { testid: `fit-${d.id}`, verdict: fit.verdict },
+    },
+    mark,
+    fit.verdict !== 'ok'
+      ? h('small', {}, fit.message)
+      : fit.slotSize
+        ? h('small', { class: 'muted' }, `slot ${bytes(fit.slotSize)}`)
+        : '',
+  );
+}
+
+function runCell(d) {
+  const run = state.runs.get(d.id);
+  const td = h('td', { class: 'run', dataset: { testid: `run-${d.id}` } });
+  if (!run) return td;
+  const pct = run.total > 0 ? Math.floor((run.bytes / run.total) * 100) : 0;
+  td.dataset.state = run.state;
+  td.dataset.pct = String(run.state === 'ok' ? 100 : pct);
+  const bar = h('progress', { max: 100, value: run.state === 'ok' ? 100 : pct, class: run.state });
+  let label;
+  if (run.state === 'queued') label = 'queued';
+  else if (run.state === 'running') {
+    const phase = PHASES[run.phase] ?? run.phase ?? 'starting';
+    label = run.bytes > 0 ? `${phase} ${pct} %` : `${phase}…`;
+  } else if (run.state === 'ok') label = `✓ updated${run.seconds ? ` in ${run.seconds.toFixed(1)} s` : ''}`;
+  else if (run.state === 'skipped') label = `skipped: ${run.error?.message ?? ''}`;
+  else label = `✗ ${run.error?.offline ? 'offline — ' : ''}${run.error?.message ?? 'failed'}`;
+  td.append(h('div', { class: 'bar-line' }, bar, h('span', { class: `label ${run.state}` }, label)));
+  for (const w of run.warnings ?? []) {
+    td.append(h('div', { class: 'warning', dataset: { code: w.code } }, `⚠ ${w.message}`));
+  }
+  if (run.error && run.state === 'failed') {
+    const details = h(
+      'details',
+      {
+        class: 'diagnosis',
+        open: state.openDiagnosis.has(d.id),
+        ontoggle: (e) => (e.target.open ? state.openDiagnosis.add(d.id) : state.openDiagnosis.delete(d.id)),
+      },
+      h('summary', {}, `${run.error.code} — why?`),
+    );
+    if (run.error.deviceText)
+      details.append(h('p', {}, 'Device said: ', h('code', {}, run.error.deviceText)));
+    if (run.error.hint) details.append(h('p', {}, run.error.hint));
+    if (run.error.diagnosis?.length) {
+      details.append(
+        h(
+          'ol',
+          {},
+          run.error.diagnosis.map((c) =>
+            h('li', {}, h('strong', {}, c.title), c.detail ? ` — ${c.detail}` : ''),
+          ),
+        ),
+      );
+    }
+    td.append(details);
+  }
+  return td;
+}
+
+function renderDevices() {
+  const tbody = $('#devices tbody');
+  const rows = [...state.devices.values()].sort((a, b) =>
+    a.name.localeCompare(b.name, 'en', { numeric: true }),
+  );
+  tbody.replaceChildren(
+    ...rows.map((d) =>
+      h(
+        'tr',
+        { dataset: { deviceId: d.id }, class: state.selected.has(d.id) ? 'selected' : '' },
+        h(
+          'td',
+          {},
+          h('input', {
+            type: 'checkbox',
+            checked: state.selected.has(d.id),
+            'aria-label': `select ${d.name}`,
+            onchange: (e) => {
+              if (e.target.checked) state.selected.add(d.id);
+              else state.selected.delete(d.id);
+              selectionChanged();
+            },
+          }),
+        ),
+        h(
+          'td',
+          { class: 'name' },
+          h('strong', {}, d.name),
+          h('small', { class: 'muted' }, d.sources.join(', ')),
+        ),
+        h('td', { class: 'mono' }, `${d.address}:${d.port}`),
+        h('td', {}, onlineCell(d)),
+        h('td', {}, d.board ?? d.chip ?? '', d.core ? h('small', { class: 'muted' }, d.core) : ''),
+        authCell(d),
+        firmwareCell(d),
+        fitCell(d),
+        runCell(d),
+      ),
+    ),
+  );
+  $('#empty').hidden = rows.length > 0;
+}
+
+function renderToolbar() {
+  const n = state.selected.size;
+  $('#selection').textContent = n === 0 ? 'no device selected' : `${n} selected`;
+  const refused = [...state.selected].filter((id) => state.fit.get(id)?.verdict === 'refuse').length;
+  const button = $('#update');
+  button.disabled = n === 0 || !state.image || (state.update?.state === 'running' && isBusySelection());
+  button.textContent = !state.image
+    ? 'Choose a firmware first'
+    : n === 0
+      ? 'Select devices'
+      : `Update ${n} device${n === 1 ? '' : 's'}${refused ? ` (${refused} will be refused)` : ''}`;
+  $('#canary').max = String(Math.max(0, n));
+  const retry = $('#retry');
+  retry.hidden = !(
+    state.update &&
+    state.update.state !== 'running' &&
+    state.update.summary.failed + state.update.summary.skipped > 0
+  );
+}
+
+function isBusySelection() {
+  return [...state.selected].some((id) => state.devices.get(id)?.busy);
+}
+
+function renderPasswords() {
+  const box = $('#passwords');
+  const need = [...state.selected]
+    .map((id) => state.devices.get(id))
+    .filter((d) => d && (state.passwordOpen.has(d.id) || (d.auth.required === true && !d.hasPassword)));
+  box.hidden = need.length === 0;
+  const keep = new Map([...box.querySelectorAll('input')].map((i) => [i.dataset.id, i.value]));
+  box.replaceChildren(
+    h(
+      'span',
+      { class: 'muted' },
+      'Passwords (saved on this computer with owner-only access, never shown again):',
+    ),
+    ...need.map((d) =>
+      h(
+        'label',
+        {},
+        d.name,
+        h('input', {
+          type: 'password',
+          id: `pw-${d.id}`,
+          autocomplete: 'off',
+          placeholder: d.hasPassword ? 'saved — type to replace' : 'OTA password',
+          dataset: { id: d.id },
+          value: keep.get(d.id) ?? '',
+        }),
+      ),
+    ),
+  );
+}
+
+function renderAll() {
+  renderDevices();
+  renderToolbar();
+  renderPasswords();
+}
+
+function selectionChanged() {
+  renderAll();
+  refreshFit();
+}
+
+// ------------------------------------------------------------------ firmware
+
+function renderImage() {
+  const box = $('#image');
+  if (!state.image) {
+    box.hidden = true;
+    return;
+  }
+  const { name, inspection: i } = state.image;
+  const app = i.app ?? {};
+  const facts = [
+    ['File', name],
+    ['Size', `${bytes(i.size)} (${i.size} bytes)`],
+    ['Kind', i.kind],
+    ['Chip', i.chip ?? 'unknown'],
+    ['MD5', i.md5],
+  ];
+  for (const key of ['projectName', 'project_name', 'version', 'idfVersion', 'idf_ver', 'date', 'time']) {
+    if (app[key]) facts.push([key.replace(/_/g, ' '), String(app[key])]);
+  }
+  box.replaceChildren(
+    h('h2', {}, 'Firmware'),
+    h(
+      'dl',
+      { class: 'facts', dataset: { testid: 'inspection' } },
+      facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+    ),
+    i.details?.length
+      ? h(
+          'ul',
+          { class: 'details' },
+          i.details.map((d) => h('li', {}, d)),
+        )
+      : '',
+    i.warnings?.length
+      ? h(
+          'ul',
+          { class: 'warnings' },
+          i.warnings.map((w) => h('li', {}, `⚠ ${w}`)),
+        )
+      : '',
+  );
+  box.hidden = false;
+}
+
+async function uploadFile(file) {
+  if (!file) return;
+  $('#drop').classList.add('busy');
+  try {
+    const data = await api('/images', {
+      method: 'POST',
+      body: file,
+      headers: { 'Content-Type': 'application/octet-stream', 'X-Filename': encodeURIComponent(file.name) },
+    });
+    state.image = data.image;
+    state.fit.clear();
+    renderImage();
+    await refreshFit();
+  } catch (err) {
+    showError(err);
+  } finally {
+    $('#drop').classList.remove('busy');
+    $('#firmware-input').value = '';
+  }
+}
+
+let fitSeq = 0;
+async function refreshFit() {
+  renderAll();
+  if (!state.image || state.selected.size === 0) return;
+  const seq = ++fitSeq;
+  try {
+    const ids = [...state.selected].map(encodeURIComponent).join(',');
+    const data = await api(`/images/${encodeURIComponent(state.image.id)}?devices=${ids}`);
+    if (seq !== fitSeq) return;
+    for (const f of data.fit) state.fit.set(f.device, f);
+  } catch (err) {
+    showError(err);
+  }
+  renderAll();
+}
+
+// ------------------------------------------------------------------ updates
+
+function showUpdate(update) {
+  state.update = update;
+  for (const d of update.devices) state.runs.set(d.id, d);
+  renderAll();
+}
+
+async function startUpdate() {
+  const passwords = {};
+  for (const input of $('#passwords').querySelectorAll('input')) {
+    if (input.value) passwords[input.dataset.id] = input.value;
+  }
+  const body = {
+    imageId: state.image.id,
+    devices: [...state.selected],
+    parallel: Number($('#parallel').value) || 4,
+    canary: Number($('#canary').value) || 0,
+    passwords,
+  };
+  try {
+    const data = await api('/updates', { method: 'POST', body });
+    for (const input of $('#passwords').querySelectorAll('input')) input.value = '';
+    state.passwordOpen.clear();
+    for (const id of state.selected) state.runs.delete(id);
+    showUpdate(data.update);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function retryFailed() {
+  if (!state.update) return;
+  try {
+    const data = await api(`/updates/${encodeURIComponent(state.update.id)}/retry`, {
+      method: 'POST',
+      body: {},
+    });
+    showUpdate(data.update);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ------------------------------------------------------------------ history
+
+async function renderHistory() {
+  const tbody = $('#history tbody');
+  let data;
+  try {
+    data = await api('/history');
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  $('#history-empty').hidden = data.updates.length > 0;
+  tbody.replaceChildren(
+    ...data.updates.flatMap((u) => {
+      const result = `${u.summary.ok} ok · ${u.summary.failed} failed${u.summary.skipped ? ` · ${u.summary.skipped} skipped` : ''}`;
+      const detail = h(
+        'tr',
+        { class: 'detail', hidden: true },
+        h(
+          'td',
+          { colspan: 5 },
+          h(
+            'ul',
+            {},
+            u.devices.map((d) =>
+              h(
+                'li',
+                { class: d.ok ? 'ok' : d.ok === false ? 'bad' : 'muted' },
+                `${d.ok ? '✓' : d.ok === false ? '✗' : '…'} ${d.name} (${d.address}:${d.port})`,
+                d.ok === false
+                  ? ` — ${d.code ?? ''} ${d.message ?? ''}`
+                  : d.seconds
+                    ? ` — ${d.seconds.toFixed(1)} s`
+                    : '',
+              ),
+            ),
+          ),
+        ),
+      );
+      const row = h(
+        'tr',
+        { class: 'clickable', onclick: () => (detail.hidden = !detail.hidden) },
+        h('td', {}, new Date(u.startedAt).toLocaleString()),
+        h(
+          'td',
+          {},
+          u.image.name,
+          h('small', { class: 'muted' }, `${bytes(u.image.size)} · ${u.image.md5.slice(0, 8)}`),
+        ),
+        h('td', {}, String(u.devices.length), u.retryOf ? h('small', { class: 'muted' }, 'retry') : ''),
+        h(
+          'td',
+          { class: u.summary.failed || u.state !== 'done' ? 'bad' : 'ok' },
+          u.state === 'done' ? result : `${u.state} — ${result}`,
+        ),
+        h('td', {}, u.durationMs === null ? '—' : `${(u.durationMs / 1000).toFixed(1)} s`),
+      );
+      return [row, detail];
+    }),
+  );
+}
+
+function showView(name) {
+  for (const tab of document.querySelectorAll('[role=tab]')) {
+    tab.setAttribute('aria-selected', String(tab.dataset.view === name));
+  }
+  $('#view-devices').hidden = name !== 'devices';
+  $('#view-history').hidden = name !== 'history';
+  if (name === 'history') renderHistory();
+}
+
+// ------------------------------------------------------------------ live events
+
+function connect() {
+  const es = new EventSource(`${API}/events`);
+  const conn = $('#conn');
+  es.onopen = () => {
+    conn.textContent = 'live';
+    conn.className = 'conn live';
+    load();
+  };
+  es.onerror = () => {
+    conn.textContent = 'reconnecting…';
+    conn.className = 'conn down';
+  };
+  es.addEventListener('device', (e) => {
+    const d = JSON.parse(e.data);
+    state.devices.set(d.id, d);
+    renderDevices();
+    renderToolbar();
+  });
+  const onRun = (e) => {
+    const d = JSON.parse(e.data);
+    if (state.update && d.update !== state.update.id) return;
+    state.runs.set(d.id, d);
+    if (state.update) {
+      const i = state.update.devices.findIndex((x) => x.id === d.id);
+      if (i >= 0) state.update.devices[i] = d;
+    }
+    renderDevices();
+  };
+  es.addEventListener('device-progress', onRun);
+  es.addEventListener('device-result', onRun);
+  es.addEventListener('update', (e) => {
+    const u = JSON.parse(e.data);
+    if (!state.update || state.update.id === u.id || u.state === 'running') {
+      const finished = state.update?.id === u.id && state.update.state === 'running' && u.state !== 'running';
+      showUpdate(u);
+      if (finished) {
+        const s = u.summary;
+        toast(
+          `Update finished: ${s.ok} ok, ${s.failed} failed${s.skipped ? `, ${s.skipped} skipped` : ''}.`,
+          s.failed ? 'error' : 'ok',
+        );
+      }
+    }
+    if (!$('#view-history').hidden) renderHistory();
+  });
+}
+
+async function load() {
+  try {
+    const [devices, updates] = await Promise.all([api('/devices'), api('/updates')]);
+    state.devices = new Map(devices.devices.map((d) => [d.id, d]));
+    const latest = updates.updates[0];
+    if (latest && (!state.update || state.update.id === latest.id)) showUpdate(latest);
+    renderAll();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ------------------------------------------------------------------ wiring
+
+function init() {
+  for (const tab of document.querySelectorAll('[role=tab]')) {
+    tab.addEventListener('click', () => showView(tab.dataset.view));
+  }
+  $('#firmware-input').addEventListener('change', (e) => uploadFile(e.target.files[0]));
+  const drop = $('#drop');
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    uploadFile(e.dataTransfer.files[0]);
+  });
+  $('#select-all').addEventListener('change', (e) => {
+    state.selected.clear();
+    if (e.target.checked)
+      for (const d of state.devices.values()) if (d.online !== false) state.selected.add(d.id);
+    selectionChanged();
+  });
+  $('#update').addEventListener('click', startUpdate);
+  $('#retry').addEventListener('click', retryFailed);
+  $('#add-device').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const body = {};
+    for (const [k, v] of form.entries()) if (v !== '') body[k] = k === 'port' ? Number(v) : v;
+    try {
+      const data = await api('/devices', { method: 'POST', body });
+      state.devices.set(data.device.id, data.device);
+      e.target.reset();
+      renderAll();
+      toast(`Added ${data.device.name}.`, 'ok');
+    } catch (err) {
+      showError(err);
+    }
+  });
+  setInterval(renderDevices, 30_000); // keep "last seen" fresh
+  connect();
+}
+
+init();

@@ -1,0 +1,89 @@
+/** Where the dashboard's devices come from: the devices file, live mDNS, and the demo fleet. */
+import { debuglog } from 'node:util';
+import { type DiscoveredDevice, discover, loadDevicesFile, type MdnsTransport } from '../discovery/index.ts';
+import { startDemoFleet } from './demo.ts';
+import type { DeviceInfo } from './devices.ts';
+import type { Dashboard } from './server.ts';
+
+const debug = debuglog('airflash');
+
+export interface SourceOptions {
+  cwd: string;
+  /** Devices file; default `airflash.devices.json` in `cwd` when it exists. */
+  devicesFile?: string;
+  /** Browse mDNS (default true). */
+  mdns?: boolean;
+  /** An mDNS transport to browse with instead of the network's (tests pin one to loopback). */
+  mdnsTransport?: MdnsTransport;
+  /** Start the demo fleet. */
+  demo?: boolean;
+}
+
+/** Load the devices file, start browsing and the demo as asked; returns lines for the log. */
+export async function setupSources(dashboard: Dashboard, options: SourceOptions): Promise<string[]> {
+  const notes: string[] = [];
+  const warnings: string[] = [];
+  const records = await loadDevicesFile(options.devicesFile, options.cwd, {
+    onWarning: (w) => warnings.push(w),
+  });
+  for (const record of records) {
+    dashboard.registry.upsert('file', {
+      name: record.name,
+      address: record.address,
+      port: record.port ?? (record.core === 'esp8266' || record.chip === 'esp8266' ? 8266 : 3232),
+      core: record.core,
+      chip: record.chip,
+      partitions: record.partitions,
+      passwordEnv: record.passwordEnv,
+    });
+  }
+  if (records.length > 0) notes.push(`${records.length} device(s) from the devices file`);
+  for (const w of warnings) notes.push(`devices file: ${w}`);
+
+  if (options.demo === true) {
+    const demo = await startDemoFleet(dashboard);
+    dashboard.onClose(() => demo.close());
+    notes.push(`demo: ${demo.devices.length} emulated devices on 127.0.0.x (${demo.summary})`);
+  }
+
+  if (options.mdns !== false) {
+    const controller = new AbortController();
+    const loop = browse(dashboard, controller.signal, options.mdnsTransport).catch((error: unknown) => {
+      debug('dashboard: mDNS browsing stopped: %s', error instanceof Error ? error.message : error);
+    });
+    dashboard.onClose(async () => {
+      controller.abort();
+      await loop;
+    });
+    notes.push('browsing mDNS for _arduino._tcp devices');
+  }
+  return notes;
+}
+
+function infoFrom(device: DiscoveredDevice): DeviceInfo {
+  const address = device.addresses.find((a) => !a.includes(':')) ?? device.addresses[0] ?? device.host;
+  return {
+    name: device.name,
+    address,
+    port: device.port,
+    board: device.board,
+    core: device.core,
+    authRequired: device.authUpload,
+  };
+}
+
+async function browse(dashboard: Dashboard, signal: AbortSignal, transport?: MdnsTransport): Promise<void> {
+  for await (const event of discover({
+    watch: true,
+    signal,
+    ...(transport === undefined ? {} : { transport }),
+  })) {
+    const info = infoFrom(event.device);
+    if (event.type === 'down') {
+      const id = dashboard.registry.upsert('mdns', info);
+      dashboard.registry.observe(id, { online: false });
+    } else {
+      dashboard.registry.upsert('mdns', info, { online: true, at: event.device.lastSeen });
+    }
+  }
+}

@@ -1,0 +1,473 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  type Dashboard,
+  type DashboardLibrary,
+  type JobDevice,
+  startDashboard,
+} from '../src/dashboard/index.ts';
+import { AirflashError } from '../src/errors.ts';
+import { firmwareImage } from './helpers/browser.ts';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: () => Record<string, unknown>;
+}
+
+/** A raw HTTP request (node:http lets us set Host and Origin as an attacker would). */
+function http(
+  dash: Dashboard,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: Uint8Array | string; host?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: dash.host,
+        port: dash.port,
+        method,
+        path,
+        headers: { Host: options.host ?? `${dash.host}:${dash.port}`, ...options.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            json: () => JSON.parse(text) as Record<string, unknown>,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+function postJson(dash: Dashboard, path: string, body: unknown, headers: Record<string, string> = {}) {
+  return http(dash, 'POST', path, { headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) });
+}
+
+function postImage(
+  dash: Dashboard,
+  bytes: Uint8Array,
+  name = 'firmware.bin',
+  headers: Record<string, string> = {},
+) {
+  return http(dash, 'POST', '/api/v1/images', {
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'X-Airflash': '1',
+      'X-Filename': name,
+      ...headers,
+    },
+    body: bytes,
+  });
+}
+
+/** A stand-in uploader: behaviour by device address, with phase and progress events. */
+function fakeUploader(calls: string[]): DashboardLibrary['upload'] {
+  return async (req) => {
+    calls.push(`${req.host}:${req.port}${req.password === undefined ? '' : ' (password)'}`);
+    req.onEvent({ type: 'phase', phase: 'invite' });
+    if (req.host === '127.0.0.66') {
+      throw new AirflashError('NO_INVITATION_REPLY', 'No answer to 3 invitations.', { hint: 'Is it on?' });
+    }
+    if (req.host === '127.0.0.67' && req.password !== 'right') {
+      throw new AirflashError('AUTH_FAILED', 'The device refused the password.');
+    }
+    req.onEvent({ type: 'phase', phase: 'transfer' });
+    const total = req.image.length;
+    for (let sent = 0; sent < total; sent += Math.ceil(total / 4)) {
+      req.onEvent({ type: 'progress', bytes: sent, total });
+      await new Promise((r) => setTimeout(r, 120));
+    }
+    req.onEvent({ type: 'progress', bytes: total, total });
+    return { bytes: total, seconds: 0.5, warnings: [] };
+  };
+}
+
+async function waitForUpdate(dash: Dashboard, id: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 200; i += 1) {
+    const reply = await http(dash, 'GET', `/api/v1/updates/${id}`);
+    const update = reply.json()['update'] as Record<string, unknown>;
+    if (update['state'] !== 'running') return update;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('update did not finish');
+}
+
+describe('dashboard API', () => {
+  let dash: Dashboard;
+  let stateDir: string;
+  const calls: string[] = [];
+  const PASSWORD = 'hunter2-never-shown';
+
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'airflash-dash-'));
+    dash = await startDashboard({
+      port: 0,
+      stateDir,
+      maxImageBytes: 256 * 1024,
+      lib: { upload: fakeUploader(calls) },
+    });
+  });
+
+  after(async () => {
+    await dash.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  test('the index lists the endpoints; the page and its files are served with a strict CSP', async () => {
+    const index = await http(dash, 'GET', '/api/v1');
+    assert.equal(index.status, 200);
+    assert.ok((index.json()['endpoints'] as string[]).includes('POST /api/v1/updates'));
+    const page = await http(dash, 'GET', '/');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<script type="module" src="\/app.js">/);
+    assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
+    const js = await http(dash, 'GET', '/app.js');
+    assert.equal(js.status, 200);
+    assert.match(String(js.headers['content-type']), /text\/javascript/);
+    assert.equal((await http(dash, 'GET', '/nope')).status, 404);
+    assert.equal((await http(dash, 'GET', '/api/v1/nope')).status, 404);
+    assert.equal((await http(dash, 'PUT', '/api/v1/devices', { headers: JSON_HEADERS })).status, 405);
+  });
+
+  test('POST /devices adds a manual device; its password is saved 0600 and never returned', async () => {
+    const reply = await postJson(dash, '/api/v1/devices', {
+      name: 'Kitchen',
+      address: '127.0.0.65',
+      port: 3232,
+      core: 'esp32',
+      password: PASSWORD,
+    });
+    assert.equal(reply.status, 201, reply.text);
+    const device = reply.json()['device'] as Record<string, unknown>;
+    assert.equal(device['id'], 'kitchen');
+    assert.equal(device['hasPassword'], true);
+    assert.deepEqual(device['sources'], ['manual']);
+    assert.ok(!reply.text.includes(PASSWORD));
+    const list = await http(dash, 'GET', '/api/v1/devices');
+    assert.ok(!list.text.includes(PASSWORD));
+    const mode = (await stat(join(stateDir, 'passwords.json'))).mode & 0o777;
+    assert.equal(mode, 0o600);
+    assert.ok((await readFile(join(stateDir, 'passwords.json'), 'utf8')).includes(PASSWORD));
+    // Bad input is refused with a reason.
+    const bad = await postJson(dash, '/api/v1/devices', { address: 'not a host!' });
+    assert.equal(bad.status, 400);
+    assert.match(String((bad.json()['error'] as Record<string, unknown>)['message']), /address/);
+    const badPort = await postJson(dash, '/api/v1/devices', { address: '127.0.0.9', port: 70000 });
+    assert.equal(badPort.status, 400);
+    // More devices for the updates below.
+    for (const [name, address] of [
+      ['offline-one', '127.0.0.66'],
+      ['locked', '127.0.0.67'],
+      ['porch', '127.0.0.68'],
+    ] as const) {
+      assert.equal((await postJson(dash, '/api/v1/devices', { name, address, core: 'esp32' })).status, 201);
+    }
+  });
+
+  test('POST /devices/:id/password sets and forgets a password without echoing it', async () => {
+    const set = await postJson(dash, '/api/v1/devices/porch/password', { password: 'x-secret-x' });
+    assert.equal(set.status, 200);
+    assert.equal((set.json()['device'] as Record<string, unknown>)['hasPassword'], true);
+    assert.ok(!set.text.includes('x-secret-x'));
+    const clear = await postJson(dash, '/api/v1/devices/porch/password', { password: null });
+    assert.equal((clear.json()['device'] as Record<string, unknown>)['hasPassword'], false);
+    assert.equal((await postJson(dash, '/api/v1/devices/ghost/password', { password: 'a' })).status, 404);
+  });
+
+  let imageId = '';
+  const image = firmwareImage(64 * 1024, 7);
+
+  test('POST /images inspects firmware and refuses what is not firmware', async () => {
+    const ok = await postImage(dash, image, 'my%20app.bin');
+    assert.equal(ok.status, 201, ok.text);
+    const body = ok.json()['image'] as Record<string, unknown>;
+    imageId = String(body['id']);
+    assert.equal(body['name'], 'my app.bin');
+    const inspection = body['inspection'] as Record<string, unknown>;
+    assert.equal(inspection['size'], image.length);
+    assert.match(String(inspection['md5']), /^[0-9a-f]{32}$/);
+    // Not a firmware file: a text file, or the wrong content type.
+    const text = await postImage(dash, new TextEncoder().encode('<html>hello</html>'), 'page.html');
+    assert.equal(text.status, 415);
+    assert.equal((text.json()['error'] as Record<string, unknown>)['code'], 'NOT_FIRMWARE');
+    const wrongType = await postImage(dash, image, 'x.bin', { 'Content-Type': 'text/plain' });
+    assert.equal(wrongType.status, 415);
+    // Looks like firmware but is cut short: 422.
+    const cut = await postImage(dash, image.subarray(0, 20), 'cut.bin');
+    assert.equal(cut.status, 422);
+    assert.equal((await postImage(dash, new Uint8Array(0), 'empty.bin')).status, 422);
+  });
+
+  test('POST /images caps the size (413), by Content-Length and while streaming', async () => {
+    const big = new Uint8Array(300 * 1024);
+    big[0] = 0xe9;
+    const declared = await postImage(dash, big);
+    assert.equal(declared.status, 413);
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: dash.host,
+          port: dash.port,
+          method: 'POST',
+          path: '/api/v1/images',
+          headers: {
+            Host: `${dash.host}:${dash.port}`,
+            'Content-Type': 'application/octet-stream',
+            'X-Airflash': '1',
+            'Transfer-Encoding': 'chunked',
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      for (let i = 0; i < 5; i += 1) req.write(big.subarray(i * 60 * 1024, (i + 1) * 60 * 1024));
+      req.end();
+    });
+    assert.equal(streamed, 413);
+  });
+
+  test('GET /images lists them; GET /images/:id gives the inspection and the fit per device', async () => {
+    const list = await http(dash, 'GET', '/api/v1/images');
+    assert.equal((list.json()['images'] as unknown[]).length, 1);
+    const one = await http(dash, 'GET', `/api/v1/images/${imageId}?devices=kitchen,ghost`);
+    assert.equal(one.status, 200);
+    const fit = one.json()['fit'] as Array<Record<string, unknown>>;
+    assert.equal(fit.length, 2);
+    assert.equal(fit[0]?.['device'], 'kitchen');
+    assert.ok(['ok', 'warn', 'refuse'].includes(String(fit[0]?.['verdict'])));
+    assert.equal(fit[1]?.['verdict'], 'refuse');
+    assert.equal((await http(dash, 'GET', '/api/v1/images/nope')).status, 404);
+  });
+
+  let failedUpdate = '';
+
+  test('POST /updates runs devices in parallel, streams progress over SSE, records history', async () => {
+    const seen: Array<{ event: string; data: Record<string, unknown> }> = [];
+    const sse = await openEvents(dash, seen);
+    try {
+      const reply = await postJson(dash, '/api/v1/updates', {
+        imageId,
+        devices: ['kitchen', 'offline-one', 'locked', 'porch'],
+        parallel: 2,
+      });
+      assert.equal(reply.status, 202, reply.text);
+      const id = String((reply.json()['update'] as Record<string, unknown>)['id']);
+      failedUpdate = id;
+      // A device in a running update cannot be in another one.
+      const busy = await postJson(dash, '/api/v1/updates', { imageId, devices: ['kitchen'] });
+      assert.equal(busy.status, 409);
+      const update = await waitForUpdate(dash, id);
+      const devices = update['devices'] as JobDevice[];
+      const byId = new Map(devices.map((d) => [d.id, d]));
+      assert.equal(byId.get('kitchen')?.state, 'ok');
+      assert.equal(byId.get('porch')?.state, 'ok');
+      assert.equal(byId.get('offline-one')?.state, 'failed');
+      assert.equal(byId.get('offline-one')?.error?.code, 'NO_INVITATION_REPLY');
+      assert.equal(byId.get('offline-one')?.error?.offline, true);
+      assert.equal(byId.get('locked')?.error?.code, 'AUTH_FAILED');
+      assert.deepEqual(update['summary'], { ok: 2, failed: 2, skipped: 0 });
+      // The saved password went to the device that has one; no password for the others.
+      assert.ok(calls.includes('127.0.0.65:3232 (password)'));
+      assert.ok(calls.includes('127.0.0.68:3232'));
+      // Live events: several progress values for one device, then its result.
+      await new Promise((r) => setTimeout(r, 50));
+      const progress = seen
+        .filter((e) => e.event === 'device-progress' && e.data['id'] === 'kitchen')
+        .map((e) => e.data['bytes']);
+      assert.ok(new Set(progress).size >= 3, `progress values: ${progress.join(',')}`);
+      assert.ok(seen.some((e) => e.event === 'device-result' && e.data['id'] === 'offline-one'));
+      assert.ok(
+        seen.some(
+          (e) => e.event === 'device' && e.data['id'] === 'offline-one' && e.data['online'] === false,
+        ),
+      );
+      // The device list now shows the firmware airflash put there.
+      const kitchen = (await http(dash, 'GET', '/api/v1/devices')).json()['devices'] as Array<
+        Record<string, unknown>
+      >;
+      const fw = kitchen.find((d) => d['id'] === 'kitchen')?.['lastFirmware'] as Record<string, unknown>;
+      assert.equal(fw['name'], 'my app.bin');
+      assert.equal(fw['size'], image.length);
+    } finally {
+      sse.destroy();
+    }
+    const list = await http(dash, 'GET', '/api/v1/updates');
+    assert.equal((list.json()['updates'] as unknown[]).length, 1);
+  });
+
+  test('POST /updates/:id/retry updates only the failed devices, with a password given now', async () => {
+    calls.length = 0;
+    const reply = await postJson(dash, `/api/v1/updates/${failedUpdate}/retry`, {
+      passwords: { locked: 'right' },
+      remember: false,
+    });
+    assert.equal(reply.status, 202, reply.text);
+    const retry = reply.json()['update'] as Record<string, unknown>;
+    assert.equal(retry['retryOf'], failedUpdate);
+    assert.deepEqual(
+      (retry['devices'] as JobDevice[]).map((d) => d.id),
+      ['offline-one', 'locked'],
+    );
+    const done = await waitForUpdate(dash, String(retry['id']));
+    assert.deepEqual(done['summary'], { ok: 1, failed: 1, skipped: 0 });
+    assert.ok(calls.includes('127.0.0.67:3232 (password)'));
+    // remember: false → not saved.
+    const locked = (await http(dash, 'GET', '/api/v1/devices')).json()['devices'] as Array<
+      Record<string, unknown>
+    >;
+    assert.equal(locked.find((d) => d['id'] === 'locked')?.['hasPassword'], false);
+    assert.equal((await postJson(dash, '/api/v1/updates/nope/retry', {})).status, 404);
+  });
+
+  test('canary: when a canary fails, the rest is not sent', async () => {
+    calls.length = 0;
+    const reply = await postJson(dash, '/api/v1/updates', {
+      imageId,
+      devices: ['offline-one', 'kitchen', 'porch'],
+      canary: 1,
+    });
+    assert.equal(reply.status, 202);
+    const done = await waitForUpdate(dash, String((reply.json()['update'] as Record<string, unknown>)['id']));
+    assert.equal(done['state'], 'stopped');
+    const devices = done['devices'] as JobDevice[];
+    assert.deepEqual(
+      devices.map((d) => [d.id, d.state, d.error?.code]),
+      [
+        ['offline-one', 'failed', 'NO_INVITATION_REPLY'],
+        ['kitchen', 'skipped', 'ROLLOUT_STOPPED'],
+        ['porch', 'skipped', 'ROLLOUT_STOPPED'],
+      ],
+    );
+    assert.deepEqual(calls, ['127.0.0.66:3232']);
+  });
+
+  test('POST /updates validates its input', async () => {
+    assert.equal((await postJson(dash, '/api/v1/updates', { devices: ['kitchen'] })).status, 400);
+    assert.equal(
+      (await postJson(dash, '/api/v1/updates', { imageId: 'nope', devices: ['kitchen'] })).status,
+      404,
+    );
+    assert.equal((await postJson(dash, '/api/v1/updates', { imageId, devices: [] })).status, 400);
+    assert.equal((await postJson(dash, '/api/v1/updates', { imageId, devices: ['ghost'] })).status, 404);
+    assert.equal(
+      (await postJson(dash, '/api/v1/updates', { imageId, devices: ['kitchen'], parallel: 0 })).status,
+      400,
+    );
+    assert.equal((await http(dash, 'GET', '/api/v1/updates/nope')).status, 404);
+  });
+
+  test('GET /history folds the log; export is a JSON download; no password anywhere', async () => {
+    const history = await http(dash, 'GET', '/api/v1/history');
+    const updates = history.json()['updates'] as Array<Record<string, unknown>>;
+    assert.equal(updates.length, 3);
+    assert.equal(updates[2]?.['id'], failedUpdate);
+    assert.deepEqual(updates[2]?.['summary'], { ok: 2, failed: 2, skipped: 0 });
+    assert.equal(typeof updates[2]?.['durationMs'], 'number');
+    const exported = await http(dash, 'GET', '/api/v1/history/export');
+    assert.match(String(exported.headers['content-disposition']), /attachment; filename="airflash-history-/);
+    assert.equal((exported.json()['updates'] as unknown[]).length, 3);
+    const log = await readFile(join(stateDir, 'history.jsonl'), 'utf8');
+    assert.ok(
+      log
+        .split('\n')
+        .filter(Boolean)
+        .every((line) => JSON.parse(line)),
+    );
+    for (const text of [log, history.text, exported.text]) {
+      assert.ok(!text.includes(PASSWORD));
+      assert.ok(!text.includes('right'));
+    }
+  });
+
+  test('the state survives a restart: manual devices, passwords, history, last firmware', async () => {
+    const again = await startDashboard({ port: 0, stateDir });
+    try {
+      const devices = (await http(again, 'GET', '/api/v1/devices')).json()['devices'] as Array<
+        Record<string, unknown>
+      >;
+      const kitchen = devices.find((d) => d['id'] === 'kitchen');
+      assert.equal(kitchen?.['hasPassword'], true);
+      const fw = kitchen?.['lastFirmware'] as Record<string, unknown> | undefined;
+      assert.equal(fw?.['md5'], await md5(image));
+      assert.equal(((await http(again, 'GET', '/api/v1/history')).json()['updates'] as unknown[]).length, 3);
+    } finally {
+      await again.close();
+    }
+  });
+
+  test('DELETE /devices/:id removes a manual device', async () => {
+    const del = await http(dash, 'DELETE', '/api/v1/devices/porch', { headers: { 'X-Airflash': '1' } });
+    assert.equal(del.status, 200);
+    assert.equal(
+      (await http(dash, 'DELETE', '/api/v1/devices/porch', { headers: { 'X-Airflash': '1' } })).status,
+      404,
+    );
+  });
+});
+
+async function md5(bytes: Uint8Array): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('md5').update(bytes).digest('hex');
+}
+
+/** Subscribe to /api/v1/events and collect parsed events. */
+function openEvents(
+  dash: Dashboard,
+  seen: Array<{ event: string; data: Record<string, unknown> }>,
+): Promise<import('node:http').ClientRequest> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: dash.host,
+        port: dash.port,
+        path: '/api/v1/events',
+        headers: { Host: `${dash.host}:${dash.port}` },
+      },
+      (res) => {
+        assert.equal(res.statusCode, 200);
+        assert.match(String(res.headers['content-type']), /text\/event-stream/);
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end = buffer.indexOf('\n\n');
+          while (end >= 0) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event = /^event: (.*)$/m.exec(frame)?.[1];
+            const data = /^data: (.*)$/m.exec(frame)?.[1];
+            if (event !== undefined && data !== undefined) seen.push({ event, data: JSON.parse(data) });
+            end = buffer.indexOf('\n\n');
+          }
+        });
+        resolve(req);
+      },
+    );
+    req.on('error', (error) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(error);
+    });
+    req.end();
+  });
+}
