@@ -134,6 +134,17 @@ function flagsBlock(lines: string[]): string {
   return ['upload_flags =', ...lines.map((l) => `    ${l}`)].join('\n');
 }
 
+/** Same settings (ints compared as numbers): "-p 8266" as one element works, "-a pw" does not. */
+function sameMeaning(a: EspotaParse, b: EspotaParse): boolean {
+  if (a.errors.length > 0 || b.errors.length > 0 || a.settings.length !== b.settings.length) return false;
+  return a.settings.every((s, i) => {
+    const t = b.settings[i];
+    if (!t || t.dest !== s.dest) return false;
+    const intLike = s.dest === 'port' || s.dest === 'host_port' || s.dest === 'timeout';
+    return intLike ? espotaPort(s.value) === espotaPort(t.value) : s.value === t.value;
+  });
+}
+
 export interface FlagAnalysis {
   /** argv espota receives (user flags first, then what PlatformIO adds). */
   argv: string[];
@@ -244,7 +255,7 @@ export function checkUploadSettings(
   const joined: { element: string; pieces: string[] }[] = [];
   for (const element of flags) {
     const pieces = intendedPieces(element);
-    if (pieces) {
+    if (pieces && !sameMeaning(parseEspotaArgs([element], core), parseEspotaArgs(pieces, core))) {
       joined.push({ element, pieces });
       intendedUser.push(...pieces);
     } else intendedUser.push(element);
