@@ -1,2 +1,5 @@
 /** airflash uploader: the host side of ArduinoOTA (espota). */
+export { DEFAULTS, resolveTimeouts, type Timeouts } from './defaults.ts';
+export { deviceErrorHint } from './transfer.ts';
 export type * from './types.ts';
+export { isRetryable, upload } from './upload.ts';

@@ -1,0 +1,71 @@
+/** Default waits of an upload, in ms (docs/upload.md "Timeouts"). Multiplied by `timeScale`. */
+export const DEFAULTS = {
+  /** Per invitation attempt (espota `-t`, 10 s). */
+  attemptTimeoutMs: 10_000,
+  /** Invitation attempts: 10 × 10 s = espota's 100 s, and an answer to the 10th is taken. */
+  inviteAttempts: 10,
+  /** Answer to the auth line. Only waited out when the device stays silent. */
+  authTimeoutMs: 45_000,
+  /** First window for the connect-back after `OK`. */
+  connectTimeoutMs: 10_000,
+  /** Longest total connect-back wait while the device stays busy (silent to probes). */
+  connectMaxMs: 100_000,
+  /** Longest device silence while it still has bytes to confirm. */
+  stallTimeoutMs: 10_000,
+  /** Longest wait for `OK` after the device confirmed every byte. */
+  resultTimeoutMs: 30_000,
+  /** Added to adaptive waits (2 × latency + margin). */
+  marginMs: 5_000,
+  /** Pause before a new invitation after a failed or unanswered auth line. */
+  reinvitePauseMs: 500,
+  /** Pause between retries of a whole upload (× attempt number). */
+  retryPauseMs: 1_000,
+  /** An answer later than this is reported as a sign of a blocked loop(). */
+  lateAnswerMs: 2_000,
+} as const;
+
+export interface Timeouts {
+  attemptTimeoutMs: number;
+  inviteAttempts: number;
+  authTimeoutMs: number;
+  connectTimeoutMs: number;
+  connectMaxMs: number;
+  stallTimeoutMs: number;
+  resultTimeoutMs: number;
+  marginMs: number;
+  reinvitePauseMs: number;
+  retryPauseMs: number;
+  lateAnswerMs: number;
+  timeScale: number;
+}
+
+export function resolveTimeouts(o: {
+  attemptTimeoutMs?: number | undefined;
+  inviteAttempts?: number | undefined;
+  authTimeoutMs?: number | undefined;
+  connectTimeoutMs?: number | undefined;
+  connectMaxMs?: number | undefined;
+  stallTimeoutMs?: number | undefined;
+  resultTimeoutMs?: number | undefined;
+  timeScale?: number | undefined;
+}): Timeouts {
+  const scale = o.timeScale ?? 1;
+  const s = (v: number): number => Math.max(1, Math.round(v * scale));
+  const connectTimeoutMs = o.connectTimeoutMs ?? s(DEFAULTS.connectTimeoutMs);
+  const attemptTimeoutMs = o.attemptTimeoutMs ?? s(DEFAULTS.attemptTimeoutMs);
+  const inviteAttempts = o.inviteAttempts ?? DEFAULTS.inviteAttempts;
+  return {
+    attemptTimeoutMs,
+    inviteAttempts,
+    authTimeoutMs: o.authTimeoutMs ?? s(DEFAULTS.authTimeoutMs),
+    connectTimeoutMs,
+    connectMaxMs: Math.max(connectTimeoutMs, o.connectMaxMs ?? s(DEFAULTS.connectMaxMs)),
+    stallTimeoutMs: o.stallTimeoutMs ?? s(DEFAULTS.stallTimeoutMs),
+    resultTimeoutMs: o.resultTimeoutMs ?? s(DEFAULTS.resultTimeoutMs),
+    marginMs: s(DEFAULTS.marginMs),
+    reinvitePauseMs: s(DEFAULTS.reinvitePauseMs),
+    retryPauseMs: s(DEFAULTS.retryPauseMs),
+    lateAnswerMs: s(DEFAULTS.lateAnswerMs),
+    timeScale: scale,
+  };
+}

@@ -1,0 +1,565 @@
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { Socket } from 'node:net';
+import { AirflashError } from '../errors.ts';
+import {
+  type AuthScheme,
+  asciiBytes,
+  asciiText,
+  authResponse,
+  formatAuthLine,
+  type PasswordHashKind,
+  parseInvitationReply,
+  passwordSecret,
+  randomCnonce,
+} from '../protocol/index.ts';
+import { sleep } from '../util/abort.ts';
+import type { Timeouts } from './defaults.ts';
+import type { Inbox } from './inbox.ts';
+import { formatSeconds, type Recorder } from './recorder.ts';
+import type { ReceivedDatagram, SentDatagram } from './types.ts';
+
+export type HandshakeEvent =
+  | { kind: 'udp'; data: Uint8Array; from: string; port: number; at: number }
+  | { kind: 'conn'; socket: Socket; from: string; at: number };
+
+export interface HandshakeContext {
+  rec: Recorder;
+  t: Timeouts;
+  udp: UdpSocket;
+  inbox: Inbox<HandshakeEvent>;
+  device: { address: string; port: number };
+  invitation: Uint8Array;
+  password: string | undefined;
+  md5Target: boolean;
+  signal: AbortSignal | undefined;
+}
+
+export interface HandshakeOutcome {
+  socket: Socket;
+  authScheme?: AuthScheme;
+  passwordHash?: PasswordHashKind;
+  /** The device may be waiting for an auth line we will never send (send a reset on failure). */
+  deviceWaitingAuth: boolean;
+}
+
+/** A datagram that returns a device waiting for auth to idle and is ignored by an idle device. */
+export const RESET_DATAGRAM = asciiBytes('0\n');
+
+const AUTH_FAILED_TEXT = 'Authentication Failed';
+/** New invitation rounds (stale re-invite, MD5 fallback, lost answers) before giving up. */
+const MAX_ROUNDS = 5;
+
+type ReplyKind = ReceivedDatagram['kind'];
+
+function classify(text: string): { kind: ReplyKind; nonce?: string; scheme?: AuthScheme; refused?: string } {
+  if (text.startsWith(AUTH_FAILED_TEXT)) return { kind: 'auth-failed' };
+  const p = parseInvitationReply(text);
+  switch (p.kind) {
+    case 'ok':
+      return { kind: 'ok' };
+    case 'auth':
+      return { kind: 'auth', nonce: p.nonce.toLowerCase(), scheme: p.scheme };
+    case 'refused':
+      return { kind: 'refused', refused: p.text };
+    case 'bad-nonce':
+      return { kind: 'bad-nonce', nonce: p.nonce };
+    default:
+      return { kind: 'unknown' };
+  }
+}
+
+/** Errors thrown by the handshake carry the device state so the caller can leave it idle. */
+export class HandshakeState {
+  deviceWaitingAuth = false;
+}
+
+/**
+ * Invitation, authentication and the wait for the connect-back, as one state machine over one UDP
+ * socket (docs/upload.md "How airflash talks to the device"). Resolves with the device's TCP
+ * connection.
+ */
+export async function handshake(ctx: HandshakeContext, state: HandshakeState): Promise<HandshakeOutcome> {
+  const { rec, t, inbox, signal } = ctx;
+  const obs = rec.obs;
+
+  type Mode = 'invite' | 'collect' | 'auth' | 'connect';
+  let mode = 'invite' as Mode;
+  let rounds = 1;
+  let attempt = 0;
+  let roundInvites: number[] = [];
+  let deadline = 0;
+  let scheme: AuthScheme | undefined;
+  let nonce = '';
+  let secrets: PasswordHashKind[] = [];
+  let secretIndex = 0;
+  let staleRisk = false;
+  let staleRetryUsed = false;
+  let pendingAuths = 0;
+  let authSentAt = 0;
+  let lastLatencyMs = 0;
+  let firstAnswerSeen = false;
+  let okViaAuth = false;
+  let connectWindow = 0;
+  let connectHardEnd = 0;
+  let finalWindow = false;
+
+  const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>): void => {
+    const at = rec.now();
+    obs.sent.push({ at, ...entry });
+    ctx.udp.send(bytes, ctx.device.port, ctx.device.address, (error) => {
+      if (error) inbox.fail(udpError(error, ctx));
+    });
+  };
+
+  const invite = (reason: SentDatagram['reason']): void => {
+    attempt++;
+    roundInvites.push(rec.now());
+    obs.invitationsSent++;
+    send(ctx.invitation, { kind: 'invitation', attempt, reason });
+    rec.log(`invitation ${attempt}/${t.inviteAttempts} (${reason})`);
+    deadline = rec.now() + t.attemptTimeoutMs;
+  };
+
+  const newRound = async (reason: SentDatagram['reason'], failure: AirflashError): Promise<void> => {
+    if (rounds >= MAX_ROUNDS) throw failure;
+    rounds++;
+    await sleep(t.reinvitePauseMs, signal);
+    mode = 'invite';
+    attempt = 0;
+    roundInvites = [];
+    rec.setPhase('invite');
+    invite(reason);
+  };
+
+  const answerAuth = (): void => {
+    const kind = secrets[secretIndex] as PasswordHashKind;
+    const s = scheme as AuthScheme;
+    const cnonce = randomCnonce(s);
+    const response = authResponse(s, passwordSecret(ctx.password ?? '', kind), nonce, cnonce);
+    rec.setPhase('auth');
+    send(formatAuthLine(cnonce, response), { kind: 'auth', reason: 'answer', secret: kind });
+    authSentAt = rec.now();
+    obs.auth?.tries.push({ secret: kind, sentAt: authSentAt, outcome: 'pending' });
+    state.deviceWaitingAuth = false;
+    mode = 'auth';
+    deadline = authSentAt + Math.max(t.authTimeoutMs, 2 * lastLatencyMs + 2 * t.marginMs);
+    rec.log(
+      `auth line sent (${s}, ${kind} password hash), waiting up to ${formatSeconds(deadline - authSentAt)}`,
+    );
+  };
+
+  const lastTry = () => obs.auth?.tries.at(-1);
+
+  const goConnect = (at: number): void => {
+    mode = 'connect';
+    obs.okAt = at;
+    rec.setPhase('connect');
+    const loop = okViaAuth ? at - authSentAt : 0;
+    if (okViaAuth) noteGap(rec, loop, 'auth line → OK');
+    connectWindow = Math.max(t.connectTimeoutMs, 2 * lastLatencyMs + t.marginMs, 1.5 * loop + t.marginMs);
+    connectHardEnd = at + Math.max(t.connectMaxMs, connectWindow);
+    deadline = at + connectWindow;
+    obs.connect = {
+      waitMs: Math.round(connectWindow),
+      refused: obs.connect?.refused ?? [],
+      extra: 0,
+      probes: 0,
+    };
+    rec.log(`OK accepted; waiting up to ${formatSeconds(connectWindow)} for the device to connect back`);
+  };
+
+  const connectFailure = (why: string): AirflashError => {
+    const port = rec.obs.local.tcpPort;
+    return new AirflashError(
+      'NO_CONNECT_BACK',
+      `The device said OK but did not connect back to port ${port} (${why}).`,
+      {
+        phase: 'connect',
+        hint:
+          `Allow incoming TCP on port ${port} in the host firewall (or fix it with -P PORT and allow that), ` +
+          'check that -I / the chosen local address is on the device network (VPN?), and on ESP32 check that ' +
+          'the image fits the OTA slot (a too-big image looks the same).',
+      },
+    );
+  };
+
+  rec.setPhase('invite');
+  invite('first');
+
+  for (;;) {
+    const ev = await inbox.next(deadline - rec.now(), signal);
+    if (ev === undefined) {
+      // A deadline passed.
+      switch (mode) {
+        case 'invite':
+          if (attempt < t.inviteAttempts) {
+            if (attempt === 1)
+              rec.hint(
+                `no answer after ${formatSeconds(t.attemptTimeoutMs)}; still inviting (up to ${t.inviteAttempts} attempts)`,
+              );
+            invite('retry');
+            continue;
+          }
+          throw new AirflashError(
+            'NO_INVITATION_REPLY',
+            `No answer from ${ctx.device.address} port ${ctx.device.port} to ${attempt} invitations in ${formatSeconds(rec.now() - (roundInvites[0] ?? 0))}.`,
+            {
+              phase: 'invite',
+              hint:
+                'Check the address and the port (ESP32 uses 3232, ESP8266 8266: -p PORT), that the sketch calls ' +
+                'ArduinoOTA.begin() and calls ArduinoOTA.handle() often (no long delay() in loop()), and that ' +
+                'UDP is not blocked between here and the device.',
+            },
+          );
+        case 'collect':
+          rec.log('the expected answers to queued invitations did not come; inviting again');
+          state.deviceWaitingAuth = true;
+          await newRound(
+            'after-timeout',
+            new AirflashError('AUTH_FAILED', 'The device stopped answering during authentication.', {
+              phase: 'auth',
+            }),
+          );
+          continue;
+        case 'auth': {
+          const tr = lastTry();
+          if (tr) tr.outcome = 'no-answer';
+          const failure = new AirflashError(
+            'AUTH_FAILED',
+            `No answer to the authentication after ${formatSeconds(rec.now() - authSentAt)}.`,
+            {
+              phase: 'auth',
+              hint: 'Check the password (-a); if the device is busy, give it more time with --auth-timeout.',
+            },
+          );
+          if (secretIndex + 1 < secrets.length) {
+            secretIndex++;
+            rec.log('no answer to the auth line; trying the MD5 password hash with a new invitation');
+            await newRound('fallback', failure);
+          } else if (!staleRetryUsed) {
+            staleRetryUsed = true;
+            await newRound('after-timeout', failure);
+          } else throw failure;
+          continue;
+        }
+        case 'connect': {
+          const c = obs.connect as NonNullable<typeof obs.connect>;
+          if (c.probeAnsweredAt !== undefined || finalWindow)
+            throw connectFailure(
+              `it answered again ${formatSeconds((c.probeAnsweredAt ?? rec.now()) - (obs.okAt ?? 0))} after its OK, so it is running but could not connect`,
+            );
+          if (rec.now() >= connectHardEnd)
+            throw connectFailure(`waited ${formatSeconds(rec.now() - (obs.okAt ?? 0))}`);
+          if (c.probes === 0)
+            rec.hint(
+              `the device said OK ${formatSeconds(rec.now() - (obs.okAt ?? 0))} ago but has not connected back; asking whether it is busy (waiting up to ${formatSeconds(connectHardEnd - (obs.okAt ?? 0))})`,
+            );
+          c.probes++;
+          c.waitMs = Math.round(connectHardEnd - (obs.okAt ?? 0));
+          send(ctx.invitation, { kind: 'invitation', reason: 'probe' });
+          obs.invitationsSent++;
+          deadline = Math.min(connectHardEnd, rec.now() + connectWindow);
+          continue;
+        }
+      }
+      continue;
+    }
+
+    if (ev.kind === 'conn') {
+      if (mode !== 'connect') {
+        // The OK got lost, or came from a queued copy of our (identical) invitation.
+        obs.connect = {
+          waitMs: 0,
+          refused: obs.connect?.refused ?? [],
+          extra: obs.connect?.extra ?? 0,
+          probes: 0,
+          withoutOk: true,
+        };
+        rec.log('the device connected before its OK was seen');
+      }
+      const c = obs.connect as NonNullable<typeof obs.connect>;
+      c.connectedAt = ev.at;
+      c.from = ev.from;
+      if (obs.okAt !== undefined)
+        noteGap(rec, ev.at - obs.okAt, okViaAuth ? 'auth OK → connect' : 'OK → connect');
+      const tr = lastTry();
+      if (mode === 'auth' && tr) tr.outcome = 'ok';
+      return {
+        socket: ev.socket,
+        ...(scheme === undefined ? {} : { authScheme: scheme }),
+        ...(scheme === undefined ? {} : { passwordHash: secrets[secretIndex] as PasswordHashKind }),
+        deviceWaitingAuth: state.deviceWaitingAuth,
+      };
+    }
+
+    // A datagram.
+    const text = asciiText(ev.data.subarray(0, 512));
+    const fromDevice = ev.from === ctx.device.address;
+    const c = classify(text);
+    const record: ReceivedDatagram = {
+      at: ev.at,
+      from: ev.from,
+      fromPort: ev.port,
+      fromDevice,
+      text: text.slice(0, 256),
+      kind: c.kind,
+      use: 'ignored',
+      ...(c.nonce === undefined ? {} : { nonceLength: c.nonce.length }),
+    };
+    obs.received.push(record);
+    if (!fromDevice) {
+      rec.log(
+        `ignored a datagram from ${ev.from}:${ev.port} (not the device): ${JSON.stringify(record.text)}`,
+      );
+      continue;
+    }
+    rec.log(`device → ${JSON.stringify(record.text)}`);
+    if (!firstAnswerSeen) {
+      firstAnswerSeen = true;
+      const first = roundInvites[0] ?? 0;
+      const last = roundInvites.filter((s) => s <= ev.at).at(-1) ?? first;
+      obs.firstAnswerLatencyMs = Math.round(ev.at - first);
+      obs.firstAnswerSinceLastInvitationMs = Math.round(ev.at - last);
+      if (obs.firstAnswerLatencyMs >= t.lateAnswerMs)
+        rec.hint(
+          `the device answered after ${formatSeconds(obs.firstAnswerLatencyMs)}: its loop() blocks ArduinoOTA.handle() (each step now waits for its next handle() call)`,
+        );
+    }
+
+    if (c.kind === 'refused' && mode !== 'connect') {
+      record.use = 'failed';
+      obs.deviceText = text;
+      throw new AirflashError('DEVICE_REFUSED', `The device refused the update: ${c.refused}`, {
+        phase: mode === 'invite' ? 'invite' : 'auth',
+        deviceText: text.trimEnd(),
+        hint: refusedHint(c.refused ?? ''),
+      });
+    }
+    if (c.kind === 'unknown' && mode !== 'connect') {
+      record.use = 'failed';
+      obs.deviceText = text;
+      throw new AirflashError(
+        'BAD_REPLY',
+        `The device answered something unexpected: ${JSON.stringify(text.slice(0, 80))}`,
+        {
+          phase: mode === 'invite' ? 'invite' : 'auth',
+          deviceText: text,
+          hint: `Check that ${ctx.device.address}:${ctx.device.port} is an ArduinoOTA service (another program may use that port).`,
+        },
+      );
+    }
+
+    switch (mode) {
+      case 'invite': {
+        lastLatencyMs = Math.max(lastLatencyMs, ev.at - (roundInvites[0] ?? ev.at));
+        if (c.kind === 'ok') {
+          record.use = 'accepted';
+          okViaAuth = false;
+          goConnect(ev.at);
+        } else if (c.kind === 'auth' || c.kind === 'bad-nonce') {
+          state.deviceWaitingAuth = true;
+          if (ctx.password === undefined || ctx.password === '') {
+            record.use = 'failed';
+            throw new AirflashError('AUTH_REQUIRED', 'The device wants a password and none was given.', {
+              phase: 'auth',
+              hint: 'Pass it with -a PASSWORD (or set AIRFLASH_PASSWORD), as set by ArduinoOTA.setPassword() in the sketch.',
+            });
+          }
+          if (c.kind === 'bad-nonce') {
+            record.use = 'failed';
+            throw new AirflashError(
+              'AUTH_UNSUPPORTED',
+              `The device asked for a password with a nonce of ${c.nonce?.length ?? 0} characters; airflash knows 32 (MD5) and 64 (SHA-256).`,
+              { phase: 'auth', deviceText: text, hint: 'Please report the device core version to airflash.' },
+            );
+          }
+          scheme = c.scheme as AuthScheme;
+          nonce = c.nonce as string;
+          if (obs.auth === undefined) {
+            obs.auth = { scheme, nonceLength: nonce.length, tries: [] };
+            secrets = scheme === 'md5' ? ['md5'] : ctx.md5Target ? ['md5'] : ['sha256', 'md5'];
+          } else {
+            obs.auth.scheme = scheme;
+            obs.auth.nonceLength = nonce.length;
+          }
+          // Every invitation sent before this answer is ahead of our auth line in the device's queue
+          // (ESP32 reads one datagram per handle()); a queued invitation read while waiting for auth
+          // resets the device, the next one gets a new AUTH. Even out the backlog, then answer the
+          // last AUTH (protocol.md §5).
+          let backlog = Math.max(0, roundInvites.length - 1);
+          if (rounds === 1 && obs.backlogAtFirstAnswer === undefined) obs.backlogAtFirstAnswer = backlog;
+          if (backlog > 0) {
+            staleRisk = true;
+            if (backlog % 2 === 1) {
+              send(ctx.invitation, { kind: 'invitation', reason: 'backlog' });
+              obs.invitationsSent++;
+              backlog++;
+            }
+            pendingAuths = backlog / 2;
+            mode = 'collect';
+            record.use = 'counted';
+            rec.setPhase('auth');
+            deadline = ev.at + collectWindow(t, lastLatencyMs);
+            rec.log(
+              `${backlog} queued invitations may still reach the device; waiting for ${pendingAuths} more AUTH`,
+            );
+          } else {
+            record.use = 'answered';
+            answerAuth();
+          }
+        } else {
+          record.use = 'stray';
+        }
+        break;
+      }
+      case 'collect': {
+        if (c.kind === 'auth') {
+          if (obs.auth?.tries.length === 0 && obs.received.filter((r) => r.kind === 'auth').length === 2)
+            noteGap(
+              rec,
+              (ev.at - (obs.received.find((r) => r.kind === 'auth')?.at ?? ev.at)) / 2,
+              'AUTH → AUTH / 2',
+            );
+          nonce = c.nonce as string;
+          pendingAuths--;
+          if (pendingAuths <= 0) {
+            record.use = 'answered';
+            answerAuth();
+          } else {
+            record.use = 'counted';
+            deadline = ev.at + collectWindow(t, lastLatencyMs);
+          }
+        } else if (c.kind === 'ok') {
+          // The device has no password after all (or a queued invitation got through): take it.
+          record.use = 'accepted';
+          goConnect(ev.at);
+        } else record.use = 'stray';
+        break;
+      }
+      case 'auth': {
+        const tr = lastTry();
+        if (c.kind === 'ok') {
+          record.use = 'accepted';
+          if (tr) {
+            tr.outcome = 'ok';
+            tr.answeredAt = ev.at;
+          }
+          if (secrets[secretIndex] === 'md5' && scheme === 'sha256')
+            rec.warn(
+              'MD5_PASSWORD_HASH',
+              'The device stores an MD5 hash of its password (ArduinoOTA.setPasswordHash with an MD5 value); it worked with the MD5 fallback. Pass -m to skip the SHA-256 try, or store a SHA-256 hash.',
+            );
+          okViaAuth = true;
+          goConnect(ev.at);
+        } else if (c.kind === 'auth-failed') {
+          record.use = 'failed';
+          if (tr) {
+            tr.outcome = 'failed';
+            tr.answeredAt = ev.at;
+          }
+          lastLatencyMs = Math.max(lastLatencyMs, ev.at - authSentAt);
+          const failure = authFailed(ctx, scheme as AuthScheme, secrets, secretIndex);
+          if (staleRisk && !staleRetryUsed) {
+            staleRetryUsed = true;
+            staleRisk = false;
+            rec.log('Authentication Failed may answer a stale queued datagram; inviting once more');
+            await newRound('stale', failure);
+          } else if (secretIndex + 1 < secrets.length) {
+            secretIndex++;
+            rec.log('SHA-256 password hash refused; trying the MD5 hash with a new invitation');
+            await newRound('fallback', failure);
+          } else throw failure;
+        } else if (c.kind === 'auth') {
+          // The device read another queued invitation: our auth line will meet the wrong nonce.
+          record.use = 'stray';
+          staleRisk = true;
+          state.deviceWaitingAuth = true;
+        } else record.use = 'stray';
+        break;
+      }
+      case 'connect': {
+        const conn = obs.connect as NonNullable<typeof obs.connect>;
+        if (conn.probes > 0 && (c.kind === 'ok' || c.kind === 'auth' || c.kind === 'refused')) {
+          conn.probeAnsweredAt ??= ev.at;
+          record.use = 'stray';
+          if (c.kind === 'auth') {
+            state.deviceWaitingAuth = true;
+            deadline = rec.now();
+          } else if (c.kind === 'refused') {
+            obs.deviceText = text;
+            throw new AirflashError('DEVICE_REFUSED', `The device refused the update: ${c.refused}`, {
+              phase: 'connect',
+              deviceText: text.trimEnd(),
+              hint: refusedHint(c.refused ?? ''),
+            });
+          } else if (!finalWindow) {
+            // It is idle and will try to connect once more for this OK: one more window.
+            finalWindow = true;
+            deadline = ev.at + connectWindow;
+          }
+        } else {
+          record.use = 'stray';
+          if (c.kind === 'auth') state.deviceWaitingAuth = true;
+        }
+        break;
+      }
+    }
+  }
+}
+
+function collectWindow(t: Timeouts, latency: number): number {
+  // Each awaited AUTH needs two handle() calls; the loop period is at least the latency seen.
+  return Math.max(2 * t.authTimeoutMs, 4 * latency + 2 * t.marginMs);
+}
+
+function noteGap(rec: Recorder, ms: number, what: string): void {
+  if (!(ms > 0)) return;
+  rec.obs.loopGapsMs.push(Math.round(ms));
+  rec.obs.loopPeriodEvidence ??= [];
+  rec.obs.loopPeriodEvidence.push(`${what}: ${formatSeconds(ms)}`);
+}
+
+function authFailed(
+  ctx: HandshakeContext,
+  scheme: AuthScheme,
+  secrets: PasswordHashKind[],
+  index: number,
+): AirflashError {
+  const tried = secrets.slice(0, index + 1).join(' and ');
+  const gen =
+    scheme === 'sha256'
+      ? 'the device speaks the SHA-256/PBKDF2 exchange (arduino-esp32 ≥ 3.3.1)'
+      : 'the device speaks the MD5 exchange (ESP8266 or arduino-esp32 ≤ 3.3.0)';
+  const pw = ctx.password ?? '';
+  const extra = /\s-{1,2}[a-z]/i.test(pw)
+    ? ` The password contains "${pw.slice(pw.search(/\s-{1,2}[a-z]/i)).trim()}": several options were probably passed as one argument.`
+    : '';
+  return new AirflashError(
+    'AUTH_FAILED',
+    `The device refused the password (Authentication Failed; tried the ${tried} password hash; ${gen}).${extra}`,
+    {
+      phase: 'auth',
+      deviceText: AUTH_FAILED_TEXT,
+      hint: 'Check the password given with -a / AIRFLASH_PASSWORD against ArduinoOTA.setPassword() in the sketch.',
+    },
+  );
+}
+
+function refusedHint(text: string): string {
+  if (/Not Enough Space/i.test(text))
+    return 'The image does not fit the free space: pick a partition scheme / flash layout with a bigger OTA area, or make the image smaller.';
+  if (/bootstrapping/i.test(text))
+    return 'Reset the ESP8266 once (button or power) after flashing it over serial, then upload again.';
+  return 'Read the device text above; it comes from the Updater on the device.';
+}
+
+function udpError(error: Error, ctx: HandshakeContext): AirflashError {
+  return new AirflashError(
+    'NETWORK_ERROR',
+    `Cannot send to ${ctx.device.address}:${ctx.device.port}: ${error.message}`,
+    {
+      cause: error,
+      hint: 'Check that this computer is connected to the device network (and -I, if given).',
+    },
+  );
+}

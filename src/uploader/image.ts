@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { AirflashError } from '../errors.ts';
+import { throwIfAborted } from '../util/abort.ts';
+
+/** Read size of the file stream: large enough to be fast, small enough for a flat memory profile. */
+export const CHUNK_SIZE = 64 * 1024;
+const HEAD_SIZE = 64 * 1024;
+
+export interface PreparedImage {
+  /** The path given by the user (for the espota-style cnonce). */
+  path?: string;
+  /** The path actually read (`.signed` substitution). */
+  sentPath?: string;
+  size: number;
+  md5: string;
+  head: Uint8Array;
+  compressed: boolean;
+  signedSubstituted: boolean;
+  /** A fresh stream of the bytes to send (each call starts at the beginning). */
+  open(): (AsyncIterable<Uint8Array> | Iterable<Uint8Array>) & { destroy?: () => void };
+}
+
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? s.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function* chunksOf(data: Uint8Array): Generator<Uint8Array> {
+  for (let i = 0; i < data.length; i += CHUNK_SIZE)
+    yield data.subarray(i, Math.min(data.length, i + CHUNK_SIZE));
+}
+
+function fromBytes(
+  data: Uint8Array,
+  extra: { path?: string; sentPath?: string; compressed: boolean; signedSubstituted: boolean },
+): PreparedImage {
+  return {
+    ...extra,
+    size: data.length,
+    md5: createHash('md5').update(data).digest('hex'),
+    head: data.subarray(0, HEAD_SIZE),
+    open: () => chunksOf(data),
+  };
+}
+
+export interface PrepareOptions {
+  file?: string | undefined;
+  data?: Uint8Array | undefined;
+  compress?: boolean | undefined;
+  /** Substitute `FILE.signed` when it exists. */
+  useSigned?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Hash the image in one streaming pass (the file is then streamed again from disk while it is
+ * sent, so memory stays flat for any size). With `compress` the gzip output is kept in memory
+ * (ESP8266 images are small).
+ */
+export async function prepareImage(options: PrepareOptions): Promise<PreparedImage> {
+  throwIfAborted(options.signal);
+  if (options.data !== undefined) {
+    if (options.file !== undefined)
+      throw new AirflashError('BAD_ARGUMENT', 'Give either a file or image bytes, not both.');
+    const data = options.compress ? gzipSync(options.data, { level: 9 }) : options.data;
+    return fromBytes(data, { compressed: options.compress === true, signedSubstituted: false });
+  }
+  const path = options.file;
+  if (path === undefined || path === '')
+    throw new AirflashError('BAD_ARGUMENT', 'No image file given.', {
+      hint: 'Pass the firmware with -f FILE (e.g. -f .pio/build/esp32dev/firmware.bin).',
+    });
+  let sentPath = path;
+  let signedSubstituted = false;
+  if (options.useSigned && (await fileSize(`${path}.signed`)) !== undefined) {
+    sentPath = `${path}.signed`;
+    signedSubstituted = true;
+  }
+  const size = await fileSize(sentPath);
+  if (size === undefined)
+    throw new AirflashError(
+      'FILE_NOT_FOUND',
+      `The image file "${sentPath}" does not exist or is not a file.`,
+      {
+        hint: 'Check the path; build the project first (PlatformIO: pio run; Arduino: Sketch > Export compiled binary).',
+      },
+    );
+  if (options.compress) {
+    const { readFile } = await import('node:fs/promises');
+    const raw = await readFile(sentPath);
+    return fromBytes(gzipSync(raw, { level: 9 }), { path, sentPath, compressed: true, signedSubstituted });
+  }
+  const hash = createHash('md5');
+  const head: Uint8Array[] = [];
+  let headLength = 0;
+  let total = 0;
+  const stream = createReadStream(sentPath, {
+    highWaterMark: CHUNK_SIZE,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      total += chunk.length;
+      if (headLength < HEAD_SIZE) {
+        const part = chunk.subarray(0, HEAD_SIZE - headLength);
+        head.push(Buffer.from(part));
+        headLength += part.length;
+      }
+    }
+  } catch (error) {
+    throwIfAborted(options.signal);
+    throw new AirflashError('FILE_NOT_FOUND', `Cannot read "${sentPath}": ${(error as Error).message}`, {
+      cause: error,
+      hint: 'Check the file permissions.',
+    });
+  } finally {
+    stream.destroy();
+  }
+  if (total !== size)
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `"${sentPath}" changed while it was read (${size} → ${total} bytes).`,
+      {
+        hint: 'Wait for the build to finish, then upload again.',
+      },
+    );
+  const md5 = hash.digest('hex');
+  return {
+    path,
+    sentPath,
+    size,
+    md5,
+    head: Buffer.concat(head),
+    compressed: false,
+    signedSubstituted,
+    open: () => createReadStream(sentPath, { highWaterMark: CHUNK_SIZE }),
+  };
+}
