@@ -1,12 +1,202 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AirflashError, EXIT } from '../../errors.ts';
+import {
+  bytesText,
+  type EspImage,
+  type ImageInfo,
+  inspectImage,
+  kib,
+  otaStateName,
+  subtypeName,
+  typeName,
+} from '../../formats/index.ts';
 import type { Command } from '../types.ts';
 
-// Placeholder until the image command lands; replaced by its owner.
+const HELP = `Usage: airflash image FILE [--json]
+
+Say what a firmware file is and whether it is intact, before you upload it: an ESP32-family
+app (ESP32, S2, S3, C3, C6 …), an Arduino ESP8266 sketch (eboot at 0, the app at 0x1000 with its
+length and CRC-32), a bare or gzip-compressed ESP8266 image, a bootloader, a merged full-flash
+image, a partition table, otadata, or unknown. Shows the chip, flash mode/size/frequency, entry
+point, segments, checksum, appended SHA-256, ESP8266 CRC, the app descriptor (project, version,
+IDF version, build date, ELF SHA-256) and the size.
+
+  --json   the full inspection as JSON
+
+Exit status: 0 intact; 1 corrupt, truncated or unreadable; 2 usage error.
+`;
+
+const hex = (n: number, width = 0): string => `0x${n.toString(16).toUpperCase().padStart(width, '0')}`;
+
+function imageLines(img: EspImage, label: string): string[] {
+  const h = img.header;
+  const lines: string[] = [];
+  lines.push(`${label} at ${hex(h.offset)}:`);
+  lines.push(
+    `  flash       ${h.flashModeName}, ${h.flashSize}, ${h.flashFreq} (header byte 3 = ${hex(h.flashSizeFreq, 2)})`,
+  );
+  lines.push(`  entry       ${hex(h.entry, 8)}`);
+  const x = h.extended;
+  if (x !== undefined) {
+    const max =
+      x.maxChipRevFull === 0 || x.maxChipRevFull === 0xffff
+        ? 'no limit'
+        : `v${Math.floor(x.maxChipRevFull / 100)}.${x.maxChipRevFull % 100}`;
+    lines.push(
+      `  chip rev    min v${Math.floor(x.minChipRevFull / 100)}.${x.minChipRevFull % 100}, max ${max}; wp_pin ${hex(x.wpPin, 2)}; hash_appended ${x.hashAppended}`,
+    );
+  }
+  lines.push(`  segments    ${img.segments.length}`);
+  lines.push('    #  HEADER      LOAD        LENGTH      REGION');
+  for (const s of img.segments) {
+    lines.push(
+      `    ${String(s.index).padEnd(2)} ${hex(s.headerOffset).padEnd(11)} ${hex(s.loadAddress, 8)}  ${hex(s.length).padEnd(10)}  ${s.region}`,
+    );
+  }
+  const c = img.checksum;
+  lines.push(
+    `  checksum    ${hex(c.stored, 2)} at ${hex(c.offset)}: ${c.ok ? 'ok' : `MISMATCH (calculated ${hex(c.computed, 2)})`}`,
+  );
+  if (img.sha256 !== undefined) {
+    lines.push(
+      `  SHA-256     ${img.sha256.stored} at ${hex(img.sha256.offset)}: ${img.sha256.ok ? 'ok' : `MISMATCH (calculated ${img.sha256.computed})`}`,
+    );
+  }
+  lines.push(`  length      ${bytesText(img.length)} bytes`);
+  return lines;
+}
+
+function render(name: string, info: ImageInfo): string {
+  const lines: string[] = [];
+  lines.push(`${name}: ${info.description}`);
+  lines.push(`  size        ${bytesText(info.size)} bytes (${(info.size / 1024).toFixed(1)} KiB)`);
+  if (info.chipLabel !== undefined) {
+    const id = info.image?.header.extended?.chipId;
+    lines.push(`  chip        ${info.chipLabel}${id === undefined ? '' : ` (chip id ${id})`}`);
+  }
+  if (info.esp8266 !== undefined) {
+    const e = info.esp8266;
+    lines.push(...imageLines(e.eboot, 'eboot').map((l) => `  ${l}`));
+    lines.push(...imageLines(e.app, 'sketch').map((l) => `  ${l}`));
+    if (e.hasCrc) {
+      lines.push(
+        `  length word ${bytesText(e.lengthWord)} at 0x1010${e.lengthWord === info.size ? ' (= file size)' : ` (file: ${bytesText(info.size)})`}`,
+      );
+      lines.push(
+        `  CRC-32      ${hex(e.crcWord, 8)} at 0x1014: ${e.crcOk === undefined ? 'not checked' : e.crcOk ? 'ok' : `MISMATCH (calculated ${hex(e.crcComputed ?? 0, 8)})`}`,
+      );
+      if (e.checksumWithWordsZeroed)
+        lines.push(
+          '  note        checksum verified with the length/CRC words taken as zero, as elf2bin computes it',
+        );
+    } else lines.push('  CRC-32      none (a build from before the length/CRC words)');
+  } else if (info.image !== undefined) {
+    lines.push(...imageLines(info.image, 'image').map((l) => `  ${l}`));
+  }
+  if (info.appDesc !== undefined) {
+    const a = info.appDesc;
+    lines.push('  app descriptor at 0x20:');
+    lines.push(`    project     ${a.projectName}`);
+    lines.push(`    version     ${a.version}`);
+    lines.push(`    IDF         ${a.idfVersion}`);
+    lines.push(`    built       ${a.date} ${a.time}`);
+    lines.push(`    ELF SHA-256 ${a.elfSha256}`);
+    lines.push(`    secure ver  ${a.secureVersion}`);
+    if (a.projectName === 'arduino-lib-builder') {
+      lines.push(
+        "    note        Arduino builds carry the core's descriptor; the ELF SHA-256 identifies the sketch",
+      );
+    }
+  }
+  if (info.gzip !== undefined) {
+    lines.push(
+      `  gzip        ${bytesText(info.gzip.compressedSize)} bytes${info.gzip.decompressedSize === undefined ? '' : ` → ${bytesText(info.gzip.decompressedSize)} bytes`}`,
+    );
+    if (info.inner !== undefined)
+      lines.push(
+        ...render('  inside', info.inner)
+          .trimEnd()
+          .split('\n')
+          .map((l) => `  ${l}`),
+      );
+  }
+  if (info.partitionTable !== undefined) {
+    lines.push('  partitions:');
+    for (const e of info.partitionTable.entries) {
+      lines.push(
+        `    ${e.name.padEnd(16)} ${(typeName(e.type) ?? hex(e.type)).padEnd(5)} ${(subtypeName(e.type, e.subtype) ?? hex(e.subtype)).padEnd(9)} ${hex(e.offset).padEnd(10)} ${kib(e.size)}`,
+      );
+    }
+  }
+  if (info.otadata !== undefined) {
+    info.otadata.entries.forEach((e, i) => {
+      lines.push(
+        `  entry ${i}     ${e === undefined ? 'empty (FF)' : `seq ${e.seq}, state ${otaStateName(e.state)}, CRC ${e.crcOk ? 'ok' : 'BAD'}`}`,
+      );
+    });
+  }
+  if (info.merged !== undefined) {
+    const m = info.merged;
+    lines.push(`  bootloader  at ${hex(m.bootloaderOffset)}; partition table at ${hex(m.tableOffset)}`);
+    for (const a of m.apps) {
+      lines.push(
+        `  app ${a.name.padEnd(8)}at ${hex(a.offset)}: ${a.info === undefined ? (a.error ?? '?') : `${a.info.description}${a.info.appDesc ? ` "${a.info.appDesc.projectName}" ${a.info.appDesc.version}` : ''}${a.info.ok ? '' : ' (CORRUPT)'}`}`,
+      );
+    }
+    lines.push(
+      '  note        a merged image is for serial flashing (esptool write_flash 0x0); OTA takes the app alone',
+    );
+  }
+  if (info.trailingBytes !== undefined && info.trailingBytes > 0) {
+    lines.push(`  trailing    ${bytesText(info.trailingBytes)} bytes after the image`);
+  }
+  const errors = info.problems.filter((p) => p.severity === 'error');
+  const warnings = info.problems.filter((p) => p.severity === 'warning');
+  for (const p of errors) lines.push(`  PROBLEM     ${p.message}`);
+  for (const p of warnings) lines.push(`  warning     ${p.message}`);
+  lines.push(`  verdict     ${info.ok ? 'intact' : 'CORRUPT: a device would reject it'}`);
+  return `${lines.join('\n')}\n`;
+}
+
 export const command: Command = {
   name: 'image',
-  summary: 'image',
-  help: 'airflash image (not implemented yet)',
-  async run(_argv, io) {
-    io.stderr.write('airflash image: not implemented yet\n');
-    return 1;
+  summary: 'Inspect a firmware image: what it is, for which chip, and whether it is intact',
+  help: HELP,
+  async run(argv, io) {
+    let values: { json?: boolean };
+    let positionals: string[];
+    try {
+      ({ values, positionals } = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        strict: true,
+        options: { json: { type: 'boolean' } },
+      }));
+    } catch (error) {
+      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
+        hint: 'See "airflash image --help".',
+      });
+    }
+    if (positionals.length !== 1) {
+      throw new AirflashError('BAD_ARGUMENT', 'Give exactly one image file.', {
+        hint: 'airflash image firmware.bin',
+      });
+    }
+    const name = positionals[0] as string;
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(resolve(io.cwd, name)));
+    } catch (error) {
+      throw new AirflashError('FILE_NOT_FOUND', `Cannot read ${name}: ${(error as Error).message}`, {
+        hint: 'Check the path; PlatformIO writes .pio/build/<env>/firmware.bin, Arduino <sketch>.ino.bin.',
+        cause: error,
+      });
+    }
+    const info = inspectImage(bytes);
+    if (values.json) io.stdout.write(`${JSON.stringify({ file: name, ...info }, null, 2)}\n`);
+    else io.stdout.write(render(name, info));
+    return info.ok ? EXIT.ok : EXIT.failed;
   },
 };

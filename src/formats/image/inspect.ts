@@ -774,6 +774,31 @@ function inspectAt(bytes: Uint8Array, depth: number): ImageInfo {
 }
 
 /**
+ * Only the header of an image (8 bytes, plus the 16-byte extended header for the ESP32 family):
+ * for a quick look at the first bytes of a file. `family` defaults to esptool's guess (ESP32 when
+ * byte 23 is 0 or 1 and the chip id is known). Throws IMAGE_TRUNCATED / IMAGE_INVALID.
+ */
+export function readImageHeader(bytes: Uint8Array, family?: 'esp32' | 'esp8266'): ImageHeader {
+  const fam = family ?? (looksEsp32(bytes) ? 'esp32' : 'esp8266');
+  const r = new Reader(bytes);
+  r.need(0, fam === 'esp32' ? 24 : 8, 'the image header');
+  // Parse with no segments: a copy of the header with the segment count zeroed.
+  const head = new Uint8Array(bytes.subarray(0, fam === 'esp32' ? 24 : 8));
+  const count = head[1] as number;
+  head[1] = 0;
+  const padded = new Uint8Array(head.length + 16 + 32);
+  padded.set(head);
+  const image = parseEspImage(new Reader(padded), 0, fam, []);
+  if (count > MAX_SEGMENTS) {
+    throw invalid(
+      `The image declares ${count} segments; at most ${MAX_SEGMENTS} are allowed (byte at 0x1).`,
+      1,
+    );
+  }
+  return { ...image.header, segmentCount: count };
+}
+
+/**
  * What a file is and whether it is intact. Throws only AirflashError IMAGE_TRUNCATED (the file
  * ends inside a structure; `data.offset` says where) or IMAGE_INVALID (a structure no tool would
  * write, e.g. more than 16 segments). Integrity problems (checksum, SHA-256, CRC) are reported in

@@ -182,7 +182,10 @@ export function otaVerdict(
   // The arithmetic (formats.md §7).
   const firstFree = tableOffset + PARTITION_TABLE_SIZE;
   const total = flashSize ?? end;
-  if (flashSize !== undefined) explanation.push(`Flash: ${kib(flashSize)} = ${pyHex(flashSize)} bytes.`);
+  if (flashSize !== undefined) {
+    const mib = flashSize % (1024 * 1024) === 0 ? `${flashSize / (1024 * 1024)} MiB = ` : '';
+    explanation.push(`Flash: ${mib}${pyHex(flashSize)} = ${bytesText(flashSize)} bytes.`);
+  }
   explanation.push(
     `Reserved: ${range(0, firstFree)} (${kib(firstFree)}) holds the bootloader (from 0x1000 on ESP32/ESP32-S2, from 0x0 on S3/C3/C6) and the partition table at ${pyHex(tableOffset)}; no partition may start below ${pyHex(firstFree)}.`,
   );
