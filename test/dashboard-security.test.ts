@@ -248,7 +248,7 @@ describe('dashboard on another bind address (127.0.0.2) with a token', () => {
   test('?token= sets an HttpOnly SameSite=Strict cookie and redirects to a clean URL; the cookie works', async () => {
     const first = await http(dash, 'GET', `/?token=${TOKEN}`);
     assert.equal(first.status, 303);
-    assert.equal(first.headers.location, '/');
+    assert.equal(first.headers['location'], '/');
     const setCookie = String(first.headers['set-cookie']);
     assert.match(setCookie, /HttpOnly/);
     assert.match(setCookie, /SameSite=Strict/);
