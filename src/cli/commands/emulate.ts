@@ -1,12 +1,282 @@
-import type { Command } from '../types.ts';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { DeviceEvent, DeviceOptions, EmulatedFleet } from '../../emulator/index.ts';
+import { AirflashError, EXIT } from '../../errors.ts';
+import type { CliIO, Command } from '../types.ts';
 
-// Placeholder until the emulate command lands; replaced by its owner.
+const HELP = `airflash emulate — run emulated ESP32 / ESP8266 ArduinoOTA devices on loopback
+
+Usage: airflash emulate [options]
+
+Device
+  --core esp32|esp32-legacy|esp8266   esp32 = arduino-esp32 >= 3.3.1 (PBKDF2, 64-hex nonce; default),
+                                      esp32-legacy = 3.0-3.3.0 (MD5), esp8266
+  --address A         loopback address to listen on (default 127.0.0.1; ::1 works too)
+  --port N            UDP OTA port (default 3232 / 8266; 0 = any free port)
+  --password PW       ArduinoOTA.setPassword(PW)
+  --password-hash HEX ArduinoOTA.setPasswordHash(HEX): 32 (MD5) or 64 (SHA-256) hex
+  --loop-ms N         the sketch calls ArduinoOTA.handle() every N ms (default 0 = continuously)
+  --time-scale F      multiply every device delay and timeout by F (e.g. 0.01 for fast tests)
+Flash
+  --flash-size SIZE   e.g. 4MB (ESP32 default: the scheme's size; ESP8266: the layout's)
+  --partitions P      ESP32 partition scheme name (default, min_spiffs, ...) or a CSV/binary file
+  --flash-layout L    ESP8266 flash layout, boards.txt eesz id (default 4M2M)
+  --sketch-size N     ESP8266 running sketch size in bytes (default 400000)
+Fleet and state
+  --count N           N devices on consecutive addresses from --address
+  --fleet FILE        JSON array, one object per device with any of these options
+                      (e.g. [{"core":"esp8266","password":"x","fault":["drop@50"]}])
+  --state DIR         keep each device's flash in DIR/<hostname>/ across restarts
+  --mdns              advertise _arduino._tcp over mDNS on the device's address
+Link and faults
+  --rtt-ms N          round-trip time added to every packet (half each way)
+  --bandwidth B       host -> device bytes per second (default unlimited)
+  --window B          device TCP receive window (default 5744)
+  --udp-loss P        probability (0-1) of losing each datagram
+  --fault KIND[@P]    stall@P, drop@P, corrupt@P, reboot@P, powerloss@P, no-connect, garbage,
+                      offline; repeatable; each fires once, in order, on the next updates
+  --fault-every       fire the faults on every update
+Output
+  --json              one JSON object per line: {"event": ..., "address": ..., ...}
+
+Events: listening, invitation, auth-ok, auth-failed, update-start, progress, update-complete,
+update-error, reboot, booted. Runs until Ctrl-C, then closes every device and exits 0.
+`;
+
+type Spec = DeviceOptions & { count?: number };
+
+const VALUE_FLAGS: Record<string, keyof Spec | 'fault'> = {
+  '--core': 'core',
+  '--address': 'address',
+  '--port': 'port',
+  '--password': 'password',
+  '--password-hash': 'passwordHash',
+  '--loop-ms': 'loopMs',
+  '--time-scale': 'timeScale',
+  '--flash-size': 'flashSize',
+  '--partitions': 'partitions',
+  '--flash-layout': 'flashLayout',
+  '--sketch-size': 'sketchSize',
+  '--count': 'count',
+  '--rtt-ms': 'rttMs',
+  '--bandwidth': 'bandwidth',
+  '--window': 'window',
+  '--udp-loss': 'udpLoss',
+  '--fault': 'fault',
+  '--state': 'stateDir',
+  '--hostname': 'hostname',
+  '--seed': 'seed',
+};
+
+const NUMERIC = new Set<string>([
+  'port',
+  'loopMs',
+  'timeScale',
+  'sketchSize',
+  'count',
+  'rttMs',
+  'bandwidth',
+  'window',
+  'udpLoss',
+  'seed',
+]);
+
+/** Fleet-file keys: CLI names (kebab-case, no dashes) and DeviceOptions names. */
+const FILE_KEYS: Record<string, keyof Spec | 'fault'> = {
+  'password-hash': 'passwordHash',
+  'loop-ms': 'loopMs',
+  'time-scale': 'timeScale',
+  'flash-size': 'flashSize',
+  'flash-layout': 'flashLayout',
+  'sketch-size': 'sketchSize',
+  'rtt-ms': 'rttMs',
+  'udp-loss': 'udpLoss',
+  'fault-every': 'faultEvery',
+  state: 'stateDir',
+  fault: 'fault',
+  faults: 'fault',
+};
+
+function usage(message: string): AirflashError {
+  return new AirflashError('BAD_ARGUMENT', message, {
+    hint: 'Run "airflash emulate --help" for the options.',
+  });
+}
+
+function setValue(spec: Spec, key: keyof Spec | 'fault', raw: unknown, where: string): void {
+  if (key === 'fault') {
+    const list = Array.isArray(raw) ? raw : [raw];
+    for (const f of list) {
+      if (typeof f !== 'string') throw usage(`${where}: a fault must be a string like "drop@50".`);
+      spec.faults = [...(spec.faults ?? []), f];
+    }
+    return;
+  }
+  if (NUMERIC.has(key)) {
+    const n = typeof raw === 'number' ? raw : Number(raw);
+    if (!Number.isFinite(n)) throw usage(`${where}: ${String(raw)} is not a number.`);
+    (spec as Record<string, unknown>)[key] = n;
+    return;
+  }
+  if (key === 'faultEvery' || key === 'mdns') {
+    (spec as Record<string, unknown>)[key] = raw === true || raw === 'true';
+    return;
+  }
+  if (typeof raw !== 'string' && typeof raw !== 'number')
+    throw usage(`${where}: ${String(raw)} is not a value.`);
+  (spec as Record<string, unknown>)[key] = key === 'flashSize' ? raw : String(raw);
+}
+
+export function parseEmulateArgs(argv: string[]): { base: Spec; fleetFile?: string; json: boolean } {
+  const base: Spec = {};
+  let fleetFile: string | undefined;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const take = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw usage(`${flag} needs a value.`);
+      return v;
+    };
+    if (flag === '--json') json = true;
+    else if (flag === '--fault-every') base.faultEvery = true;
+    else if (flag === '--mdns') base.mdns = true;
+    else if (flag === '--fleet') fleetFile = take();
+    else {
+      const key = VALUE_FLAGS[flag];
+      if (key === undefined) throw usage(`Unknown option "${arg}".`);
+      setValue(base, key, take(), flag);
+    }
+  }
+  if (base.password !== undefined && base.passwordHash !== undefined) {
+    throw usage('Give --password or --password-hash, not both.');
+  }
+  return { base, ...(fleetFile === undefined ? {} : { fleetFile }), json };
+}
+
+export function fleetEntry(raw: unknown, index: number): Spec {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new AirflashError('CONFIG_INVALID', `Fleet entry ${index + 1} is not an object.`);
+  }
+  const spec: Spec = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = (FILE_KEYS[k] ?? k) as keyof Spec | 'fault';
+    const known =
+      key === 'fault' ||
+      Object.values(VALUE_FLAGS).includes(key) ||
+      ['faultEvery', 'mdns', 'mac', 'board'].includes(key);
+    if (!known) throw new AirflashError('CONFIG_INVALID', `Fleet entry ${index + 1}: unknown option "${k}".`);
+    setValue(spec, key, v, `fleet entry ${index + 1} "${k}"`);
+  }
+  return spec;
+}
+
+export async function buildSpecs(
+  base: Spec,
+  fleetFile: string | undefined,
+  cwd: string,
+): Promise<DeviceOptions[]> {
+  const { nextAddress } = await import('../../emulator/index.ts');
+  const { count: baseCount, ...defaults } = base;
+  let entries: Spec[];
+  if (fleetFile !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(resolve(cwd, fleetFile), 'utf8'));
+    } catch (error) {
+      throw new AirflashError(
+        'CONFIG_INVALID',
+        `Cannot read the fleet file ${fleetFile}: ${(error as Error).message}`,
+        {
+          hint: 'It must be a JSON array with one object per device.',
+          cause: error,
+        },
+      );
+    }
+    if (!Array.isArray(parsed))
+      throw new AirflashError('CONFIG_INVALID', `${fleetFile} must hold a JSON array.`);
+    entries = parsed.map(fleetEntry);
+  } else {
+    entries = [{}];
+  }
+  const start = defaults.address ?? '127.0.0.1';
+  const out: DeviceOptions[] = [];
+  let cursor = 0;
+  const named = new Set(entries.map((e) => e.address).filter((a): a is string => a !== undefined));
+  for (const entry of entries) {
+    const { count: entryCount, ...rest } = entry;
+    const n = entryCount ?? (fleetFile === undefined ? (baseCount ?? 1) : 1);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw usage(`--count must be 1–1000, not ${n}.`);
+    for (let k = 0; k < n; k++) {
+      const spec: DeviceOptions = { ...defaults, ...rest };
+      if (rest.faults === undefined && defaults.faults !== undefined) spec.faults = defaults.faults;
+      if (rest.address === undefined) {
+        if (start === '::1') {
+          if (out.length > 0) throw usage('Several devices need IPv4 loopback addresses, not ::1.');
+          spec.address = start;
+        } else {
+          let a = nextAddress(start, cursor++);
+          while (named.has(a)) a = nextAddress(start, cursor++);
+          spec.address = a;
+        }
+      } else if (n > 1) {
+        spec.address = nextAddress(rest.address, k);
+      }
+      if (spec.stateDir !== undefined) spec.stateDir = resolve(cwd, spec.stateDir);
+      out.push(spec);
+    }
+  }
+  return out;
+}
+
+function humanLine(e: DeviceEvent): string | undefined {
+  switch (e.event) {
+    case 'listening':
+      return `listening ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port} core=${e.core} hostname=${e.hostname}`;
+    default:
+      return undefined;
+  }
+}
+
 export const command: Command = {
   name: 'emulate',
-  summary: 'emulate',
-  help: 'airflash emulate (not implemented yet)',
-  async run(_argv, io) {
-    io.stderr.write('airflash emulate: not implemented yet\n');
-    return 1;
+  summary: 'Run emulated ESP32/ESP8266 ArduinoOTA devices on loopback',
+  help: HELP,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const { base, fleetFile, json } = parseEmulateArgs(argv);
+    const specs = await buildSpecs(base, fleetFile, io.cwd);
+    const { startFleet } = await import('../../emulator/index.ts');
+    const multi = specs.length > 1;
+    const write = (line: string): void => {
+      io.stdout.write(`${line}\n`);
+    };
+    const withEvents = specs.map((s) => ({
+      ...s,
+      onEvent: (e: DeviceEvent) => {
+        if (json) write(JSON.stringify(e));
+        else {
+          const line = humanLine(e);
+          if (line) write(line);
+        }
+      },
+    }));
+    if (io.signal.aborted) return EXIT.ok;
+    const fleet: EmulatedFleet = await startFleet(withEvents);
+    if (!json) {
+      for (const d of fleet.devices) {
+        d.events.on('log', (line: string) => write(multi ? `[${d.address}] ${line}` : line));
+      }
+    }
+    await new Promise<void>((done) => {
+      if (io.signal.aborted) done();
+      else io.signal.addEventListener('abort', () => done(), { once: true });
+    });
+    await fleet.close();
+    if (!json) io.stderr.write('emulator stopped\n');
+    return EXIT.ok;
   },
 };

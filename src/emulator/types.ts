@@ -1,0 +1,146 @@
+import type { EventEmitter } from 'node:events';
+import type { PartitionTable } from '../formats/index.ts';
+import type { CoreKind } from '../protocol/index.ts';
+
+export type FaultKind =
+  | 'stall'
+  | 'drop'
+  | 'corrupt'
+  | 'reboot'
+  | 'powerloss'
+  | 'no-connect'
+  | 'garbage'
+  | 'offline';
+
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'stall',
+  'drop',
+  'corrupt',
+  'reboot',
+  'powerloss',
+  'no-connect',
+  'garbage',
+  'offline',
+];
+
+export interface Fault {
+  kind: FaultKind;
+  /** Percent of the image (0–100) at which a transfer fault fires. */
+  percent: number;
+}
+
+export interface DeviceOptions {
+  /** 'esp32' = arduino-esp32 ≥ 3.3.1 (64-hex nonce, PBKDF2); 'esp32-legacy' = 3.0–3.3.0; 'esp8266'. */
+  core?: CoreKind;
+  /** IPv4 loopback address (127.x.y.z) or '::1'. Default 127.0.0.1. */
+  address?: string;
+  /** UDP OTA port; default 3232 (ESP32) / 8266 (ESP8266); 0 = chosen by the OS. */
+  port?: number;
+  /** setPassword(): stored as MD5 hex (legacy cores) or SHA-256 hex (esp32 ≥ 3.3.1). */
+  password?: string;
+  /** setPasswordHash(): 32 hex (MD5) or 64 hex (SHA-256), stored verbatim (so lower case matters). */
+  passwordHash?: string;
+  /** The sketch calls ArduinoOTA.handle() every loopMs (device ms); 0 = continuously. */
+  loopMs?: number;
+  /** Multiplies every device delay and timeout (loop period, flash timing, receive timeout, pauses). */
+  timeScale?: number;
+  /** ArduinoOTA.setTimeout() (ESP32 receive wait per pass, device ms). Default 1000. */
+  receiveTimeoutMs?: number;
+  /** Flash size ("4MB", bytes). ESP32 default: the scheme's size or 4MB; ESP8266: the layout's. */
+  flashSize?: string | number;
+  /** ESP32 partition table: a built-in scheme name, a CSV or binary file path, or a table. */
+  partitions?: string | PartitionTable;
+  /** ESP8266 flash layout (boards.txt eesz id), default 4M2M. */
+  flashLayout?: string;
+  /** ESP8266: size of the running sketch (ESP.getSketchSize()), default 400000. */
+  sketchSize?: number;
+  /** ESP32: size of the initial firmware image, default about 200 KB. */
+  firmwareSize?: number;
+  /** Decryption support in the ESP32 Update library (default true: a wrong first byte reads "Decryption error"). */
+  decryptSupport?: boolean;
+  rttMs?: number;
+  /** Bytes per second of the host → device path; 0 = unlimited. */
+  bandwidth?: number;
+  /** TCP receive window in bytes (default 5744). */
+  window?: number;
+  /** Probability 0…1 that a datagram is lost (each direction). */
+  udpLoss?: number;
+  /** 'stall@50', 'drop@1', 'corrupt@50', 'reboot@50', 'powerloss@50', 'no-connect', 'garbage', 'offline'. */
+  faults?: string[];
+  /** Fire the faults on every update instead of once each, in order. */
+  faultEvery?: boolean;
+  hostname?: string;
+  /** MAC address "aa:bb:cc:dd:ee:ff" (default derived from the address and seed). */
+  mac?: string;
+  /** Board name for mDNS TXT (default 'esp32' / 'generic'). */
+  board?: string;
+  /** Keep the flash content in this directory (one subdirectory per hostname) across restarts. */
+  stateDir?: string;
+  /** Advertise `_arduino._tcp` over mDNS (or through the given transport). */
+  mdns?: boolean | { transport: unknown };
+  /** Seed of the initial firmware, nonces' noise, loss and garbage. Default: from the hostname. */
+  seed?: number;
+  /** Receives every event, including the ones emitted while starting (listening, booted). */
+  onEvent?: (event: DeviceEvent) => void;
+}
+
+export type DeviceEvent =
+  | { event: 'listening'; address: string; port: number; core: CoreKind; hostname: string }
+  | { event: 'invitation'; address: string; from: string; command: number; size: number }
+  | { event: 'auth-ok'; address: string; from: string }
+  | { event: 'auth-failed'; address: string; from: string }
+  | { event: 'update-start'; address: string; command: number; size: number }
+  | { event: 'progress'; address: string; bytes: number; total: number }
+  | { event: 'update-complete'; address: string; md5: string; size: number; partition: string }
+  | { event: 'update-error'; address: string; text: string }
+  | { event: 'reboot'; address: string; reason: 'update' | 'fault' | 'powerloss' }
+  | { event: 'booted'; address: string; partition: string; md5: string };
+
+export type DeviceEventName = DeviceEvent['event'];
+
+export interface DeviceCounters {
+  invitations: number;
+  authAttempts: number;
+  authFailures: number;
+  updatesStarted: number;
+  updatesCompleted: number;
+  updateErrors: number;
+  boots: number;
+}
+
+export type DeviceState = 'idle' | 'waitauth' | 'runupdate' | 'rebooting' | 'offline';
+
+export interface EmulatedDevice {
+  readonly address: string;
+  readonly port: number;
+  readonly core: CoreKind;
+  readonly hostname: string;
+  readonly mac: string;
+  readonly events: EventEmitter;
+  readonly counters: Readonly<DeviceCounters>;
+  state(): DeviceState;
+  waitFor(
+    event: DeviceEventName,
+    predicate?: (e: DeviceEvent) => boolean,
+    timeoutMs?: number,
+  ): Promise<DeviceEvent>;
+  /** Label of the partition the device runs from ('app0', …; ESP8266: 'sketch'). */
+  runningPartition(): string;
+  /** MD5 of the image the device boots. */
+  runningImageMd5(): string;
+  /** The otadata partition's bytes (ESP32; empty for ESP8266). */
+  otadata(): Uint8Array;
+  /** The partition table the device uses (ESP32; undefined for ESP8266). */
+  partitionTable(): PartitionTable | undefined;
+  readFlash(offset: number, length: number): Uint8Array;
+  /** Serial-like log lines. */
+  log(): string[];
+  close(): Promise<void>;
+}
+
+export interface EmulatedFleet {
+  readonly devices: readonly EmulatedDevice[];
+  /** Every device's events, re-emitted on one emitter ('event'). */
+  readonly events: EventEmitter;
+  close(): Promise<void>;
+}

@@ -1,0 +1,507 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { SparseFlash } from './flash.ts';
+import { TIMING_MODEL } from './timing.ts';
+
+/**
+ * Models of the two cores' `Update` classes, written from their documented behaviour
+ * (docs formats.md §4.9 and §6.3–§6.4, protocol.md §4.6). Only what an OTA upload can reach is
+ * modelled. Each write returns the flash time it cost so the device can spend it.
+ */
+
+export interface FlashRegion {
+  label: string;
+  offset: number;
+  size: number;
+}
+
+const SECTOR = TIMING_MODEL.flash.sectorSize;
+const BLOCK = TIMING_MODEL.flash.blockSize;
+const roundUp4K = (n: number): number => Math.ceil(n / SECTOR) * SECTOR;
+
+/** arduino-esp32 `Update` error numbers and `errorString()` texts (formats.md §4.9). */
+export const ESP32_UPDATE_ERRORS: Record<number, string> = {
+  0: 'No Error',
+  1: 'Flash Write Failed',
+  2: 'Flash Erase Failed',
+  3: 'Flash Read Failed',
+  4: 'Not Enough Space',
+  5: 'Bad Size Given',
+  6: 'Stream Read Timeout',
+  7: 'MD5 Check Failed',
+  8: 'Wrong Magic Byte',
+  9: 'Could Not Activate The Firmware',
+  10: 'Partition Could Not be Found',
+  11: 'Bad Argument',
+  12: 'Aborted',
+  13: 'Decryption error',
+};
+
+export const ESP32_ERR = {
+  ok: 0,
+  space: 4,
+  size: 5,
+  md5: 7,
+  magic: 8,
+  activate: 9,
+  noPartition: 10,
+  badArgument: 11,
+  abort: 12,
+  decrypt: 13,
+  read: 3,
+} as const;
+
+export interface WriteResult {
+  written: number;
+  costMs: number;
+}
+
+/**
+ * arduino-esp32 3.x `UpdateClass` (libraries/Update/src/Updater.cpp): a 4 KiB buffer flushed when
+ * a write would overflow it or when it holds the rest of the image; the first flush checks the
+ * first byte (with decryption support in AUTO mode a non-0xE9 byte means "encrypted image" and,
+ * with no key, fails as "Decryption error"); the first 16 bytes are held back until end() so a
+ * half-written slot never boots; 64 KiB block erase on block boundaries; empty (all 0xFF) buffers
+ * are not programmed; MD5 over every byte received.
+ */
+export class Esp32Update {
+  private readonly flash: SparseFlash;
+  private readonly decryptAuto: boolean;
+  error = 0;
+  private size = 0;
+  private progress = 0;
+  private command = 0;
+  private region: FlashRegion | undefined;
+  private regionOffset = 0;
+  private buffer = new Uint8Array(SECTOR);
+  private bufferLen = 0;
+  private skip: Uint8Array | undefined;
+  private md5: Hash | undefined;
+  private targetMd5 = '';
+  private computedMd5 = '';
+
+  constructor(flash: SparseFlash, decryptAuto: boolean) {
+    this.flash = flash;
+    this.decryptAuto = decryptAuto;
+  }
+
+  errorString(): string {
+    return ESP32_UPDATE_ERRORS[this.error] ?? 'UNKNOWN';
+  }
+
+  isRunning(): boolean {
+    return this.size > 0;
+  }
+  isFinished(): boolean {
+    return this.progress === this.size;
+  }
+  private remaining(): number {
+    return this.size - this.progress;
+  }
+  target(): FlashRegion | undefined {
+    return this.region;
+  }
+  md5Hex(): string {
+    return this.computedMd5;
+  }
+
+  private reset(): void {
+    this.bufferLen = 0;
+    this.progress = 0;
+    this.size = 0;
+    this.skip = undefined;
+    this.md5 = undefined;
+  }
+
+  private abortWith(err: number): void {
+    this.reset();
+    this.error = err;
+  }
+
+  abort(): void {
+    this.abortWith(ESP32_ERR.abort);
+  }
+
+  /**
+   * `begin(size, command)`. `size` is ArduinoOTA's `int _size` (negative wraps like size_t).
+   * `target` is the partition the caller resolved (undefined → "Partition Could Not be Found").
+   */
+  begin(size: number, command: number, target: FlashRegion | undefined, regionOffset = 0): boolean {
+    if (this.size > 0) return false;
+    this.reset();
+    this.error = 0;
+    this.targetMd5 = '';
+    this.computedMd5 = '';
+    const usize = size >>> 0;
+    if (usize === 0) {
+      this.error = ESP32_ERR.size;
+      return false;
+    }
+    if (command !== 0 && command !== 100) {
+      this.error = ESP32_ERR.badArgument;
+      return false;
+    }
+    if (!target) {
+      this.error = ESP32_ERR.noPartition;
+      return false;
+    }
+    if (usize > target.size) {
+      this.error = ESP32_ERR.size;
+      return false;
+    }
+    this.region = target;
+    this.regionOffset = regionOffset;
+    this.size = usize;
+    this.command = command;
+    this.md5 = createHash('md5');
+    return true;
+  }
+
+  setMD5(md5: string): void {
+    if (md5.length === 32) this.targetMd5 = md5.toLowerCase();
+  }
+
+  private writeBuffer(): { ok: boolean; costMs: number } {
+    const region = this.region as FlashRegion;
+    let costMs = 0;
+    if (this.progress === 0 && this.command === 0 && this.buffer[0] !== 0xe9) {
+      // Decrypt mode AUTO: a first byte other than 0xE9 is taken for an encrypted image; with no
+      // key set the decryption fails (formats.md §4.9). Without decryption support: magic error.
+      this.abortWith(this.decryptAuto ? ESP32_ERR.decrypt : ESP32_ERR.magic);
+      return { ok: false, costMs };
+    }
+    this.md5?.update(this.buffer.subarray(0, this.bufferLen));
+    let skip = 0;
+    if (this.progress === 0 && this.command === 0) {
+      skip = 16;
+      this.skip = this.buffer.slice(0, 16);
+    }
+    const base = region.offset + this.regionOffset;
+    const offset = base + this.progress;
+    const blockErase = this.size - this.progress >= BLOCK && offset % BLOCK === 0;
+    const headSectors = base % BLOCK !== 0 && offset < (Math.floor(base / BLOCK) + 1) * BLOCK;
+    const tailSectors = offset >= Math.floor((base + this.size) / BLOCK) * BLOCK;
+    if (blockErase || headSectors || tailSectors) {
+      const len = blockErase ? BLOCK : SECTOR;
+      if (offset % SECTOR === 0 && offset + len <= this.flash.size) costMs += this.flash.erase(offset, len);
+    }
+    const data = this.buffer.subarray(skip, this.bufferLen);
+    if (data.some((b) => b !== 0xff)) costMs += this.flash.program(offset + skip, data);
+    this.progress += this.bufferLen;
+    this.bufferLen = 0;
+    return { ok: true, costMs };
+  }
+
+  write(data: Uint8Array): WriteResult {
+    let costMs = 0;
+    if (this.error !== 0 || !this.isRunning()) return { written: 0, costMs };
+    const len = data.length;
+    if (len > this.remaining()) {
+      this.abortWith(ESP32_ERR.space);
+      return { written: 0, costMs };
+    }
+    let left = len;
+    while (this.bufferLen + left > SECTOR) {
+      const toBuff = SECTOR - this.bufferLen;
+      this.buffer.set(data.subarray(len - left, len - left + toBuff), this.bufferLen);
+      this.bufferLen += toBuff;
+      const r = this.writeBuffer();
+      costMs += r.costMs;
+      if (!r.ok) return { written: len - left, costMs };
+      left -= toBuff;
+    }
+    this.buffer.set(data.subarray(len - left), this.bufferLen);
+    this.bufferLen += left;
+    if (this.bufferLen === this.remaining()) {
+      const r = this.writeBuffer();
+      costMs += r.costMs;
+      if (!r.ok) return { written: len - left, costMs };
+    }
+    return { written: len, costMs };
+  }
+
+  /**
+   * `end()`: premature → Aborted; MD5 → "MD5 Check Failed"; then the held-back 16 bytes are
+   * written, the first byte re-read (→ "Flash Read Failed") and `activate` (esp_ota_set_boot_partition:
+   * full image validation and the otadata rewrite) decides "Could Not Activate The Firmware".
+   */
+  end(activate: (region: FlashRegion) => boolean): boolean {
+    if (this.error !== 0 || this.size === 0) return false;
+    if (!this.isFinished()) {
+      this.abortWith(ESP32_ERR.abort);
+      return false;
+    }
+    this.computedMd5 = this.md5?.digest('hex') ?? '';
+    this.md5 = undefined;
+    if (this.targetMd5 && this.targetMd5 !== this.computedMd5) {
+      this.abortWith(ESP32_ERR.md5);
+      return false;
+    }
+    const region = this.region as FlashRegion;
+    if (this.command === 0) {
+      if (this.skip) this.flash.program(region.offset + this.regionOffset, this.skip);
+      if (this.flash.read(region.offset, 1)[0] !== 0xe9) {
+        this.abortWith(ESP32_ERR.read);
+        return false;
+      }
+      if (!activate(region)) {
+        this.abortWith(ESP32_ERR.activate);
+        return false;
+      }
+    }
+    this.reset();
+    return true;
+  }
+
+  /** Size of the image being received (0 when idle). */
+  expectedSize(): number {
+    return this.size;
+  }
+}
+
+/** esp8266 core `Updater` error numbers (formats.md §6.4). Texts with values are built in code. */
+export const ESP8266_ERR = {
+  ok: 0,
+  write: 1,
+  erase: 2,
+  read: 3,
+  space: 4,
+  size: 5,
+  stream: 6,
+  md5: 7,
+  flashConfig: 8,
+  newFlashConfig: 9,
+  magic: 10,
+  bootstrap: 11,
+  sign: 12,
+  noData: 13,
+  oom: 14,
+  runningAlready: 15,
+  unknownCommand: 16,
+} as const;
+
+const ESP8266_TEXTS: Record<number, string> = {
+  0: 'No Error',
+  1: 'Flash Write Failed',
+  2: 'Flash Erase Failed',
+  3: 'Flash Read Failed',
+  4: 'Not Enough Space',
+  5: 'Bad Size Given',
+  6: 'Stream Read Timeout',
+  10: 'Magic byte is not 0xE9',
+  11: 'Invalid bootstrapping state, reset ESP8266 before updating',
+  12: 'Signature verification failed',
+  13: 'No data supplied',
+  14: 'Out of memory',
+  15: 'Update already running',
+  16: 'Unknown update command',
+};
+
+/** Flash size encoded in the high nibble of image byte 3 (ESP.magicFlashChipSize). */
+export function esp8266MagicFlashSize(nibble: number): number {
+  const table: Record<number, number> = {
+    0: 512 * 1024,
+    1: 256 * 1024,
+    2: 1024 * 1024,
+    3: 2 * 1024 * 1024,
+    4: 4 * 1024 * 1024,
+    8: 8 * 1024 * 1024,
+    9: 16 * 1024 * 1024,
+  };
+  return table[nibble] ?? 0;
+}
+
+export interface Esp8266Layout {
+  /** Flash offset of the filesystem start (the top of the sketch + OTA area). */
+  fsStart: number;
+  fsEnd: number;
+  /** Real flash size (ESP.getFlashChipRealSize). */
+  flashSize: number;
+}
+
+export interface Esp8266Staged {
+  command: number;
+  address: number;
+  size: number;
+  md5: string;
+}
+
+/**
+ * esp8266 core `UpdaterClass` (cores/esp8266/Updater.cpp) as ArduinoOTA drives it (3.1+ texts):
+ * staging below FS_start (formats.md §6.3), sector erase + program per 4 KiB, the magic and
+ * flash-size checks only in end(), after the MD5 (protocol.md §11.2), gzip accepted.
+ */
+export class Esp8266Update {
+  private readonly flash: SparseFlash;
+  private readonly layout: Esp8266Layout;
+  error = 0;
+  private errorDetail = '';
+  private size = 0;
+  private command = 0;
+  private start = 0;
+  private current = 0;
+  private buffer = new Uint8Array(SECTOR);
+  private bufferLen = 0;
+  private md5: Hash | undefined;
+  private targetMd5 = '';
+
+  constructor(flash: SparseFlash, layout: Esp8266Layout) {
+    this.flash = flash;
+    this.layout = layout;
+  }
+
+  /** `printError` text: `ERROR[n]: text` (the caller appends the LF). */
+  errorText(): string {
+    const text = this.errorDetail || (ESP8266_TEXTS[this.error] ?? 'UNKNOWN');
+    return `ERROR[${this.error}]: ${text}`;
+  }
+
+  private setError(err: number, detail = ''): void {
+    this.error = err;
+    this.errorDetail = detail;
+  }
+
+  isRunning(): boolean {
+    return this.size > 0;
+  }
+  progress(): number {
+    return this.current - this.start;
+  }
+  remaining(): number {
+    return this.size - this.progress();
+  }
+  isFinished(): boolean {
+    return this.current - this.start === this.size;
+  }
+
+  private reset(): void {
+    this.bufferLen = 0;
+    this.start = 0;
+    this.current = 0;
+    this.size = 0;
+    this.md5 = undefined;
+  }
+
+  /** `begin(size, command)` with `sketchSize` = ESP.getSketchSize() of the running image. */
+  begin(size: number, command: number, sketchSize: number): boolean {
+    if (this.size > 0) {
+      this.setError(ESP8266_ERR.runningAlready);
+      return false;
+    }
+    const usize = size >>> 0;
+    if (usize === 0) {
+      this.setError(ESP8266_ERR.size);
+      return false;
+    }
+    this.reset();
+    this.setError(0);
+    this.targetMd5 = '';
+    const current = roundUp4K(sketchSize);
+    const rounded = roundUp4K(usize);
+    let start: number;
+    if (command === 0) {
+      const endAddress = this.layout.fsStart;
+      start = endAddress > rounded ? endAddress - rounded : 0;
+      if (start < current) {
+        this.setError(ESP8266_ERR.space);
+        return false;
+      }
+    } else if (command === 100) {
+      if (this.layout.fsStart + rounded > this.layout.fsEnd) {
+        this.setError(ESP8266_ERR.space);
+        return false;
+      }
+      start = this.layout.fsStart;
+    } else {
+      this.setError(ESP8266_ERR.unknownCommand);
+      return false;
+    }
+    this.start = start;
+    this.current = start;
+    this.size = usize;
+    this.command = command;
+    this.md5 = createHash('md5');
+    return true;
+  }
+
+  setMD5(md5: string): void {
+    if (md5.length === 32) this.targetMd5 = md5;
+  }
+
+  private writeBuffer(): { ok: boolean; costMs: number } {
+    let costMs = 0;
+    if (this.current % SECTOR === 0) costMs += this.flash.erase(this.current, SECTOR);
+    costMs += this.flash.program(this.current, this.buffer.subarray(0, this.bufferLen));
+    this.md5?.update(this.buffer.subarray(0, this.bufferLen));
+    this.current += this.bufferLen;
+    this.bufferLen = 0;
+    return { ok: true, costMs };
+  }
+
+  write(data: Uint8Array): WriteResult {
+    let costMs = 0;
+    if (this.error !== 0 || !this.isRunning()) return { written: 0, costMs };
+    const len = data.length;
+    if (this.progress() + this.bufferLen + len > this.size) {
+      this.setError(ESP8266_ERR.space);
+      return { written: 0, costMs };
+    }
+    let left = len;
+    while (this.bufferLen + left > SECTOR) {
+      const toBuff = SECTOR - this.bufferLen;
+      this.buffer.set(data.subarray(len - left, len - left + toBuff), this.bufferLen);
+      this.bufferLen += toBuff;
+      costMs += this.writeBuffer().costMs;
+      left -= toBuff;
+    }
+    this.buffer.set(data.subarray(len - left), this.bufferLen);
+    this.bufferLen += left;
+    if (this.bufferLen === this.remaining()) costMs += this.writeBuffer().costMs;
+    return { written: len, costMs };
+  }
+
+  /** `end()`. On success returns what was staged (U_FLASH: the eboot copy command's arguments). */
+  end(): Esp8266Staged | undefined {
+    if (this.size === 0) {
+      this.reset();
+      return undefined;
+    }
+    if (this.progress() === 0) this.setError(ESP8266_ERR.noData);
+    if (this.error !== 0 || !this.isFinished()) {
+      this.reset();
+      return undefined;
+    }
+    const calculated = this.md5?.digest('hex') ?? '';
+    this.md5 = undefined;
+    if (this.targetMd5 && this.targetMd5.toLowerCase() !== calculated) {
+      this.setError(
+        ESP8266_ERR.md5,
+        `MD5 verification failed: expected: ${this.targetMd5}, calculated: ${calculated}`,
+      );
+      this.reset();
+      return undefined;
+    }
+    if (this.command === 0) {
+      const head = this.flash.read(this.start, 4);
+      const gzip = head[0] === 0x1f && head[1] === 0x8b;
+      if (!gzip) {
+        if (head[0] !== 0xe9) {
+          this.setError(ESP8266_ERR.magic);
+          this.reset();
+          return undefined;
+        }
+        const binFlash = esp8266MagicFlashSize(((head[3] as number) & 0xf0) >> 4);
+        if (binFlash > this.layout.flashSize) {
+          this.setError(
+            ESP8266_ERR.newFlashConfig,
+            `new Flash config wrong, real size: ${this.layout.flashSize}`,
+          );
+          this.reset();
+          return undefined;
+        }
+      }
+    }
+    const staged = { command: this.command, address: this.start, size: this.size, md5: calculated };
+    this.reset();
+    return staged;
+  }
+}
