@@ -338,6 +338,39 @@ describe('doctor: sources', () => {
     assert.match(f.what, /delay\(READ_EVERY_MS\) at src\/main\.cpp:13 \(via loop → readSensors\)/);
   });
 
+  it('ArduinoOTA run by a library in .pio/libdeps is a note, not an error (examples are skipped)', async () => {
+    const dir = await project({
+      'platformio.ini': GOOD_INI.replace('--auth=s3cret\n', ''),
+      'src/main.cpp':
+        '#include <Framework.h>\nFramework app;\nvoid setup() { app.begin(); }\nvoid loop() { app.loop(); }\n',
+      '.pio/libdeps/ota/Framework/src/Framework.cpp':
+        '#include <ArduinoOTA.h>\nvoid Framework::begin() { ArduinoOTA.begin(); }\nvoid Framework::loop() { ArduinoOTA.handle(); }\n',
+    });
+    const { code, report } = await doctorJson(dir);
+    assert.equal(code, 0);
+    const f = find(report.findings, 'LIBRARY_RUNS_OTA');
+    assert.equal(f.file, '.pio/libdeps/ota/Framework/src/Framework.cpp');
+    assert.ok(!codes(report.findings).includes('OTA_NOT_BEGUN'));
+
+    const examplesOnly = await project({
+      'platformio.ini': GOOD_INI.replace('--auth=s3cret\n', ''),
+      'src/main.cpp': 'void setup() {}\nvoid loop() {}\n',
+      '.pio/libdeps/ota/Lib/examples/Basic/Basic.cpp': 'void setup() { ArduinoOTA.begin(); }\n',
+    });
+    assert.ok(codes((await doctorJson(examplesOnly)).report.findings, 'error').includes('OTA_NOT_BEGUN'));
+  });
+
+  it('a password from a #define is compared with --auth', async () => {
+    const sketch = GOOD_MAIN.replace(
+      'ArduinoOTA.setPassword("s3cret");',
+      'ArduinoOTA.setPassword(OTA_PASSWORD);',
+    ).replace('#include <Arduino.h>', '#include <Arduino.h>\n#define OTA_PASSWORD "other"');
+    const dir = await project({ 'platformio.ini': GOOD_INI, 'src/main.cpp': sketch });
+    const { code, report } = await doctorJson(dir);
+    assert.equal(code, 1);
+    assert.match(find(report.findings, 'AUTH_MISMATCH').fix, /--auth=other/);
+  });
+
   it('an Arduino-style sketch next to platformio.ini with src_dir = . is scanned', async () => {
     const ini = `[platformio]\nsrc_dir = .\n${GOOD_INI.replace('[platformio]\n', '')}`;
     const dir = await project({

@@ -500,13 +500,31 @@ export function checkUploadSettings(
 }
 
 /** Findings about the sketch itself (ArduinoOTA.begin/handle, blocking loop). */
-export function checkSources(scan: SourceScan, cores: readonly EspotaCore[]): DoctorFinding[] {
+export function checkSources(
+  scan: SourceScan,
+  cores: readonly EspotaCore[],
+  library: { begin?: string; handle?: string } = {},
+): DoctorFinding[] {
   const findings: DoctorFinding[] = [];
+  const libraryCalls = [
+    scan.begin.length === 0 ? library.begin : undefined,
+    scan.handle.length === 0 ? library.handle : undefined,
+  ].filter((p): p is string => p !== undefined);
+  if (libraryCalls.length > 0) {
+    findings.push({
+      severity: 'info',
+      code: 'LIBRARY_RUNS_OTA',
+      what: `ArduinoOTA is started or served by a library, not by the project sources: ${[...new Set(libraryCalls)].join(', ')}.`,
+      why: 'doctor found ArduinoOTA.begin()/handle() only in .pio/libdeps; it cannot check how often that library calls handle().',
+      fix: 'Make sure the library is set up with OTA enabled and that its loop function is called from loop() on every pass.',
+      file: libraryCalls[0] as string,
+    });
+  }
   const esp32 = cores.length === 0 || cores.includes('esp32');
   const esp8266 = cores.includes('esp8266');
   const where = scan.files.length > 0 ? scan.files.join(', ') : '(no source files found)';
 
-  if (scan.begin.length === 0) {
+  if (scan.begin.length === 0 && library.begin === undefined) {
     findings.push({
       severity: 'error',
       code: 'OTA_NOT_BEGUN',
@@ -530,7 +548,7 @@ export function checkSources(scan: SourceScan, cores: readonly EspotaCore[]): Do
     return findings;
   }
 
-  if (scan.handle.length === 0) {
+  if (scan.handle.length === 0 && library.handle === undefined) {
     const begin = scan.begin[0];
     findings.push({
       severity: 'error',

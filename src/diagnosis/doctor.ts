@@ -97,6 +97,45 @@ async function collectSources(
   return out;
 }
 
+/** Where a library under .pio/libdeps calls ArduinoOTA.begin()/handle() (examples and tests skipped). */
+async function libraryOtaCalls(
+  projectDir: string,
+  libdepsDirs: string[],
+  signal: AbortSignal | undefined,
+): Promise<{ begin?: string; handle?: string }> {
+  const found: { begin?: string; handle?: string } = {};
+  let budget = 5000;
+  const skip = new Set(['examples', 'example', 'test', 'tests', 'extras', 'docs']);
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (depth > 8 || budget <= 0 || (found.begin && found.handle)) return;
+    throwIfAborted(signal);
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith('.') && !skip.has(entry.name.toLowerCase())) await walk(full, depth + 1);
+      } else if (/\.(c|cc|cpp|h|hpp)$/i.test(entry.name) && budget > 0) {
+        budget -= 1;
+        const size = await isFile(full);
+        if (size === undefined || size > MAX_SOURCE_BYTES) continue;
+        const text = await readFile(full, 'utf8');
+        if (!text.includes('ArduinoOTA')) continue;
+        const path = toPosix(relative(projectDir, full));
+        if (!found.begin && /\bArduinoOTA\s*\.\s*begin\s*\(/.test(text)) found.begin = path;
+        if (!found.handle && /\bArduinoOTA\s*\.\s*handle\s*\(/.test(text)) found.handle = path;
+      }
+    }
+  };
+  for (const dir of libdepsDirs) await walk(dir, 0);
+  return found;
+}
+
 function envFacts(config: PlatformioConfig, name: string, file: string): EnvFacts {
   const section = `env:${name}`;
   const opt = (o: string) => config.lookup(section, o);
@@ -294,7 +333,16 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   // Project-wide source findings, for the cores of the OTA envs.
   if (otaEnvs.length > 0 || scanForChecks.mentionsArduinoOTA) {
     const cores = [...new Set(otaEnvs.map((e) => e.core).filter((c): c is EspotaCore => c !== undefined))];
-    findings.push(...checkSources(scanForChecks, cores));
+    const libdeps = resolve(projectDir, config.get('platformio', 'libdeps_dir') ?? '.pio/libdeps');
+    const library =
+      scanForChecks.begin.length === 0 || scanForChecks.handle.length === 0
+        ? await libraryOtaCalls(
+            projectDir,
+            otaEnvs.map((e) => join(libdeps, e.name)),
+            signal,
+          )
+        : {};
+    findings.push(...checkSources(scanForChecks, cores, library));
   }
 
   // --probe: ask each OTA env's device, on the port espota would use.

@@ -289,8 +289,26 @@ function collectConstants(files: { masked: Masked }[]): Map<string, string> {
     )) {
       constants.set(m[1] as string, (m[2] as string).trim());
     }
+    for (const m of masked.code.matchAll(
+      /\b(?:static\s+)?(?:const\s+)?(?:char\s*\*\s*(?:const\s+)?|char\s+|String\s+|std::string\s+)([A-Za-z_]\w*)\s*(?:\[\s*\d*\s*\])?\s*=\s*("(?:[^"\\\n]|\\.)*")\s*;/g,
+    )) {
+      constants.set(m[1] as string, m[2] as string);
+    }
   }
   return constants;
+}
+
+/** A string literal, or a name whose `#define` / `const char*` value is one (a few levels deep). */
+function stringConstant(
+  expression: string,
+  constants: ReadonlyMap<string, string>,
+  depth = 0,
+): string | undefined {
+  const lit = /^\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(expression);
+  if (lit) return unescapeC(lit[1] as string);
+  const name = /^\s*([A-Za-z_]\w*)\s*$/.exec(expression)?.[1];
+  const def = name === undefined ? undefined : constants.get(name);
+  return def === undefined || depth > 4 ? undefined : stringConstant(def, constants, depth + 1);
 }
 
 /** Scan project sources for OTA facts. */
@@ -334,8 +352,8 @@ export function scanSources(files: readonly SourceFile[]): SourceScan {
         call: `ArduinoOTA.${method}(${arg ? arg.code.trim() : ''})`,
       };
       if (arg) {
-        const lit = /^\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(arg.code);
-        if (lit) call.literal = unescapeC(lit[1] as string);
+        const literal = stringConstant(arg.code, constants);
+        if (literal !== undefined) call.literal = literal;
         else {
           const n = evaluateConstant(arg.code, constants);
           if (n !== undefined) call.number = n;
