@@ -310,7 +310,8 @@ describe('CSV parsing (gen_esp32part v5.5.1)', () => {
     );
   });
 
-  it('$VAR and ${VAR} are expanded from env; an unknown one is an error', () => {
+  it('$VAR and braced variables are expanded from env; an unknown one is an error', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the CSV text really contains ${NAME}
     const t = parsePartitionCsv('nvs, data, nvs, $NVS_OFF, ${NVS_SIZE}', {
       env: { NVS_OFF: '0x9000', NVS_SIZE: '20K' },
     });
