@@ -358,7 +358,8 @@ export function checkUploadSettings(
         actualPort === undefined ? 'the port is not a number' : `the invitation goes to port ${actualPort}`,
       );
     }
-    const stopped = actual.errors.length > 0 ? ` espota stops at once: "${actual.errors[0]}".` : '';
+    const ownErrors = parseEspotaArgs([element], core).errors;
+    const stopped = ownErrors.length > 0 ? ` espota stops at once: "${ownErrors[0]}".` : '';
     add({
       severity: 'error',
       code: 'ONE_LINE_FLAGS',
