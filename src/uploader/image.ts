@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { AirflashError } from '../errors.ts';
 import { throwIfAborted } from '../util/abort.ts';
@@ -19,6 +19,8 @@ export interface PreparedImage {
   head: Uint8Array;
   compressed: boolean;
   signedSubstituted: boolean;
+  /** The image as built (before gzip). */
+  readOriginal(): Promise<Uint8Array>;
   /** A fresh stream of the bytes to send (each call starts at the beginning). */
   open(): (AsyncIterable<Uint8Array> | Iterable<Uint8Array>) & { destroy?: () => void };
 }
@@ -40,9 +42,11 @@ function* chunksOf(data: Uint8Array): Generator<Uint8Array> {
 function fromBytes(
   data: Uint8Array,
   extra: { path?: string; sentPath?: string; compressed: boolean; signedSubstituted: boolean },
+  original: Uint8Array,
 ): PreparedImage {
   return {
     ...extra,
+    readOriginal: async () => original,
     size: data.length,
     md5: createHash('md5').update(data).digest('hex'),
     head: data.subarray(0, HEAD_SIZE),
@@ -70,7 +74,7 @@ export async function prepareImage(options: PrepareOptions): Promise<PreparedIma
     if (options.file !== undefined)
       throw new AirflashError('BAD_ARGUMENT', 'Give either a file or image bytes, not both.');
     const data = options.compress ? gzipSync(options.data, { level: 9 }) : options.data;
-    return fromBytes(data, { compressed: options.compress === true, signedSubstituted: false });
+    return fromBytes(data, { compressed: options.compress === true, signedSubstituted: false }, options.data);
   }
   const path = options.file;
   if (path === undefined || path === '')
@@ -93,9 +97,12 @@ export async function prepareImage(options: PrepareOptions): Promise<PreparedIma
       },
     );
   if (options.compress) {
-    const { readFile } = await import('node:fs/promises');
     const raw = await readFile(sentPath);
-    return fromBytes(gzipSync(raw, { level: 9 }), { path, sentPath, compressed: true, signedSubstituted });
+    return fromBytes(
+      gzipSync(raw, { level: 9 }),
+      { path, sentPath, compressed: true, signedSubstituted },
+      raw,
+    );
   }
   const hash = createHash('md5');
   const head: Uint8Array[] = [];
@@ -141,6 +148,7 @@ export async function prepareImage(options: PrepareOptions): Promise<PreparedIma
     head: Buffer.concat(head),
     compressed: false,
     signedSubstituted,
+    readOriginal: async () => readFile(sentPath),
     open: () => createReadStream(sentPath, { highWaterMark: CHUNK_SIZE }),
   };
 }

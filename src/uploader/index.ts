@@ -1,5 +1,6 @@
 /** airflash uploader: the host side of ArduinoOTA (espota). */
 export { DEFAULTS, resolveTimeouts, type Timeouts } from './defaults.ts';
+export { createPreflight, loadPartitions, type PreflightChoice } from './preflight.ts';
 export { deviceErrorHint } from './transfer.ts';
 export type * from './types.ts';
 export { isRetryable, upload } from './upload.ts';

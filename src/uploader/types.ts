@@ -90,6 +90,8 @@ export interface PreparedImageInfo {
   command: 0 | 100;
   /** The first bytes of the image (up to 64 KiB) for header checks. */
   head: Uint8Array;
+  /** The whole image as built (before `compress`; the `.signed` file when substituted). */
+  read(): Promise<Uint8Array>;
 }
 
 export interface PreflightOutcome {
@@ -110,6 +112,8 @@ export interface UploadResult {
   durationMs: number;
   /** Estimated period of the device's loop() (how often it calls ArduinoOTA.handle()), when seen. */
   loopPeriodMs?: number;
+  /** `measured` (ESP32 pattern) or `at-least` (a lower bound: only a late answer was seen). */
+  loopPeriodKind?: 'measured' | 'at-least';
   /** Auth scheme used, when the device asked for a password. */
   authScheme?: AuthScheme;
   /** Which password hash worked (sha256, or the md5 fallback). */
@@ -271,6 +275,8 @@ export interface UploadObservation {
   deviceText?: string;
   /** Estimated loop period (time between two handle() calls), when seen. */
   loopPeriodMs?: number;
+  /** `measured` (ESP32: the gap between two handle() calls) or `at-least` (only a late answer seen). */
+  loopPeriodKind?: 'measured' | 'at-least';
   /** How the loop period was seen, e.g. "OK → connect 30.0 s". */
   loopPeriodEvidence?: string[];
   /** Time gaps that reflect the device's loop (ESP32: between handle() calls). */

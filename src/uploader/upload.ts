@@ -163,6 +163,7 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
         md5: image.md5,
         command: rec.obs.image.command,
         head: image.head,
+        read: () => image.readOriginal(),
       });
       rec.obs.preflight = {
         ran: true,
@@ -170,6 +171,9 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
         ...(outcome?.info ? { info: outcome.info } : {}),
       };
       for (const w of outcome?.warnings ?? []) rec.warn(w.code, w.message);
+      const maxSize = outcome?.info?.['maxSize'];
+      if (typeof maxSize === 'number' && rec.obs.context.slotSize === undefined)
+        rec.obs.context.slotSize = maxSize;
     }
   } catch (error) {
     throw finalise(rec, error);
@@ -229,11 +233,29 @@ function finalise(rec: Recorder, error: unknown): AirflashError {
   return e;
 }
 
-function loopEstimate(obs: UploadObservation): number | undefined {
-  const gaps = [...obs.loopGapsMs];
-  if (obs.firstAnswerSinceLastInvitationMs !== undefined) gaps.push(obs.firstAnswerSinceLastInvitationMs);
-  if (gaps.length === 0) return undefined;
-  return Math.max(...gaps);
+/**
+ * The loop period, from what was seen. ESP32 answers, connects and reads the auth line each in its
+ * own handle() call, so a long OK → connect gap measures the period (with the auth line → OK gap).
+ * ESP8266 connects in the same handle() call that sends OK, so only a lower bound is seen there
+ * (a late answer).
+ */
+export function loopEstimate(
+  obs: UploadObservation,
+  thresholdMs: number,
+): { ms: number; kind: 'measured' | 'at-least' } | undefined {
+  const okAt = obs.okAt;
+  const connectedAt = obs.connect?.connectedAt;
+  const okToConnect = okAt !== undefined && connectedAt !== undefined ? connectedAt - okAt : undefined;
+  const lastTry = obs.auth?.tries.findLast((tr) => tr.outcome === 'ok');
+  const authToOk = lastTry?.answeredAt !== undefined ? lastTry.answeredAt - lastTry.sentAt : undefined;
+  if (okToConnect !== undefined && okToConnect >= thresholdMs) {
+    const gaps = [okToConnect];
+    if (authToOk !== undefined && authToOk >= okToConnect / 2) gaps.push(authToOk);
+    return { ms: Math.round(gaps.reduce((a, b) => a + b, 0) / gaps.length), kind: 'measured' };
+  }
+  const bounds = [obs.firstAnswerSinceLastInvitationMs ?? 0, authToOk ?? 0];
+  const bound = Math.max(...bounds);
+  return bound >= thresholdMs ? { ms: Math.round(bound), kind: 'at-least' } : undefined;
 }
 
 async function uploadOnce(
@@ -372,13 +394,16 @@ async function uploadOnce(
     // Keep reading the UDP socket (stray answers are recorded) but the handshake is over.
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
-    const loopPeriodMs = loopEstimate(obs);
-    if (loopPeriodMs !== undefined && loopPeriodMs >= t.lateAnswerMs) {
-      obs.loopPeriodMs = loopPeriodMs;
+    const loop = loopEstimate(obs, t.lateAnswerMs);
+    if (loop) {
+      obs.loopPeriodMs = loop.ms;
+      obs.loopPeriodKind = loop.kind;
       rec.hint(
-        `the device's loop() calls ArduinoOTA.handle() only about every ${formatSeconds(loopPeriodMs)}; call it more often for faster, more reliable uploads`,
+        loop.kind === 'measured'
+          ? `the device's loop() calls ArduinoOTA.handle() only about every ${formatSeconds(loop.ms)}; call it more often (no long delay() in loop()) for faster, more reliable uploads`
+          : `the device answered only after ${formatSeconds(loop.ms)}: its loop() calls ArduinoOTA.handle() at least that rarely (the exact period cannot be seen on this device: it connects in the same handle() call that answers)`,
       );
-    } else if (loopPeriodMs !== undefined) obs.loopPeriodMs = loopPeriodMs;
+    }
     const durationMs = rec.now();
     obs.outcome = { ok: true, message: 'updated', at: durationMs };
     rec.setPhase('done');
@@ -391,7 +416,9 @@ async function uploadOnce(
       md5: image.md5,
       command: obs.image.command,
       durationMs,
-      ...(obs.loopPeriodMs === undefined ? {} : { loopPeriodMs: obs.loopPeriodMs }),
+      ...(obs.loopPeriodMs === undefined
+        ? {}
+        : { loopPeriodMs: obs.loopPeriodMs, loopPeriodKind: obs.loopPeriodKind ?? 'measured' }),
       ...(hs.authScheme === undefined ? {} : { authScheme: hs.authScheme }),
       ...(hs.passwordHash === undefined ? {} : { passwordHash: hs.passwordHash }),
       warnings: obs.warnings,

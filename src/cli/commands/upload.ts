@@ -1,12 +1,240 @@
-import type { Command } from '../types.ts';
+import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
+import { DEFAULT_PORT } from '../../protocol/index.ts';
+import {
+  createPreflight,
+  DEFAULTS,
+  type UploadObservation,
+  type UploadOptions,
+  upload,
+} from '../../uploader/index.ts';
+import { optionsHelp, type ParsedArgs, parseUploadArgs } from '../espota-args.ts';
+import { diagnosisFor } from '../render/diagnosis.ts';
+import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
+import { renderError } from '../render-error.ts';
+import type { CliIO, Command } from '../types.ts';
 
-// Placeholder until the upload command lands; replaced by its owner.
+const HELP = `airflash upload — upload a firmware or filesystem image over the air (ArduinoOTA / espota)
+
+Usage: airflash upload -i DEVICE -f FILE [options]
+       airflash -i DEVICE -f FILE [espota.py options]      (drop-in for espota.py)
+
+Examples:
+  airflash upload -i 192.168.1.50 -f .pio/build/esp32dev/firmware.bin
+  airflash upload -i kitchen.local -p 8266 -a secret -f sketch.ino.bin
+  airflash upload -i 192.168.1.50 -s -f .pio/build/esp32dev/littlefs.bin
+  AIRFLASH_PASSWORD=secret airflash upload -i 192.168.1.50 -f firmware.bin --json
+
+Options (the ones marked by espota.py letters keep espota's meaning and defaults):
+${optionsHelp()}
+
+The password may also come from the environment variable AIRFLASH_PASSWORD (then it does not
+appear in the process list). Waits adapt to a device whose loop() calls ArduinoOTA.handle()
+rarely; see docs/upload.md for the default timeouts.
+
+Exit codes: 0 updated, 1 failed, 2 usage error, 3 refused by the pre-flight check, 130 interrupted.
+`;
+
+const seconds = (s: number | undefined): number | undefined =>
+  s === undefined ? undefined : Math.round(s * 1000);
+
+function str(v: ParsedArgs['values'][keyof ParsedArgs['values']]): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+function num(v: ParsedArgs['values'][keyof ParsedArgs['values']]): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** Map parsed arguments to upload() options (without callbacks). */
+export function uploadOptionsFromArgs(
+  parsed: ParsedArgs,
+  env: NodeJS.ProcessEnv,
+): UploadOptions & { passwordSource?: 'option' | 'env' } {
+  const v = parsed.values;
+  if (parsed.positionals.length > 0)
+    throw new AirflashError('BAD_ARGUMENT', `Unexpected argument "${parsed.positionals[0]}".`, {
+      hint: 'Give the device with -i and the image with -f (airflash upload --help).',
+    });
+  const host = str(v.ip);
+  const file = str(v.file);
+  if (host === undefined || file === undefined)
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `Not enough arguments: ${host === undefined ? '-i DEVICE' : '-f FILE'} is missing.`,
+      {
+        hint: 'Example: airflash upload -i 192.168.1.50 -f firmware.bin',
+      },
+    );
+  for (const k of ['port', 'host_port'] as const) {
+    const p = num(v[k]);
+    if (p !== undefined && (!Number.isInteger(p) || p < (k === 'port' ? 1 : 0) || p > 65535))
+      throw new AirflashError('BAD_ARGUMENT', `--${k} must be a port number (1-65535), not ${p}.`);
+  }
+  for (const k of [
+    'timeout',
+    'invite_timeout',
+    'connect_timeout',
+    'auth_timeout',
+    'stall_timeout',
+    'result_timeout',
+    'time_scale',
+  ] as const) {
+    const n = num(v[k]);
+    if (n !== undefined && !(n > 0))
+      throw new AirflashError('BAD_ARGUMENT', `--${k.replace('_', '-')} must be more than 0, not ${n}.`);
+  }
+  for (const k of ['retries', 'attempts'] as const) {
+    const n = num(v[k]);
+    if (n !== undefined && (!Number.isInteger(n) || n < (k === 'attempts' ? 1 : 0)))
+      throw new AirflashError(
+        'BAD_ARGUMENT',
+        `--${k} must be a whole number${k === 'attempts' ? ' of at least 1' : ''}, not ${n}.`,
+      );
+  }
+  const given = str(v.auth);
+  const fromEnv = env['AIRFLASH_PASSWORD'];
+  const password =
+    given !== undefined && given !== ''
+      ? given
+      : fromEnv !== undefined && fromEnv !== ''
+        ? fromEnv
+        : undefined;
+  const passwordSource: 'option' | 'env' = password === given ? 'option' : 'env';
+  const timeScale = num(v.time_scale);
+  const attemptMs = seconds(num(v.timeout)) ?? Math.round(DEFAULTS.attemptTimeoutMs * (timeScale ?? 1));
+  const inviteTotal = seconds(num(v.invite_timeout));
+  const attempts =
+    num(v.attempts) ??
+    (inviteTotal === undefined ? undefined : Math.max(1, Math.ceil(inviteTotal / attemptMs)));
+  const opt = <K extends keyof UploadOptions>(
+    k: K,
+    value: UploadOptions[K] | undefined,
+  ): Partial<UploadOptions> => (value === undefined ? {} : ({ [k]: value } as Partial<UploadOptions>));
+  return {
+    host,
+    file,
+    port: num(v.port) ?? DEFAULT_PORT.esp32,
+    ...(password === undefined ? {} : { password, passwordSource }),
+    ...opt('filesystem', v.spiffs === true ? true : undefined),
+    ...opt('md5Target', v.md5_target === true ? true : undefined),
+    ...opt('hostIp', str(v.host_ip)),
+    ...opt('hostPort', num(v.host_port)),
+    ...opt('compress', v.compress === true ? true : undefined),
+    ...opt('signed', v.no_signed === true ? false : undefined),
+    ...opt('attemptTimeoutMs', seconds(num(v.timeout))),
+    ...opt('inviteAttempts', attempts),
+    ...opt('authTimeoutMs', seconds(num(v.auth_timeout))),
+    ...opt('connectTimeoutMs', seconds(num(v.connect_timeout))),
+    ...opt('stallTimeoutMs', seconds(num(v.stall_timeout))),
+    ...opt('resultTimeoutMs', seconds(num(v.result_timeout))),
+    ...opt('retries', num(v.retries)),
+    ...opt('timeScale', timeScale),
+    context: {
+      ...(str(v.chip) === undefined ? {} : { chip: str(v.chip) as string }),
+      ...(str(v.partitions) === undefined ? {} : { partitions: str(v.partitions) as string }),
+      ...(v.force === true ? { force: true } : {}),
+    },
+  };
+}
+
+function debugLines(obs: UploadObservation | undefined): string {
+  if (!obs) return '';
+  return `${obs.timeline.map((e) => `  +${(e.at / 1000).toFixed(3)}s ${e.what}`).join('\n')}\n`;
+}
+
+/** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
+async function resolveWithMdns(host: string, options: { signal?: AbortSignal }): Promise<string[]> {
+  const { resolveHost } = await import('../../discovery/index.ts');
+  return resolveHost(host, options.signal ? { signal: options.signal } : {});
+}
+
+export async function runUpload(argv: string[], io: CliIO): Promise<number> {
+  const started = Date.now();
+  const wantsJson = argv.includes('--json');
+  let parsed: ParsedArgs;
+  let options: ReturnType<typeof uploadOptionsFromArgs>;
+  try {
+    parsed = parseUploadArgs(argv);
+    if (parsed.values.help === true) {
+      io.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    options = uploadOptionsFromArgs(parsed, io.env);
+  } catch (error) {
+    const e = toAirflashError(error);
+    if (wantsJson)
+      io.stdout.write(
+        `${JSON.stringify({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: 0, bytes: 0 })}\n`,
+      );
+    io.stderr.write(renderError(e));
+    return exitCodeFor(e);
+  }
+  const v = parsed.values;
+  const mode = chooseMode({ json: v.json === true, progress: v.progress === true, isTTY: io.isTTY });
+  const label = `${options.host}:${options.port ?? DEFAULT_PORT.esp32}`;
+  const renderer = createRenderer({ stdout: io.stdout, stderr: io.stderr, mode, label });
+  for (const n of parsed.notes) renderer.event({ type: 'warning', code: n.code, message: n.message });
+  if (v.debug === true)
+    io.stderr.write(
+      `Options: ${JSON.stringify({ ...options, password: options.password === undefined ? undefined : '***' })}\n`,
+    );
+  const context = options.context ?? {};
+  try {
+    const result = await upload({
+      ...options,
+      resolve: resolveWithMdns,
+      ...(context.force
+        ? {}
+        : {
+            preflight: createPreflight({
+              ...(context.chip === undefined ? {} : { chip: context.chip }),
+              ...(context.partitions === undefined ? {} : { partitions: context.partitions }),
+            }),
+          }),
+      onEvent: (e) => renderer.event(e),
+      signal: io.signal,
+    });
+    if (v.debug === true) io.stderr.write(debugLines(result.observation));
+    const secs = result.durationMs / 1000;
+    const loop =
+      result.loopPeriodMs === undefined
+        ? ''
+        : `; its loop() calls ArduinoOTA.handle() ${result.loopPeriodKind === 'at-least' ? 'at most' : 'about'} every ${(result.loopPeriodMs / 1000).toFixed(1)} s`;
+    renderer.result({
+      ok: true,
+      code: null,
+      message: `Updated ${options.host} with ${formatBytes(result.bytes)} in ${secs.toFixed(1)} s (${formatBytes(Math.round(result.bytes / Math.max(secs, 0.001)))}/s)${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}${loop}.`,
+      diagnosis: null,
+      seconds: Math.round(secs * 1000) / 1000,
+      bytes: result.bytes,
+      ...(result.loopPeriodMs === undefined ? {} : { loopPeriodMs: result.loopPeriodMs }),
+    });
+    return EXIT.ok;
+  } catch (error) {
+    const e = toAirflashError(error);
+    const obs = e.data['observation'] as UploadObservation | undefined;
+    if (v.debug === true) io.stderr.write(debugLines(obs));
+    const diagnosis = diagnosisFor(e);
+    const evidence = diagnosis?.causes[0]?.evidence ?? [];
+    const human = `${renderError(e)}${evidence.map((line) => `  seen: ${line}\n`).join('')}`;
+    renderer.result(
+      {
+        ok: false,
+        code: e.code,
+        message: e.message,
+        diagnosis,
+        seconds: Math.round(Date.now() - started) / 1000,
+        bytes: obs?.transfer?.bytesSent ?? 0,
+        ...(obs?.loopPeriodMs === undefined ? {} : { loopPeriodMs: obs.loopPeriodMs }),
+      },
+      human,
+    );
+    return exitCodeFor(e);
+  }
+}
+
 export const command: Command = {
   name: 'upload',
-  summary: 'upload',
-  help: 'airflash upload (not implemented yet)',
-  async run(_argv, io) {
-    io.stderr.write('airflash upload: not implemented yet\n');
-    return 1;
-  },
+  summary: 'Upload a firmware or filesystem image (espota.py compatible)',
+  help: HELP,
+  run: runUpload,
 };

@@ -1,0 +1,377 @@
+/**
+ * `airflash upload` argument parsing: espota.py's options with espota's meanings (protocol.md
+ * §7.1), airflash's own options, and the leniency PlatformIO and the Arduino IDE recipes need:
+ * `--opt=value`, `--opt value`, `-o value`, `-ovalue`, clustered flags (`-dr`), unique long-option
+ * prefixes (`--aut`) as optparse/argparse allow, the last of a repeated option wins, one argv
+ * element holding several options (PlatformIO one-line `upload_flags`) is split with a note, and
+ * the ESP8266 recipe's `-I ".../espota.py"` (Python's own flag there) is ignored with a note.
+ */
+import { AirflashError } from '../errors.ts';
+
+export type UploadOptionName =
+  | 'ip'
+  | 'host_ip'
+  | 'port'
+  | 'host_port'
+  | 'auth'
+  | 'md5_target'
+  | 'file'
+  | 'spiffs'
+  | 'debug'
+  | 'progress'
+  | 'timeout'
+  | 'invite_timeout'
+  | 'connect_timeout'
+  | 'auth_timeout'
+  | 'stall_timeout'
+  | 'result_timeout'
+  | 'attempts'
+  | 'retries'
+  | 'json'
+  | 'force'
+  | 'chip'
+  | 'partitions'
+  | 'compress'
+  | 'no_signed'
+  | 'time_scale'
+  | 'help';
+
+export interface OptionSpec {
+  name: UploadOptionName;
+  long: string;
+  short?: string;
+  /** 'string' takes a value; 'number' a number; 'flag' none. */
+  kind: 'string' | 'number' | 'flag';
+  /** From espota.py (same meaning). */
+  espota?: boolean;
+  help: string;
+  /** Not listed in --help. */
+  hidden?: boolean;
+}
+
+export const UPLOAD_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'ip',
+    long: 'ip',
+    short: 'i',
+    kind: 'string',
+    espota: true,
+    help: 'device address: IPv4, IPv6, host name or NAME.local',
+  },
+  {
+    name: 'port',
+    long: 'port',
+    short: 'p',
+    kind: 'number',
+    espota: true,
+    help: 'device OTA port (default 3232; ESP8266: 8266)',
+  },
+  {
+    name: 'auth',
+    long: 'auth',
+    short: 'a',
+    kind: 'string',
+    espota: true,
+    help: 'OTA password (or set AIRFLASH_PASSWORD)',
+  },
+  { name: 'file', long: 'file', short: 'f', kind: 'string', espota: true, help: 'image file (.bin)' },
+  {
+    name: 'spiffs',
+    long: 'spiffs',
+    short: 's',
+    kind: 'flag',
+    espota: true,
+    help: 'filesystem image (SPIFFS/LittleFS/FAT), not firmware',
+  },
+  {
+    name: 'host_ip',
+    long: 'host_ip',
+    short: 'I',
+    kind: 'string',
+    espota: true,
+    help: 'local address to listen on (default: the one that routes to the device)',
+  },
+  {
+    name: 'host_port',
+    long: 'host_port',
+    short: 'P',
+    kind: 'number',
+    espota: true,
+    help: 'local TCP port the device connects to (default: any free port)',
+  },
+  {
+    name: 'md5_target',
+    long: 'md5-target',
+    short: 'm',
+    kind: 'flag',
+    espota: true,
+    help: 'the device stores an MD5 password hash: skip the SHA-256 try',
+  },
+  {
+    name: 'timeout',
+    long: 'timeout',
+    short: 't',
+    kind: 'number',
+    espota: true,
+    help: 'seconds per invitation attempt (default 10)',
+  },
+  {
+    name: 'debug',
+    long: 'debug',
+    short: 'd',
+    kind: 'flag',
+    espota: true,
+    help: 'show what is sent and received, with times',
+  },
+  {
+    name: 'progress',
+    long: 'progress',
+    short: 'r',
+    kind: 'flag',
+    espota: true,
+    help: 'draw the progress bar even when not on a terminal',
+  },
+  {
+    name: 'invite_timeout',
+    long: 'invite-timeout',
+    kind: 'number',
+    help: 'seconds of invitations in total (default 100)',
+  },
+  { name: 'attempts', long: 'attempts', kind: 'number', help: 'invitation attempts (default 10)' },
+  {
+    name: 'auth_timeout',
+    long: 'auth-timeout',
+    kind: 'number',
+    help: 'seconds to wait for the answer to the password (default 45)',
+  },
+  {
+    name: 'connect_timeout',
+    long: 'connect-timeout',
+    kind: 'number',
+    help: 'seconds to wait for the device to connect back (default 10, adapts)',
+  },
+  {
+    name: 'stall_timeout',
+    long: 'stall-timeout',
+    kind: 'number',
+    help: 'seconds of device silence during the transfer (default 10)',
+  },
+  {
+    name: 'result_timeout',
+    long: 'result-timeout',
+    kind: 'number',
+    help: 'seconds to wait for the final OK (default 30)',
+  },
+  { name: 'retries', long: 'retries', kind: 'number', help: 'repeat a failed upload N times (default 0)' },
+  { name: 'compress', long: 'compress', kind: 'flag', help: 'send the image gzip-compressed (ESP8266)' },
+  {
+    name: 'no_signed',
+    long: 'no-signed',
+    kind: 'flag',
+    help: 'do not substitute FILE.signed (ESP8266 espota does)',
+  },
+  {
+    name: 'chip',
+    long: 'chip',
+    kind: 'string',
+    help: 'expected chip for the pre-flight check (esp32, esp32s3, esp8266, ...)',
+  },
+  {
+    name: 'partitions',
+    long: 'partitions',
+    kind: 'string',
+    help: 'device partition scheme name or CSV/binary file, for the pre-flight size check',
+  },
+  { name: 'force', long: 'force', kind: 'flag', help: 'skip the pre-flight checks' },
+  {
+    name: 'json',
+    long: 'json',
+    kind: 'flag',
+    help: 'JSON lines on stdout (phase, progress, warning, result)',
+  },
+  {
+    name: 'time_scale',
+    long: 'time-scale',
+    kind: 'number',
+    help: 'multiply every default wait (for emulated devices)',
+    hidden: true,
+  },
+  { name: 'help', long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+];
+
+export interface ParsedArgs {
+  /** The value of each option given (the last one wins); flags are `true`. */
+  values: Partial<Record<UploadOptionName, string | number | true>>;
+  /** Every occurrence, in order (fleet options may want all `-i`). */
+  occurrences: Array<{ name: UploadOptionName; value: string | number | true }>;
+  /** Things the user should know about how the arguments were read. */
+  notes: Array<{ code: string; message: string }>;
+  positionals: string[];
+}
+
+function findLong(name: string, specs: readonly OptionSpec[]): OptionSpec {
+  const exact = specs.find((s) => s.long === name);
+  if (exact) return exact;
+  // Unique prefix, as optparse / argparse accept (`--aut` = `--auth`).
+  const matches = specs.filter((s) => s.long.startsWith(name));
+  if (matches.length === 1) return matches[0] as OptionSpec;
+  if (matches.length > 1)
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `Ambiguous option --${name}: could be ${matches.map((m) => `--${m.long}`).join(', ')}.`,
+    );
+  throw new AirflashError('BAD_ARGUMENT', `Unknown option --${name}.`, {
+    hint: 'Run "airflash upload --help" for the options.',
+  });
+}
+
+function findShort(ch: string, specs: readonly OptionSpec[]): OptionSpec {
+  const s = specs.find((o) => o.short === ch);
+  if (!s)
+    throw new AirflashError('BAD_ARGUMENT', `Unknown option -${ch}.`, {
+      hint: 'Run "airflash upload --help" for the options.',
+    });
+  return s;
+}
+
+/** Whether a token names one of our options (used to split one-line multi-option arguments). */
+function isOptionToken(token: string, specs: readonly OptionSpec[]): boolean {
+  const m = /^--([A-Za-z][\w-]*)(=.*)?$/.exec(token);
+  if (m) {
+    const name = m[1] as string;
+    return specs.some((s) => s.long === name) || specs.filter((s) => s.long.startsWith(name)).length === 1;
+  }
+  const sm = /^-([A-Za-z])/.exec(token);
+  return sm !== null && specs.some((s) => s.short === sm[1]);
+}
+
+/**
+ * Split argv elements that hold several options (`--auth=2357 --port=8266` as ONE argument, which
+ * is what PlatformIO passes for a one-line `upload_flags`). Only splits before tokens that are
+ * options, so a password with spaces (`--auth=my secret`) stays whole.
+ */
+export function splitJoinedOptions(
+  argv: readonly string[],
+  specs: readonly OptionSpec[] = UPLOAD_OPTIONS,
+): { argv: string[]; notes: ParsedArgs['notes'] } {
+  const out: string[] = [];
+  const notes: ParsedArgs['notes'] = [];
+  for (const arg of argv) {
+    if (!arg.startsWith('-') || !/\s/.test(arg.trim())) {
+      out.push(arg);
+      continue;
+    }
+    const tokens = arg.trim().split(/\s+/);
+    const groups: string[][] = [];
+    for (const [i, tok] of tokens.entries()) {
+      if (i === 0 || isOptionToken(tok, specs)) groups.push([tok]);
+      else (groups.at(-1) as string[]).push(tok);
+    }
+    if (groups.length < 2) {
+      out.push(arg);
+      continue;
+    }
+    const parts = groups.map((g) => g.join(' '));
+    out.push(...parts);
+    notes.push({
+      code: 'SPLIT_ARGUMENT',
+      message:
+        `The single argument "${arg}" holds several options; read it as ${parts.map((p) => `"${p}"`).join(' ')}. ` +
+        'This happens when PlatformIO upload_flags are written on one line (each line becomes ONE argument, so ' +
+        'espota.py would take everything after --auth= as the password). Put one flag per line in platformio.ini.',
+    });
+  }
+  return { argv: out, notes };
+}
+
+function toNumber(spec: OptionSpec, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n))
+    throw new AirflashError('BAD_ARGUMENT', `Option --${spec.long} needs a number, not "${raw}".`);
+  return n;
+}
+
+/** Parse `airflash upload` arguments. Throws BAD_ARGUMENT (exit 2) on a usage error. */
+export function parseUploadArgs(
+  argv: readonly string[],
+  specs: readonly OptionSpec[] = UPLOAD_OPTIONS,
+): ParsedArgs {
+  const split = splitJoinedOptions(argv, specs);
+  const args = split.argv;
+  const parsed: ParsedArgs = { values: {}, occurrences: [], notes: [...split.notes], positionals: [] };
+  const set = (spec: OptionSpec, raw: string | true): void => {
+    let value: string | number | true = raw;
+    if (spec.kind === 'number' && raw !== true) value = toNumber(spec, raw);
+    if (spec.name === 'host_ip' && typeof value === 'string' && /espota(\.py)?$/i.test(value.trim())) {
+      parsed.notes.push({
+        code: 'IGNORED_PYTHON_FLAG',
+        message: `Ignored -I "${value}": in the ESP8266 Arduino recipe -I is Python's isolated-mode flag before the espota.py path, not a host IP.`,
+      });
+      return;
+    }
+    parsed.values[spec.name] = value;
+    parsed.occurrences.push({ name: spec.name, value });
+  };
+  const needValue = (spec: OptionSpec, i: number): string => {
+    const next = args[i + 1];
+    if (next === undefined)
+      throw new AirflashError(
+        'BAD_ARGUMENT',
+        `Option ${spec.short ? `-${spec.short}/` : ''}--${spec.long} needs a value.`,
+      );
+    return next;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') {
+      parsed.positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      const spec = findLong(name, specs);
+      if (spec.kind === 'flag') {
+        if (eq !== -1) throw new AirflashError('BAD_ARGUMENT', `Option --${spec.long} takes no value.`);
+        set(spec, true);
+      } else if (eq !== -1) set(spec, arg.slice(eq + 1));
+      else {
+        set(spec, needValue(spec, i));
+        i++;
+      }
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) {
+      // Short options, possibly clustered (-dr) or with an attached value (-p3232).
+      for (let j = 1; j < arg.length; j++) {
+        const spec = findShort(arg[j] as string, specs);
+        if (spec.kind === 'flag') {
+          set(spec, true);
+          continue;
+        }
+        const rest = arg.slice(j + 1);
+        if (rest !== '') set(spec, rest.startsWith('=') ? rest.slice(1) : rest);
+        else {
+          set(spec, needValue(spec, i));
+          i++;
+        }
+        break;
+      }
+      continue;
+    }
+    parsed.positionals.push(arg);
+  }
+  return parsed;
+}
+
+/** The options part of `airflash upload --help`. */
+export function optionsHelp(specs: readonly OptionSpec[] = UPLOAD_OPTIONS): string {
+  const rows = specs
+    .filter((s) => !s.hidden)
+    .map((s) => {
+      const flag = `${s.short ? `-${s.short}, ` : '    '}--${s.long}${s.kind === 'flag' ? '' : s.kind === 'number' ? ' N' : ' VALUE'}`;
+      return [flag, s.help] as const;
+    });
+  const width = Math.max(...rows.map(([f]) => f.length));
+  return rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`).join('\n');
+}
