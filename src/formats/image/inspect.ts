@@ -221,7 +221,6 @@ function regionOf(address: number, chip: ChipInfo | undefined, family: 'esp32' |
   if (family === 'esp8266') {
     return address >= ESP8266_IROM_BASE && address < ESP8266_IROM_BASE + 0x100000 ? 'IROM' : 'RAM';
   }
-  if (chip?.drom !== undefined && chip.drom === chip.irom && inRange(chip.drom)) return 'IROM';
   if (inRange(chip?.drom)) return 'DROM';
   if (inRange(chip?.irom)) return 'IROM';
   if (chip?.drom === undefined) return 'unknown';
@@ -295,6 +294,7 @@ function parseEspImage(
   let checksum = 0xef;
   for (let i = 0; i < segmentCount; i += 1) {
     const headerOffset = cursor;
+    r.need(cursor, 8, `the header of segment ${i}`);
     const loadAddress = r.u32(cursor, `the header of segment ${i}`);
     const length = r.u32(cursor + 4, `the header of segment ${i}`);
     if (length >= 0x1000000) {
@@ -749,6 +749,8 @@ function inspectAt(bytes: Uint8Array, depth: number): ImageInfo {
   const first = bytes[0] as number;
   if (first === IMAGE_MAGIC) {
     const r = new Reader(bytes);
+    // Every real image (ESP32 header, or ESP8266 header + a segment + checksum) is longer.
+    r.need(0, 24, 'the image header');
     return looksEsp32(bytes) ? inspectEsp32(r) : inspectEsp8266(r);
   }
   if (first === 0x1f && bytes[1] === 0x8b) return inspectGzip(bytes, depth);
