@@ -67,7 +67,7 @@ describe('headers hand-typed from formats.md §8', () => {
     // The whole file is 182,368 bytes; these 32 stop inside segment 0's data at 0x20.
     const e = thrown(() => inspectImage(head));
     assert.equal(e.code, 'IMAGE_TRUNCATED');
-    assert.equal(e.data.offset, 0x20);
+    assert.equal(e.data['offset'], 0x20);
     assert.match(e.message, /segment 0 at 0x20 needs 35864 bytes but the file ends at 0x20/);
   });
 
@@ -96,11 +96,11 @@ describe('headers hand-typed from formats.md §8', () => {
     assert.equal(h.entry, 0x40100294);
     const e = thrown(() => inspectImage(head));
     assert.equal(e.code, 'IMAGE_TRUNCATED');
-    assert.equal(e.data.offset, 0);
+    assert.equal(e.data['offset'], 0);
     const longer = new Uint8Array(40);
     longer.set(head);
     const e2 = thrown(() => inspectImage(longer));
-    assert.equal(e2.data.offset, 0x10, 'segment 0 data starts at 0x10 and is 0x574 bytes');
+    assert.equal(e2.data['offset'], 0x10, 'segment 0 data starts at 0x10 and is 0x574 bytes');
   });
 
   it('helloworld-esp32c3.bin layout: chip 5, QIO, max_rev_full 0xFFFF, segments 0x10 and 0x18, checksum at 0x5F, SHA at 0x60', () => {
@@ -357,7 +357,7 @@ describe('truncated and hostile files', () => {
       const e = thrown(() => inspectImage(app.subarray(0, cut)));
       assert.equal(e.code, 'IMAGE_TRUNCATED');
       assert.match(e.message, message);
-      assert.equal(e.data.offset, offset);
+      assert.equal(e.data['offset'], offset);
       assert.ok(e.hint);
     }
     const empty = thrown(() => inspectImage(new Uint8Array(0)));
@@ -373,7 +373,7 @@ describe('truncated and hostile files', () => {
     many[1] = 17;
     const e = thrown(() => inspectImage(many));
     assert.equal(e.code, 'IMAGE_INVALID');
-    assert.equal(e.data.offset, 1);
+    assert.equal(e.data['offset'], 1);
     const huge = new Uint8Array(app);
     new DataView(huge.buffer).setUint32(0x1c, 0x1000000, true);
     assert.equal(thrown(() => inspectImage(huge)).code, 'IMAGE_INVALID');
