@@ -115,7 +115,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
         return {
           device: deviceId,
           name: device.name,
-          ...ctx.lib.fit(image.bytes, image.summary, ctx.registry.target(deviceId)),
+          ...ctx.lib.fit(image.bytes, image.summary, ctx.registry.target(deviceId), image.name),
         };
       });
       sendJson(res, 200, { image: imageView(image), fit });

@@ -73,7 +73,8 @@ export async function startDemoFleet(dashboard: Dashboard, options: DemoOptions 
     port: 0,
     hostname: p.name,
     bandwidth,
-    mdns: { transport: bus.transport(addressPlus(base, i)) },
+    // The offline one stays silent on mDNS too, like a board that lost power.
+    ...(p.role === 'offline' ? {} : { mdns: { transport: bus.transport(addressPlus(base, i)) } }),
     ...p.options,
   }));
   const fleet = await startFleet(specs);

@@ -37,7 +37,7 @@ export interface DeviceView {
   core: string | null;
   chip: string | null;
   partitions: string | null;
-  auth: { required: boolean | null; scheme: 'md5' | 'pbkdf2' | null };
+  auth: { required: boolean | null; scheme: 'md5' | 'sha256' | null };
   hasPassword: boolean;
   passwordEnv: string | null;
   lastFirmware: FirmwareRecord | null;
@@ -51,12 +51,12 @@ interface DeviceRecord {
   sources: Set<DeviceSource>;
   online: boolean | null;
   lastSeen: number | null;
-  authScheme: 'md5' | 'pbkdf2' | null;
+  authScheme: 'md5' | 'sha256' | null;
   busy: string | null;
 }
 
-const DEFAULT_SCHEME: Record<string, 'md5' | 'pbkdf2'> = {
-  esp32: 'pbkdf2',
+const DEFAULT_SCHEME: Record<string, 'md5' | 'sha256'> = {
+  esp32: 'sha256',
   'esp32-legacy': 'md5',
   esp8266: 'md5',
 };
@@ -132,7 +132,7 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
   /** Record what an update learnt about a device. */
   observe(
     id: string,
-    what: { online?: boolean; authRequired?: boolean; authScheme?: 'md5' | 'pbkdf2' },
+    what: { online?: boolean; authRequired?: boolean; authScheme?: 'md5' | 'sha256' },
   ): void {
     const record = this.#devices.get(id);
     if (record === undefined) return;

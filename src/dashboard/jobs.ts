@@ -80,6 +80,18 @@ const TRANSIENT = new Set(['TRANSFER_STALLED', 'INCOMPLETE', 'NO_CONNECT_BACK', 
 
 const PROGRESS_INTERVAL_MS = 100;
 
+/**
+ * A loop() that calls ArduinoOTA.handle() less often than this is worth a warning: an ESP32
+ * reads one datagram per handle() call and runs the whole transfer inside one, so every step of
+ * the update waits for the next call (field-notes §2.9).
+ */
+const LOOP_WARNING_MS = 1000;
+
+function loopMessage(ms: number): string {
+  const s = ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
+  return `The device's loop() calls ArduinoOTA.handle() only about every ${s}, so it answered late. Call handle() more often (avoid long delay() calls) for faster, more reliable updates.`;
+}
+
 export class JobRunner {
   #deps: JobDeps;
   #jobs = new Map<string, { job: UpdateJob; image: StoredImage; passwords: Record<string, string> }>();
@@ -272,7 +284,7 @@ export class JobRunner {
     const started = Date.now();
     const info = registry.info(d.id);
     // Pre-flight against what we know of the device: refuse what cannot work before sending.
-    d.fit = lib.fit(entry.image.bytes, entry.image.summary, registry.target(d.id));
+    d.fit = lib.fit(entry.image.bytes, entry.image.summary, registry.target(d.id), entry.image.name);
     publish('device-progress', progressView(job, d));
     if (d.fit.verdict === 'refuse') {
       await this.#finish(job, d, 'failed', {
@@ -302,7 +314,8 @@ export class JobRunner {
         d.warnings.push({ code: event.code, message: event.message });
         publish('device-progress', progressView(job, d));
       } else if (event.type === 'hint') {
-        d.hints.push(event.message);
+        if (!d.hints.includes(event.message)) d.hints.push(event.message);
+        publish('device-progress', progressView(job, d));
       } else if (event.type === 'auth') {
         registry.observe(d.id, { authRequired: true, authScheme: event.scheme });
       }
@@ -310,7 +323,7 @@ export class JobRunner {
     for (;;) {
       d.attempts += 1;
       try {
-        await lib.upload({
+        const outcome = await lib.upload({
           host: info?.address ?? d.address,
           port: info?.port ?? d.port,
           image: entry.image.bytes,
@@ -321,7 +334,17 @@ export class JobRunner {
         });
         d.seconds = (Date.now() - started) / 1000;
         d.bytes = d.total;
-        registry.observe(d.id, { online: true });
+        for (const w of outcome.warnings ?? []) {
+          if (!d.warnings.some((x) => x.code === w.code && x.message === w.message)) d.warnings.push(w);
+        }
+        if (outcome.loopPeriodMs !== undefined && outcome.loopPeriodMs >= LOOP_WARNING_MS) {
+          d.warnings.push({ code: 'LOOP_PERIOD', message: loopMessage(outcome.loopPeriodMs) });
+        }
+        registry.observe(d.id, {
+          online: true,
+          authRequired: outcome.authScheme !== undefined,
+          ...(outcome.authScheme === undefined ? {} : { authScheme: outcome.authScheme }),
+        });
         await this.#finish(job, d, 'ok', null);
         return;
       } catch (caught) {

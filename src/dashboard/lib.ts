@@ -15,6 +15,7 @@ import {
   parseFlashSize,
   preflight,
 } from '../formats/index.ts';
+import { upload } from '../uploader/index.ts';
 
 /** What the page shows about an image (a JSON-safe summary of the formats module's inspection). */
 export interface ImageSummary {
@@ -64,7 +65,7 @@ export type UploadEvent =
   | { type: 'progress'; bytes: number; total: number }
   | { type: 'warning'; code: string; message: string }
   | { type: 'hint'; message: string }
-  | { type: 'auth'; scheme: 'md5' | 'pbkdf2' };
+  | { type: 'auth'; scheme: 'md5' | 'sha256' };
 
 export interface UploadOutcome {
   bytes: number;
@@ -73,7 +74,7 @@ export interface UploadOutcome {
   warnings?: Array<{ code: string; message: string }>;
   /** Estimated loop() period of the device, when seen. */
   loopPeriodMs?: number;
-  authScheme?: 'md5' | 'pbkdf2';
+  authScheme?: 'md5' | 'sha256';
 }
 
 export interface DiagnosisCause {
@@ -86,7 +87,7 @@ export interface DiagnosisCause {
 export interface DashboardLibrary {
   /** Inspect an uploaded file; throws AirflashError (IMAGE_INVALID / IMAGE_TRUNCATED / ...) when it is no firmware. */
   inspect(bytes: Uint8Array): ImageSummary;
-  fit(bytes: Uint8Array, summary: ImageSummary, target: DeviceTarget): FitVerdict;
+  fit(bytes: Uint8Array, summary: ImageSummary, target: DeviceTarget, fileName?: string): FitVerdict;
   upload(request: UploadRequest): Promise<UploadOutcome>;
   diagnose(error: AirflashError): DiagnosisCause[];
 }
@@ -166,7 +167,12 @@ function partitionTable(spec: string): PartitionTable | null {
 }
 
 /** Pre-flight of an image against what the dashboard knows of a device. */
-export function fitFirmware(bytes: Uint8Array, summary: ImageSummary, target: DeviceTarget): FitVerdict {
+export function fitFirmware(
+  bytes: Uint8Array,
+  summary: ImageSummary,
+  target: DeviceTarget,
+  fileName?: string,
+): FitVerdict {
   const core =
     target.core === 'esp32' || target.core === 'esp32-legacy' || target.core === 'esp8266'
       ? target.core
@@ -195,7 +201,12 @@ export function fitFirmware(bytes: Uint8Array, summary: ImageSummary, target: De
     ...(flashSize === undefined ? {} : { flashSize }),
   };
   try {
-    const result = preflight({ image: bytes, command: 'firmware', target: pt });
+    const result = preflight({
+      image: bytes,
+      command: 'firmware',
+      target: pt,
+      ...(fileName === undefined ? {} : { fileName }),
+    });
     const slot = result.maxSize ?? null;
     const deviceKnown = core !== undefined || target.chip !== null;
     const extra = result.warnings.filter((w) => !summary.warnings.includes(w.message));
@@ -228,14 +239,47 @@ export function fitFirmware(bytes: Uint8Array, summary: ImageSummary, target: De
   }
 }
 
+/** One upload through the uploader module, its events mapped to the dashboard's. */
+async function uploadWithLibrary(req: UploadRequest): Promise<UploadOutcome> {
+  const attemptMs = Math.min(10_000, Math.max(1000, Math.round(req.inviteTimeoutMs / 3)));
+  const result = await upload({
+    host: req.host,
+    port: req.port,
+    data: req.image,
+    ...(req.password === undefined ? {} : { password: req.password }),
+    attemptTimeoutMs: attemptMs,
+    inviteAttempts: Math.max(1, Math.ceil(req.inviteTimeoutMs / attemptMs)),
+    signal: req.signal,
+    onEvent: (event) => {
+      if (event.type === 'phase') req.onEvent({ type: 'phase', phase: event.phase });
+      else if (event.type === 'progress')
+        req.onEvent({ type: 'progress', bytes: event.bytes, total: event.total });
+      else if (event.type === 'warning')
+        req.onEvent({ type: 'warning', code: event.code, message: event.message });
+      else if (event.type === 'hint') req.onEvent({ type: 'hint', message: event.message });
+    },
+  });
+  // The uploader reports the loop period when it is long enough to slow an upload down; the
+  // dashboard warns from a lower bar, so take the longest gap it saw between handle() calls.
+  const obs = result.observation;
+  const gaps = [...obs.loopGapsMs];
+  if (obs.firstAnswerSinceLastInvitationMs !== undefined) gaps.push(obs.firstAnswerSinceLastInvitationMs);
+  const loopPeriodMs = result.loopPeriodMs ?? (gaps.length === 0 ? undefined : Math.max(...gaps));
+  return {
+    bytes: result.bytes,
+    seconds: result.durationMs / 1000,
+    warnings: result.warnings,
+    ...(loopPeriodMs === undefined ? {} : { loopPeriodMs }),
+    ...(result.authScheme === undefined ? {} : { authScheme: result.authScheme }),
+  };
+}
+
 /** The library as the dashboard uses it. */
 export function defaultLibrary(): DashboardLibrary {
   return {
     inspect: (bytes) => inspectFirmware(bytes),
     fit: fitFirmware,
-    upload: async () => {
-      throw new AirflashError('INTERNAL', 'The uploader is not available yet.');
-    },
+    upload: uploadWithLibrary,
     diagnose: () => [],
   };
 }

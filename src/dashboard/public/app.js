@@ -25,7 +25,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k in el && typeof v !== 'string') el[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -95,6 +95,9 @@ function toast(message, kind = 'info') {
   el.textContent = message;
   el.className = `toast ${kind}`;
   el.hidden = false;
+  el.onclick = () => {
+    el.hidden = true;
+  };
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => {
     el.hidden = true;
@@ -117,9 +120,9 @@ function onlineCell(d) {
 }
 
 function authCell(d) {
-  const scheme = d.auth.scheme === 'pbkdf2' ? 'SHA-256' : d.auth.scheme === 'md5' ? 'MD5' : '';
+  const scheme = d.auth.scheme === 'sha256' ? 'SHA-256' : d.auth.scheme === 'md5' ? 'MD5' : '';
   let label;
-  if (d.hasPassword) label = h('span', { class: 'ok' }, '🔑 saved');
+  if (d.hasPassword) label = h('span', { class: 'ok' }, '✓ saved');
   else if (d.auth.required === true) label = h('span', { class: 'warn' }, 'password needed');
   else if (d.auth.required === false) label = h('span', { class: 'muted' }, 'none');
   else label = h('span', { class: 'muted' }, '?');
@@ -202,6 +205,9 @@ function runCell(d) {
   for (const w of run.warnings ?? []) {
     td.append(h('div', { class: 'warning', dataset: { code: w.code } }, `⚠ ${w.message}`));
   }
+  if (run.state === 'running') {
+    for (const hint of run.hints ?? []) td.append(h('div', { class: 'hint' }, `ℹ ${hint}`));
+  }
   if (run.error && run.state === 'failed') {
     const details = h(
       'details',
@@ -215,6 +221,7 @@ function runCell(d) {
     if (run.error.deviceText)
       details.append(h('p', {}, 'Device said: ', h('code', {}, run.error.deviceText)));
     if (run.error.hint) details.append(h('p', {}, run.error.hint));
+    for (const hint of run.hints ?? []) details.append(h('p', { class: 'muted' }, `ℹ ${hint}`));
     if (run.error.diagnosis?.length) {
       details.append(
         h(
@@ -357,9 +364,10 @@ function renderImage() {
     ['Chip', i.chip ?? 'unknown'],
     ['MD5', i.md5],
   ];
-  for (const key of ['projectName', 'project_name', 'version', 'idfVersion', 'idf_ver', 'date', 'time']) {
-    if (app[key]) facts.push([key.replace(/_/g, ' '), String(app[key])]);
-  }
+  if (app.projectName) facts.push(['Project', app.projectName]);
+  if (app.version) facts.push(['Version', app.version]);
+  if (app.idfVersion) facts.push(['ESP-IDF', app.idfVersion]);
+  if (app.date) facts.push(['Built', `${app.date} ${app.time ?? ''}`.trim()]);
   box.replaceChildren(
     h('h2', {}, 'Firmware'),
     h(

@@ -1,0 +1,200 @@
+/**
+ * End to end in a real browser: Debian's Chromium (headless, via playwright-core) against the
+ * dashboard with its demo fleet, all on loopback. Skipped, saying why, when /usr/bin/chromium is
+ * missing. Set AIRFLASH_UPDATE_SCREENSHOT=1 to write docs/dashboard.png (the README's picture);
+ * otherwise the screenshot goes to a temporary folder.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { type DemoFleet, startDemoFleet } from '../src/dashboard/demo.ts';
+import { type Dashboard, startDashboard } from '../src/dashboard/index.ts';
+import { browserSkipReason, firmwareImage, launchChromium } from './helpers/browser.ts';
+
+const skip = browserSkipReason();
+const UPDATED = ['kitchen-light', 'living-room', 'porch-sensor'];
+const BLOCKED = 'weather-station';
+const OFFLINE = 'attic-fan';
+const LOCKED = 'greenhouse';
+const PASSWORD = 'demo';
+
+let dash: Dashboard;
+let demo: DemoFleet;
+let browser: Browser;
+let page: Page;
+let stateDir: string;
+const pageErrors: string[] = [];
+
+before(async () => {
+  if (skip !== undefined) return;
+  stateDir = await mkdtemp(join(tmpdir(), 'airflash-dash-e2e-'));
+  dash = await startDashboard({ port: 0, stateDir, inviteTimeoutMs: 4000 });
+  // A slow link (150 kB/s) so a 192 KiB image takes over a second: progress is visible.
+  demo = await startDemoFleet(dash, { bandwidth: 150_000 });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1440, height: 980 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+});
+
+after(async () => {
+  if (skip !== undefined) return;
+  await browser?.close();
+  await dash?.close();
+  await demo?.close();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+/**
+ * Poll a browser-side expression until it is truthy. (page.waitForFunction with text would run
+ * eval() inside the page, which the dashboard's Content-Security-Policy rightly forbids.)
+ */
+async function waitFor(expression: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${expression}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function row(id: string): string {
+  return `#devices tbody tr[data-device-id="${id}"]`;
+}
+
+test('the page lists the demo fleet, inspects a firmware, and updates devices live', { skip }, async () => {
+  await page.goto(dash.url);
+  await waitFor("document.querySelectorAll('#devices tbody tr').length === 12");
+  await page.waitForSelector('#conn.live');
+  // Devices that announce themselves over (the demo's) mDNS show as online; the offline one does not.
+  await waitFor(
+    `document.querySelector('tr[data-device-id="${UPDATED[0]}"] .state')?.textContent === 'online'`,
+  );
+  assert.notEqual(await page.textContent(`${row(OFFLINE)} .state`), 'online');
+  assert.match((await page.textContent(`${row(LOCKED)} td.auth`)) ?? '', /password needed/);
+
+  // Record every progress value each row shows (the table is re-rendered on each event).
+  // Browser-side code is passed as text: the test runner's transpiler would add helpers to functions.
+  await page.evaluate(`(() => {
+    const seen = {};
+    window.seen = seen;
+    const record = () => {
+      for (const td of document.querySelectorAll('td.run[data-pct]')) {
+        const id = td.closest('tr')?.dataset.deviceId ?? '?';
+        const pct = Number(td.dataset.pct);
+        const list = (seen[id] ??= []);
+        if (list[list.length - 1] !== pct) list.push(pct);
+      }
+    };
+    new MutationObserver(record).observe(document.querySelector('#devices tbody'), {
+      childList: true, subtree: true, attributes: true,
+    });
+  })()`);
+
+  const selected = [...UPDATED, BLOCKED, OFFLINE, LOCKED];
+  for (const id of selected) await page.check(`${row(id)} input[type=checkbox]`);
+  assert.equal(await page.textContent('#selection'), `${selected.length} selected`);
+
+  // Choose a firmware: it is inspected and checked against each selected device before sending.
+  const image = firmwareImage(192 * 1024, 42, '2.0.0');
+  const md5 = createHash('md5').update(image).digest('hex');
+  await page.setInputFiles('#firmware-input', {
+    name: 'weather-2.0.0.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(image),
+  });
+  await page.waitForSelector('[data-testid=inspection]');
+  const inspection = (await page.textContent('[data-testid=inspection]')) ?? '';
+  assert.match(inspection, new RegExp(md5));
+  assert.match(inspection, /ESP32|esp32/);
+  assert.match(inspection, /2\.0\.0/);
+  for (const id of selected) {
+    await page.waitForSelector(`${row(id)} td.fit[data-verdict="ok"]`);
+  }
+  // The ESP8266 is refused before anything is sent when it is selected.
+  await page.check(`${row('garage-door')} input[type=checkbox]`);
+  await page.waitForSelector(`${row('garage-door')} td.fit[data-verdict="refuse"]`);
+  assert.match((await page.textContent(`${row('garage-door')} td.fit`)) ?? '', /ESP8266/);
+  await page.uncheck(`${row('garage-door')} input[type=checkbox]`);
+
+  // The password box appears for the device that needs one.
+  await page.fill(`#pw-${LOCKED}`, PASSWORD);
+  await page.fill('#parallel', String(selected.length));
+  assert.match((await page.textContent('#update')) ?? '', /Update 6 devices/);
+  await page.click('#update');
+
+  // Wait for every selected device to end.
+  const stateOf = `Object.fromEntries(${JSON.stringify(selected)}.map((id) => [id,
+    document.querySelector('tr[data-device-id="' + id + '"] td.run')?.dataset.state]))`;
+  await waitFor(`Object.values(${stateOf}).every((s) => s === 'ok' || s === 'failed')`, 30_000);
+  const states = (await page.evaluate(stateOf)) as Record<string, string>;
+  assert.deepEqual(states, {
+    'kitchen-light': 'ok',
+    'living-room': 'ok',
+    'porch-sensor': 'ok',
+    [BLOCKED]: 'ok',
+    [OFFLINE]: 'failed',
+    [LOCKED]: 'ok',
+  });
+
+  // Live progress: at least three distinct intermediate values per device, seen in the page.
+  const seen = (await page.evaluate('window.seen')) as Record<string, number[]>;
+  for (const id of UPDATED) {
+    const intermediate = new Set((seen[id] ?? []).filter((p) => p > 0 && p < 100));
+    assert.ok(intermediate.size >= 3, `${id}: progress values seen ${JSON.stringify(seen[id])}`);
+    assert.equal(seen[id]?.at(-1), 100);
+  }
+
+  // Each updated device boots the file we chose (asked of the emulated devices themselves).
+  for (const id of [...UPDATED, BLOCKED, LOCKED]) {
+    const device = demo.devices.find((d) => d.name === id);
+    assert.equal(device?.handle.runningImageMd5(), md5, id);
+  }
+  const offline = demo.devices.find((d) => d.name === OFFLINE);
+  assert.notEqual(offline?.handle.runningImageMd5(), md5);
+
+  // The blocked-loop device was updated, with its loop-period warning shown.
+  const warning = (await page.textContent(`${row(BLOCKED)} .warning[data-code=LOOP_PERIOD]`)) ?? '';
+  assert.match(warning, /loop\(\) calls ArduinoOTA\.handle\(\) only about every \d/);
+  // The offline one is reported as such, with the reason.
+  const offlineText = (await page.textContent(`${row(OFFLINE)} td.run`)) ?? '';
+  assert.match(offlineText, /offline/);
+  assert.match(offlineText, /NO_INVITATION_REPLY/);
+  assert.equal(await page.textContent(`${row(OFFLINE)} .state`), 'offline');
+  // Last firmware column and the "Retry failed" button.
+  assert.match(
+    (await page.textContent(`${row(UPDATED[0] as string)}`)) ?? '',
+    /weather-2\.0\.0\.bin 2\.0\.0/,
+  );
+  assert.equal(await page.isVisible('#retry'), true);
+
+  // The password was used and saved, and never shown by the page.
+  const html = await page.content();
+  assert.ok(!html.includes(`value="${PASSWORD}"`));
+  assert.match((await page.textContent(`${row(LOCKED)} td.auth`)) ?? '', /saved/);
+  assert.ok((await readFile(join(stateDir, 'passwords.json'), 'utf8')).includes(PASSWORD));
+
+  // The picture of the fleet view (the README's screenshot).
+  await page.click(`${row(OFFLINE)} details.diagnosis summary`);
+  await page.mouse.move(0, 0);
+  await page.evaluate("document.querySelector('#toast').hidden = true");
+  const target = process.env['AIRFLASH_UPDATE_SCREENSHOT']
+    ? fileURLToPath(new URL('../docs/dashboard.png', import.meta.url))
+    : join(stateDir, 'dashboard.png');
+  await page.screenshot({ path: target, fullPage: true });
+  assert.ok((await stat(target)).size > 10_000);
+
+  // History tab.
+  await page.click('#tab-history');
+  await page.waitForSelector('#history tbody tr.clickable');
+  const history = (await page.textContent('#history tbody')) ?? '';
+  assert.match(history, /weather-2\.0\.0\.bin/);
+  assert.match(history, /5 ok · 1 failed/);
+  assert.deepEqual(pageErrors, []);
+});
