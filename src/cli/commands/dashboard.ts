@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDashboard as startDashboardServer } from '../../dashboard/index.ts';
 import { randomToken } from '../../dashboard/server.ts';
@@ -19,12 +22,14 @@ Options:
                        from AIRFLASH_DASHBOARD_TOKEN. The printed URL carries it once
                        (?token=), the page then keeps it in a same-site cookie.
   --state DIR          where passwords (mode 0600), devices you add and the history live
-                       (default ~/.airflash, or AIRFLASH_STATE_DIR)
+                       (default ~/.airflash, or AIRFLASH_STATE_DIR; with --demo a temporary
+                       folder removed at exit)
   --devices FILE       devices file (default ./airflash.devices.json when it exists)
   --no-mdns            do not browse mDNS for devices
   --demo               start a dozen emulated devices on 127.0.0.x and show them
   --parallel N         default number of devices updated at once (default 4)
-  --invite-timeout S   seconds to wait for a device to answer before calling it offline (default 20)
+  --invite-timeout S   seconds to wait for a device to answer before calling it offline
+                       (default 20; 6 with --demo)
 
 Runs until Ctrl-C. Exit codes: 0 stopped normally, 2 usage error, 1 could not start.
 Examples:
@@ -64,20 +69,34 @@ export const command: Command = {
     }
     let token = v.token ?? io.env['AIRFLASH_DASHBOARD_TOKEN'];
     if (token === 'auto') token = randomToken();
-    const dashboard = await startDashboardServer({
-      port,
-      ...(v.host === undefined ? {} : { host: v.host }),
-      ...(token === undefined ? {} : { token }),
-      ...(v.state === undefined ? {} : { stateDir: v.state }),
-      ...(parallel === undefined ? {} : { parallel }),
-      ...(inviteSeconds === undefined ? {} : { inviteTimeoutMs: inviteSeconds * 1000 }),
-      env: io.env,
-    });
+    const demo = v.demo === true;
+    // The demo keeps its history away from yours, in a folder removed at exit.
+    const demoState =
+      demo && v.state === undefined ? await mkdtemp(join(tmpdir(), 'airflash-demo-')) : undefined;
+    const stateDir = v.state ?? demoState;
+    // Emulated devices answer at once or never: no need to wait 20 s for the offline one.
+    const inviteMs = inviteSeconds === undefined ? (demo ? 6000 : undefined) : inviteSeconds * 1000;
+    let dashboard: Awaited<ReturnType<typeof startDashboardServer>>;
+    try {
+      dashboard = await startDashboardServer({
+        port,
+        ...(v.host === undefined ? {} : { host: v.host }),
+        ...(token === undefined ? {} : { token }),
+        ...(stateDir === undefined ? {} : { stateDir }),
+        ...(parallel === undefined ? {} : { parallel }),
+        ...(inviteMs === undefined ? {} : { inviteTimeoutMs: inviteMs }),
+        env: io.env,
+      });
+    } catch (error) {
+      if (demoState !== undefined) await rm(demoState, { recursive: true, force: true });
+      throw error;
+    }
+    if (demoState !== undefined) dashboard.onClose(() => rm(demoState, { recursive: true, force: true }));
     try {
       io.stdout.write(`${dashboard.url}\n`);
       const notes = await setupSources(dashboard, {
         cwd: io.cwd,
-        demo: v.demo === true,
+        demo,
         mdns: v['no-mdns'] !== true,
         ...(v.devices === undefined ? {} : { devicesFile: v.devices }),
       });

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, test } from 'node:test';
+import { runCli } from '../src/cli/main.ts';
+import type { CliIO } from '../src/cli/types.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function io(cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const controller = new AbortController();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const value: CliIO = { stdout, stderr, env, isTTY: false, cwd, signal: controller.signal };
+  return { io: value, controller, out: () => out, err: () => err };
+}
+
+async function firstLine(get: () => string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!get().includes('\n')) {
+    if (Date.now() > deadline) throw new Error('no line on stdout');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return get().split('\n')[0] as string;
+}
+
+test('airflash dashboard: the first stdout line is the URL; devices file loaded; Ctrl-C stops it with 0', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'airflash-dash-cli-'));
+  dirs.push(dir);
+  await writeFile(
+    join(dir, 'airflash.devices.json'),
+    JSON.stringify([{ name: 'shed', address: '127.0.0.77', core: 'esp8266', passwordEnv: 'SHED_PW' }]),
+  );
+  const t = io(dir, { SHED_PW: 'from-env' });
+  const run = runCli(['dashboard', '--port', '0', '--state', join(dir, 'state'), '--no-mdns'], t.io);
+  const url = await firstLine(t.out);
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const devices = (await (await fetch(`${url}api/v1/devices`)).json()) as {
+    devices: Array<Record<string, unknown>>;
+  };
+  assert.equal(devices.devices.length, 1);
+  const shed = devices.devices[0] as Record<string, unknown>;
+  assert.equal(shed['id'], 'shed');
+  assert.equal(shed['port'], 8266);
+  assert.deepEqual(shed['sources'], ['file']);
+  // The password comes from the environment variable; the API only says there is one.
+  assert.equal(shed['hasPassword'], true);
+  assert.equal(shed['passwordEnv'], 'SHED_PW');
+  assert.ok(!JSON.stringify(devices).includes('from-env'));
+  assert.match(t.err(), /1 device\(s\) from the devices file/);
+  t.controller.abort();
+  assert.equal(await run, 0);
+  await assert.rejects(fetch(`${url}api/v1/devices`));
+});
+
+test('airflash dashboard --host 127.0.0.2 without a token is a usage error; --token auto prints it once', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'airflash-dash-cli-'));
+  dirs.push(dir);
+  const bad = io(dir);
+  assert.equal(
+    await runCli(['dashboard', '--host', '127.0.0.2', '--port', '0', '--state', dir, '--no-mdns'], bad.io),
+    2,
+  );
+  assert.match(bad.err(), /needs a token/);
+  assert.match(bad.err(), /--token/);
+
+  const ok = io(dir);
+  const run = runCli(
+    ['dashboard', '--host', '127.0.0.2', '--port', '0', '--token', 'auto', '--state', dir, '--no-mdns'],
+    ok.io,
+  );
+  const url = await firstLine(ok.out);
+  const m = /^http:\/\/127\.0\.0\.2:(\d+)\/\?token=([\w-]{20,})$/.exec(url);
+  assert.ok(m, url);
+  assert.equal((await fetch(`http://127.0.0.2:${m[1]}/api/v1/devices`)).status, 401);
+  const withToken = await fetch(`http://127.0.0.2:${m[1]}/api/v1/devices`, {
+    headers: { Authorization: `Bearer ${m[2]}` },
+  });
+  assert.equal(withToken.status, 200);
+  ok.controller.abort();
+  assert.equal(await run, 0);
+});
+
+test('airflash dashboard rejects bad options with exit 2', async () => {
+  const t = io(tmpdir());
+  assert.equal(await runCli(['dashboard', '--port', 'abc'], t.io), 2);
+  assert.equal(await runCli(['dashboard', '--bogus'], t.io), 2);
+  assert.equal(await runCli(['dashboard', '--parallel', '0'], t.io), 2);
+  const help = io(tmpdir());
+  assert.equal(await runCli(['dashboard', '--help'], help.io), 0);
+  assert.match(help.out(), /--demo/);
+});
+
+test('airflash dashboard --demo lists a dozen emulated devices and cleans up at exit', async () => {
+  const t = io(tmpdir());
+  const run = runCli(['dashboard', '--demo', '--port', '0', '--no-mdns'], t.io);
+  const url = await firstLine(t.out);
+  const deadline = Date.now() + 5000;
+  let devices: Array<Record<string, unknown>> = [];
+  while (Date.now() < deadline) {
+    devices = ((await (await fetch(`${url}api/v1/devices`)).json()) as { devices: typeof devices }).devices;
+    if (devices.filter((d) => d['online'] === true).length === 11) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(devices.length, 12);
+  assert.ok(devices.every((d) => /^127\.0\.0\.\d+$/.test(String(d['address']))));
+  assert.deepEqual(new Set(devices.map((d) => d['core'])), new Set(['esp32', 'esp32-legacy', 'esp8266']));
+  // Eleven announce themselves (demo mDNS link); the offline one does not.
+  assert.equal(devices.filter((d) => d['online'] === true).length, 11);
+  const state = /state in (\S+)/.exec(t.err())?.[1] as string;
+  assert.match(state, /airflash-demo-/);
+  t.controller.abort();
+  assert.equal(await run, 0);
+  const { existsSync } = await import('node:fs');
+  assert.equal(existsSync(state), false);
+});
