@@ -77,6 +77,10 @@ test('the page lists the demo fleet, inspects a firmware, and updates devices li
     `document.querySelector('tr[data-device-id="${UPDATED[0]}"] .state')?.textContent === 'online'`,
   );
   assert.notEqual(await page.textContent(`${row(OFFLINE)} .state`), 'online');
+  // The demo's sample firmware is there to try right away.
+  await waitFor(
+    `document.querySelector('[data-testid=inspection]')?.textContent.includes('demo-firmware-1.1.0.bin')`,
+  );
   assert.match((await page.textContent(`${row(LOCKED)} td.auth`)) ?? '', /password needed/);
 
   // Record every progress value each row shows (the table is re-rendered on each event).

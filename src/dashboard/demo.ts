@@ -7,6 +7,7 @@
  */
 import { createMdnsBus, discover } from '../discovery/index.ts';
 import { type DeviceOptions, type EmulatedDevice, startFleet } from '../emulator/index.ts';
+import { buildEsp32App } from '../formats/index.ts';
 import type { Dashboard } from './server.ts';
 
 export interface DemoOptions {
@@ -95,6 +96,15 @@ export async function startDemoFleet(dashboard: Dashboard, options: DemoOptions 
       board: core === 'esp8266' ? undefined : 'esp32',
     });
   }
+  // A firmware to try right away (the page picks the newest image it finds).
+  const sample = buildEsp32App({
+    chip: 'esp32',
+    size: 256 * 1024,
+    seed: 11,
+    projectName: 'airflash-demo',
+    version: '1.1.0',
+  });
+  dashboard.images.add('demo-firmware-1.1.0.bin', sample, dashboard.lib.inspect(sample), new Set());
   // Browse the demo's own mDNS link: the devices that answer show as online, live.
   const controller = new AbortController();
   const browsing = (async () => {

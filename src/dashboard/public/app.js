@@ -596,8 +596,13 @@ function connect() {
 
 async function load() {
   try {
-    const [devices, updates] = await Promise.all([api('/devices'), api('/updates')]);
+    const [devices, updates, images] = await Promise.all([api('/devices'), api('/updates'), api('/images')]);
     state.devices = new Map(devices.devices.map((d) => [d.id, d]));
+    if (!state.image && images.images.length > 0) {
+      state.image = images.images[0];
+      renderImage();
+      refreshFit();
+    }
     const latest = updates.updates[0];
     if (latest && (!state.update || state.update.id === latest.id)) showUpdate(latest);
     renderAll();
