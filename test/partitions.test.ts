@@ -469,6 +469,11 @@ describe('validation (gen_esp32part verify)', () => {
       'Found multiple otadata partitions. Only one partition can be defined with type="data"(1) and subtype="ota"(0).',
     ],
     ['otadata size', 'otadata, data, ota, 0xe000, 0x1000', 'otadata partition must have size = 0x2000'],
+    [
+      'two tee_ota',
+      't1, data, tee_ota, 0xd000, 0x2000\nt2, data, tee_ota, 0xf000, 0x2000',
+      'Found multiple TEE otadata partitions. Only one partition can be defined with type="data"(1) and subtype="tee_ota"(0x90).',
+    ],
     ['tee_ota size', 't, data, tee_ota, 0xe000, 0x1000', 'TEE otadata partition must have size = 0x2000'],
     [
       'beyond the flash',
