@@ -9,7 +9,6 @@ import { AirflashError } from '../errors.ts';
 import {
   builtinPartitionTable,
   builtinSchemeFlashSize,
-  loadPartitionTable,
   type PartitionTable,
   type PreflightResult,
   type PreflightTarget,
@@ -18,6 +17,7 @@ import {
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import { throwIfAborted } from '../util/abort.ts';
 import type { FleetTarget } from './fleet-types.ts';
+import { loadPartitions } from './preflight.ts';
 
 export interface FleetImage {
   /** The bytes to send (as read). */
@@ -94,20 +94,7 @@ async function partitionTable(
       ...(flash === undefined ? {} : { flashSize: flash }),
     };
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(spec));
-  } catch (error) {
-    throw new AirflashError(
-      'FILE_NOT_FOUND',
-      `Cannot read the partition table "${spec}": ${(error as Error).message}`,
-      {
-        hint: 'Give a built-in scheme name (default, min_spiffs, huge_app ...) or the path of a CSV or binary table.',
-        cause: error,
-      },
-    );
-  }
-  return { table: loadPartitionTable(bytes), source: basename(spec) };
+  return { table: await loadPartitions(spec), source: basename(spec) };
 }
 
 /**
