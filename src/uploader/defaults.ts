@@ -22,6 +22,9 @@ export const DEFAULTS = {
   retryPauseMs: 1_000,
   /** An answer later than this is reported as a sign of a blocked loop(). */
   lateAnswerMs: 2_000,
+  /** A gap between two handle()-driven steps longer than this is reported as the loop period
+   * (above ESP8266's fixed 100 ms between OK and connect). */
+  loopSeenMs: 400,
 } as const;
 
 export interface Timeouts {
@@ -36,6 +39,7 @@ export interface Timeouts {
   reinvitePauseMs: number;
   retryPauseMs: number;
   lateAnswerMs: number;
+  loopSeenMs: number;
   timeScale: number;
 }
 
@@ -66,6 +70,7 @@ export function resolveTimeouts(o: {
     reinvitePauseMs: s(DEFAULTS.reinvitePauseMs),
     retryPauseMs: s(DEFAULTS.retryPauseMs),
     lateAnswerMs: s(DEFAULTS.lateAnswerMs),
+    loopSeenMs: s(DEFAULTS.loopSeenMs),
     timeScale: scale,
   };
 }

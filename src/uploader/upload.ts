@@ -242,6 +242,7 @@ function finalise(rec: Recorder, error: unknown): AirflashError {
 export function loopEstimate(
   obs: UploadObservation,
   thresholdMs: number,
+  lateMs: number = thresholdMs,
 ): { ms: number; kind: 'measured' | 'at-least' } | undefined {
   const okAt = obs.okAt;
   const connectedAt = obs.connect?.connectedAt;
@@ -255,7 +256,7 @@ export function loopEstimate(
   }
   const bounds = [obs.firstAnswerSinceLastInvitationMs ?? 0, authToOk ?? 0];
   const bound = Math.max(...bounds);
-  return bound >= thresholdMs ? { ms: Math.round(bound), kind: 'at-least' } : undefined;
+  return bound >= lateMs ? { ms: Math.round(bound), kind: 'at-least' } : undefined;
 }
 
 async function uploadOnce(
@@ -394,10 +395,12 @@ async function uploadOnce(
     // Keep reading the UDP socket (stray answers are recorded) but the handshake is over.
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
-    const loop = loopEstimate(obs, t.lateAnswerMs);
+    const loop = loopEstimate(obs, t.loopSeenMs, t.lateAnswerMs);
     if (loop) {
       obs.loopPeriodMs = loop.ms;
       obs.loopPeriodKind = loop.kind;
+    }
+    if (loop && loop.ms >= t.lateAnswerMs) {
       rec.hint(
         loop.kind === 'measured'
           ? `the device's loop() calls ArduinoOTA.handle() only about every ${formatSeconds(loop.ms)}; call it more often (no long delay() in loop()) for faster, more reliable uploads`
