@@ -123,7 +123,13 @@ describe('dashboard API', () => {
       port: 0,
       stateDir,
       maxImageBytes: 256 * 1024,
-      lib: { upload: fakeUploader(calls) },
+      lib: {
+        upload: fakeUploader(calls),
+        probe: async (host) =>
+          host === '127.0.0.66'
+            ? { online: false }
+            : { online: true, authRequired: host === '127.0.0.67', latencyMs: 3 },
+      },
     });
   });
 
@@ -415,6 +421,25 @@ describe('dashboard API', () => {
     } finally {
       await again.close();
     }
+  });
+
+  test('POST /probe asks devices whether they answer and records it', async () => {
+    const reply = await postJson(dash, '/api/v1/probe', { devices: ['offline-one', 'locked', 'kitchen'] });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.json()['results'], [
+      { device: 'offline-one', online: false },
+      { device: 'locked', online: true, authRequired: true, latencyMs: 3 },
+      { device: 'kitchen', online: true, authRequired: false, latencyMs: 3 },
+    ]);
+    const devices = (await http(dash, 'GET', '/api/v1/devices')).json()['devices'] as Array<
+      Record<string, unknown>
+    >;
+    const byId = new Map(devices.map((d) => [d['id'], d]));
+    assert.equal(byId.get('offline-one')?.['online'], false);
+    assert.equal(byId.get('locked')?.['online'], true);
+    assert.deepEqual((byId.get('locked')?.['auth'] as Record<string, unknown>)['required'], true);
+    assert.equal((await postJson(dash, '/api/v1/probe', { devices: ['ghost'] })).status, 404);
+    assert.equal((await postJson(dash, '/api/v1/probe', { devices: 'kitchen' })).status, 400);
   });
 
   test('DELETE /devices/:id removes a manual device', async () => {

@@ -77,6 +77,12 @@ test('the page lists the demo fleet, inspects a firmware, and updates devices li
     `document.querySelector('tr[data-device-id="${UPDATED[0]}"] .state')?.textContent === 'online'`,
   );
   assert.notEqual(await page.textContent(`${row(OFFLINE)} .state`), 'online');
+  // "Check" asks every device (they stay idle): the offline one is marked offline.
+  await page.click('#probe');
+  await waitFor(
+    `document.querySelector('tr[data-device-id="${OFFLINE}"] .state')?.textContent === 'offline'`,
+  );
+  await waitFor(`document.querySelector('#probe').textContent === 'Check'`);
   // The demo's sample firmware is there to try right away.
   await waitFor(
     `document.querySelector('[data-testid=inspection]')?.textContent.includes('demo-firmware-1.1.0.bin')`,

@@ -120,6 +120,21 @@ test('airflash dashboard --demo lists a dozen emulated devices and cleans up at 
   assert.deepEqual(new Set(devices.map((d) => d['core'])), new Set(['esp32', 'esp32-legacy', 'esp8266']));
   // Eleven announce themselves (demo mDNS link); the offline one does not.
   assert.equal(devices.filter((d) => d['online'] === true).length, 11);
+  // Probing the real emulated devices: the offline one does not answer, the locked one asks for a password.
+  const probe = await fetch(`${url}api/v1/probe`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ devices: ['attic-fan', 'greenhouse', 'garage-door'], timeoutMs: 1500 }),
+  });
+  const results = ((await probe.json()) as { results: Array<Record<string, unknown>> }).results;
+  assert.deepEqual(
+    results.map((r) => [r['device'], r['online'], r['authRequired']]),
+    [
+      ['attic-fan', false, undefined],
+      ['greenhouse', true, true],
+      ['garage-door', true, false],
+    ],
+  );
   const state = /state in (\S+)/.exec(t.err())?.[1] as string;
   assert.match(state, /airflash-demo-/);
   t.controller.abort();

@@ -27,6 +27,7 @@ export const ENDPOINTS = [
   'POST /api/v1/devices',
   'DELETE /api/v1/devices/:id',
   'POST /api/v1/devices/:id/password',
+  'POST /api/v1/probe',
   'GET /api/v1/images',
   'POST /api/v1/images',
   'GET /api/v1/images/:id?devices=ID,ID',
@@ -87,6 +88,9 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       sendJson(res, 200, { device: ctx.registry.get(deviceId) });
       return;
     }
+    case 'POST probe':
+      await probe(ctx, req, res);
+      return;
     case 'GET images':
       sendJson(res, 200, { images: ctx.images.list() });
       return;
@@ -324,4 +328,57 @@ async function startUpdate(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   const passwords = await takePasswords(ctx, body);
   const job = ctx.jobs.start({ image, devices: unique, parallel, canary, retries, passwords });
   sendJson(res, 202, { update: job });
+}
+
+/** Ask devices whether they are there (an invitation they cannot begin; they stay idle). */
+async function probe(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJson(req);
+  const wanted = body['devices'] ?? ctx.registry.list().map((d) => d.id);
+  if (!Array.isArray(wanted) || !wanted.every((d) => typeof d === 'string')) {
+    throw new HttpError(400, 'BAD_ARGUMENT', '"devices" must be an array of device ids.');
+  }
+  const timeoutMs = intIn(body, 'timeoutMs', 100, 30_000, 3000);
+  const ids = [...new Set(wanted as string[])];
+  for (const id of ids) {
+    if (ctx.registry.get(id) === undefined) throw new HttpError(404, 'NOT_FOUND', `No device "${id}".`);
+  }
+  const results: Array<Record<string, unknown>> = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) {
+      const id = ids[next] as string;
+      next += 1;
+      const device = ctx.registry.get(id);
+      if (device === undefined) continue;
+      // An invitation would disturb a device that is being updated (it resets a pending auth).
+      if (device.busy !== null) {
+        results.push({ device: id, skipped: 'busy' });
+        continue;
+      }
+      try {
+        const r = await ctx.lib.probe(
+          device.address,
+          device.port,
+          timeoutMs,
+          AbortSignal.timeout(timeoutMs + 5000),
+        );
+        ctx.registry.observe(id, {
+          online: r.online,
+          ...(r.authRequired === undefined ? {} : { authRequired: r.authRequired }),
+        });
+        results.push({ device: id, ...r });
+      } catch (error) {
+        const e = isAirflashError(error) ? error : undefined;
+        ctx.registry.observe(id, { online: false });
+        results.push({
+          device: id,
+          online: false,
+          error: { code: e?.code ?? 'INTERNAL', message: e?.message ?? String(error) },
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
+  results.sort((a, b) => ids.indexOf(String(a['device'])) - ids.indexOf(String(b['device'])));
+  sendJson(res, 200, { results });
 }

@@ -15,6 +15,7 @@ import {
   parseFlashSize,
   preflight,
 } from '../formats/index.ts';
+import { probeDevice } from '../uploader/fleet.ts';
 import { upload } from '../uploader/index.ts';
 
 /** What the page shows about an image (a JSON-safe summary of the formats module's inspection). */
@@ -84,12 +85,21 @@ export interface DiagnosisCause {
   confidence: number;
 }
 
+export interface ProbeResult {
+  online: boolean;
+  /** The device asked for a password (answered `AUTH`). */
+  authRequired?: boolean;
+  latencyMs?: number;
+}
+
 export interface DashboardLibrary {
   /** Inspect an uploaded file; throws AirflashError (IMAGE_INVALID / IMAGE_TRUNCATED / ...) when it is no firmware. */
   inspect(bytes: Uint8Array): ImageSummary;
   fit(bytes: Uint8Array, summary: ImageSummary, target: DeviceTarget, fileName?: string): FitVerdict;
   upload(request: UploadRequest): Promise<UploadOutcome>;
   diagnose(error: AirflashError): DiagnosisCause[];
+  /** Ask whether a device runs ArduinoOTA, leaving it idle (no update is started). */
+  probe(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
 }
 
 // ------------------------------------------------------------------ the real thing
@@ -281,5 +291,13 @@ export function defaultLibrary(): DashboardLibrary {
     fit: fitFirmware,
     upload: uploadWithLibrary,
     diagnose: () => [],
+    probe: async (host, port, timeoutMs, signal) => {
+      const r = await probeDevice({ host, port, timeoutMs, signal });
+      return {
+        online: r.online,
+        ...(r.answer === undefined ? {} : { authRequired: r.answer === 'auth' }),
+        ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
+      };
+    },
   };
 }

@@ -474,6 +474,25 @@ async function retryFailed() {
   }
 }
 
+async function probeDevices() {
+  const ids = state.selected.size > 0 ? [...state.selected] : [...state.devices.keys()];
+  const button = $('#probe');
+  button.disabled = true;
+  button.textContent = 'Checking…';
+  try {
+    const data = await api('/probe', { method: 'POST', body: { devices: ids, timeoutMs: 2000 } });
+    const online = data.results.filter((r) => r.online).length;
+    const busy = data.results.filter((r) => r.skipped).length;
+    const offline = data.results.length - online - busy;
+    toast(`${online} answered, ${offline} did not${busy ? `, ${busy} busy` : ''}.`, offline ? 'error' : 'ok');
+  } catch (err) {
+    showError(err);
+  } finally {
+    button.disabled = false;
+    button.textContent = 'Check';
+  }
+}
+
 // ------------------------------------------------------------------ history
 
 async function renderHistory() {
@@ -637,6 +656,7 @@ function init() {
   });
   $('#update').addEventListener('click', startUpdate);
   $('#retry').addEventListener('click', retryFailed);
+  $('#probe').addEventListener('click', probeDevices);
   $('#add-device').addEventListener('submit', async (e) => {
     e.preventDefault();
     const form = new FormData(e.target);
