@@ -437,7 +437,8 @@ describe('dashboard API', () => {
     const byId = new Map(devices.map((d) => [d['id'], d]));
     assert.equal(byId.get('offline-one')?.['online'], false);
     assert.equal(byId.get('locked')?.['online'], true);
-    assert.deepEqual((byId.get('locked')?.['auth'] as Record<string, unknown>)['required'], true);
+    const auth = byId.get('locked')?.['auth'] as Record<string, unknown> | undefined;
+    assert.equal(auth?.['required'], true);
     assert.equal((await postJson(dash, '/api/v1/probe', { devices: ['ghost'] })).status, 404);
     assert.equal((await postJson(dash, '/api/v1/probe', { devices: 'kitchen' })).status, 400);
   });
