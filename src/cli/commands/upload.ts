@@ -148,6 +148,8 @@ async function resolveWithMdns(host: string, options: { signal?: AbortSignal }):
 }
 
 export async function runUpload(argv: string[], io: CliIO): Promise<number> {
+  if (argv.some((a) => /^--(target|devices|all|board|name)(=|$)/.test(a)))
+    return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
   const started = Date.now();
   const wantsJson = argv.includes('--json');
   let parsed: ParsedArgs;
