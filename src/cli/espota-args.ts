@@ -215,6 +215,9 @@ function findLong(name: string, specs: readonly OptionSpec[]): OptionSpec {
   // Unique prefix, as optparse / argparse accept (`--aut` = `--auth`).
   const matches = specs.filter((s) => s.long.startsWith(name));
   if (matches.length === 1) return matches[0] as OptionSpec;
+  // espota's own options keep their abbreviations (`--aut` = `--auth`, not `--auth-timeout`).
+  const espota = matches.filter((s) => s.espota);
+  if (espota.length === 1) return espota[0] as OptionSpec;
   if (matches.length > 1)
     throw new AirflashError(
       'BAD_ARGUMENT',
@@ -272,7 +275,12 @@ export function splitJoinedOptions(
       continue;
     }
     const parts = groups.map((g) => g.join(' '));
-    out.push(...parts);
+    for (const [opt, ...rest] of groups) {
+      // `-a 2357` / `--auth 2357` inside one argument: option and value become two arguments.
+      if (rest.length > 0 && !opt.includes('=') && /^(-[A-Za-z]|--[A-Za-z][\w-]*)$/.test(opt))
+        out.push(opt, rest.join(' '));
+      else out.push([opt, ...rest].join(' '));
+    }
     notes.push({
       code: 'SPLIT_ARGUMENT',
       message:
