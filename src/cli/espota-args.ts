@@ -275,7 +275,8 @@ export function splitJoinedOptions(
       continue;
     }
     const parts = groups.map((g) => g.join(' '));
-    for (const [opt, ...rest] of groups) {
+    for (const [first, ...rest] of groups) {
+      const opt = first ?? '';
       // `-a 2357` / `--auth 2357` inside one argument: option and value become two arguments.
       if (rest.length > 0 && !opt.includes('=') && /^(-[A-Za-z]|--[A-Za-z][\w-]*)$/.test(opt))
         out.push(opt, rest.join(' '));
