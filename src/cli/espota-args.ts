@@ -36,8 +36,8 @@ export type UploadOptionName =
   | 'time_scale'
   | 'help';
 
-export interface OptionSpec {
-  name: UploadOptionName;
+export interface OptionSpec<N extends string = UploadOptionName> {
+  name: N;
   long: string;
   short?: string;
   /** 'string' takes a value; 'number' a number; 'flag' none. */
@@ -49,7 +49,7 @@ export interface OptionSpec {
   hidden?: boolean;
 }
 
-export const UPLOAD_OPTIONS: readonly OptionSpec[] = [
+export const UPLOAD_OPTIONS: readonly OptionSpec<UploadOptionName>[] = [
   {
     name: 'ip',
     long: 'ip',
@@ -199,25 +199,25 @@ export const UPLOAD_OPTIONS: readonly OptionSpec[] = [
   { name: 'help', long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
 ];
 
-export interface ParsedArgs {
+export interface ParsedArgs<N extends string = UploadOptionName> {
   /** The value of each option given (the last one wins); flags are `true`. */
-  values: Partial<Record<UploadOptionName, string | number | true>>;
+  values: Partial<Record<N, string | number | true>>;
   /** Every occurrence, in order (fleet options may want all `-i`). */
-  occurrences: Array<{ name: UploadOptionName; value: string | number | true }>;
+  occurrences: Array<{ name: N; value: string | number | true }>;
   /** Things the user should know about how the arguments were read. */
   notes: Array<{ code: string; message: string }>;
   positionals: string[];
 }
 
-function findLong(name: string, specs: readonly OptionSpec[]): OptionSpec {
+function findLong<N extends string>(name: string, specs: readonly OptionSpec<N>[]): OptionSpec<N> {
   const exact = specs.find((s) => s.long === name);
   if (exact) return exact;
   // Unique prefix, as optparse / argparse accept (`--aut` = `--auth`).
   const matches = specs.filter((s) => s.long.startsWith(name));
-  if (matches.length === 1) return matches[0] as OptionSpec;
+  if (matches.length === 1) return matches[0] as OptionSpec<N>;
   // espota's own options keep their abbreviations (`--aut` = `--auth`, not `--auth-timeout`).
   const espota = matches.filter((s) => s.espota);
-  if (espota.length === 1) return espota[0] as OptionSpec;
+  if (espota.length === 1) return espota[0] as OptionSpec<N>;
   if (matches.length > 1)
     throw new AirflashError(
       'BAD_ARGUMENT',
@@ -228,7 +228,7 @@ function findLong(name: string, specs: readonly OptionSpec[]): OptionSpec {
   });
 }
 
-function findShort(ch: string, specs: readonly OptionSpec[]): OptionSpec {
+function findShort<N extends string>(ch: string, specs: readonly OptionSpec<N>[]): OptionSpec<N> {
   const s = specs.find((o) => o.short === ch);
   if (!s)
     throw new AirflashError('BAD_ARGUMENT', `Unknown option -${ch}.`, {
@@ -238,7 +238,7 @@ function findShort(ch: string, specs: readonly OptionSpec[]): OptionSpec {
 }
 
 /** Whether a token names one of our options (used to split one-line multi-option arguments). */
-function isOptionToken(token: string, specs: readonly OptionSpec[]): boolean {
+function isOptionToken(token: string, specs: readonly OptionSpec<string>[]): boolean {
   const m = /^--([A-Za-z][\w-]*)(=.*)?$/.exec(token);
   if (m) {
     const name = m[1] as string;
@@ -255,10 +255,10 @@ function isOptionToken(token: string, specs: readonly OptionSpec[]): boolean {
  */
 export function splitJoinedOptions(
   argv: readonly string[],
-  specs: readonly OptionSpec[] = UPLOAD_OPTIONS,
-): { argv: string[]; notes: ParsedArgs['notes'] } {
+  specs: readonly OptionSpec<string>[] = UPLOAD_OPTIONS,
+): { argv: string[]; notes: Array<{ code: string; message: string }> } {
   const out: string[] = [];
-  const notes: ParsedArgs['notes'] = [];
+  const notes: Array<{ code: string; message: string }> = [];
   for (const arg of argv) {
     if (!arg.startsWith('-') || !/\s/.test(arg.trim())) {
       out.push(arg);
@@ -293,7 +293,7 @@ export function splitJoinedOptions(
   return { argv: out, notes };
 }
 
-function toNumber(spec: OptionSpec, raw: string): number {
+function toNumber(spec: OptionSpec<string>, raw: string): number {
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n))
     throw new AirflashError('BAD_ARGUMENT', `Option --${spec.long} needs a number, not "${raw}".`);
@@ -301,14 +301,19 @@ function toNumber(spec: OptionSpec, raw: string): number {
 }
 
 /** Parse `airflash upload` arguments. Throws BAD_ARGUMENT (exit 2) on a usage error. */
-export function parseUploadArgs(
+export function parseUploadArgs(argv: readonly string[]): ParsedArgs<UploadOptionName> {
+  return parseOptions(argv, UPLOAD_OPTIONS);
+}
+
+/** The same rules for any option table (other commands, fleet options). */
+export function parseOptions<N extends string>(
   argv: readonly string[],
-  specs: readonly OptionSpec[] = UPLOAD_OPTIONS,
-): ParsedArgs {
+  specs: readonly OptionSpec<N>[],
+): ParsedArgs<N> {
   const split = splitJoinedOptions(argv, specs);
   const args = split.argv;
-  const parsed: ParsedArgs = { values: {}, occurrences: [], notes: [...split.notes], positionals: [] };
-  const set = (spec: OptionSpec, raw: string | true): void => {
+  const parsed: ParsedArgs<N> = { values: {}, occurrences: [], notes: [...split.notes], positionals: [] };
+  const set = (spec: OptionSpec<N>, raw: string | true): void => {
     let value: string | number | true = raw;
     if (spec.kind === 'number' && raw !== true) value = toNumber(spec, raw);
     if (spec.name === 'host_ip' && typeof value === 'string' && /espota(\.py)?$/i.test(value.trim())) {
@@ -321,7 +326,7 @@ export function parseUploadArgs(
     parsed.values[spec.name] = value;
     parsed.occurrences.push({ name: spec.name, value });
   };
-  const needValue = (spec: OptionSpec, i: number): string => {
+  const needValue = (spec: OptionSpec<N>, i: number): string => {
     const next = args[i + 1];
     if (next === undefined)
       throw new AirflashError(
@@ -374,7 +379,7 @@ export function parseUploadArgs(
 }
 
 /** The options part of `airflash upload --help`. */
-export function optionsHelp(specs: readonly OptionSpec[] = UPLOAD_OPTIONS): string {
+export function optionsHelp(specs: readonly OptionSpec<string>[] = UPLOAD_OPTIONS): string {
   const rows = specs
     .filter((s) => !s.hidden)
     .map((s) => {

@@ -1,12 +1,185 @@
-import type { Command } from '../types.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeviceEvent, EmulatedDevice } from '../../emulator/index.ts';
+import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
+import { buildEsp32App, buildEsp8266Sketch } from '../../formats/index.ts';
+import { md5hex } from '../../protocol/index.ts';
+import { createPreflight, upload } from '../../uploader/index.ts';
+import { type OptionSpec, type ParsedArgs, parseOptions } from '../espota-args.ts';
+import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
+import { renderError } from '../render-error.ts';
+import type { CliIO, Command } from '../types.ts';
 
-// Placeholder until the demo command lands; replaced by its owner.
+const HELP = `airflash demo — see an over-the-air update end to end, without hardware
+
+Starts an emulated ESP32 (arduino-esp32 3.3, with an OTA password) on loopback, generates a valid
+firmware image, uploads it with airflash (progress shown), and shows the device booting the new
+image: the MD5 of the running image equals the file's. Takes a few seconds; leaves nothing behind.
+
+Usage: airflash demo [--core esp32|esp32-legacy|esp8266] [--size BYTES] [--loop-ms N] [--json]
+
+  --core C       emulated core (default esp32 = arduino-esp32 >= 3.3.1)
+  --size N       firmware size in bytes (default 1048576)
+  --loop-ms N    the sketch calls ArduinoOTA.handle() every N ms (try 30000: a blocked loop)
+  --no-password  no OTA password (default password: "demo")
+  --json         JSON lines on stdout, as airflash upload --json
+`;
+
+type DemoOption = 'core' | 'size' | 'loop_ms' | 'no_password' | 'json' | 'progress' | 'time_scale' | 'help';
+
+const DEMO_OPTIONS: readonly OptionSpec<DemoOption>[] = [
+  { name: 'core', long: 'core', kind: 'string', help: '' },
+  { name: 'size', long: 'size', kind: 'number', help: '' },
+  { name: 'loop_ms', long: 'loop-ms', kind: 'number', help: '' },
+  { name: 'no_password', long: 'no-password', kind: 'flag', help: '' },
+  { name: 'json', long: 'json', kind: 'flag', help: '' },
+  { name: 'progress', long: 'progress', short: 'r', kind: 'flag', help: '' },
+  { name: 'time_scale', long: 'time-scale', kind: 'number', help: '' },
+  { name: 'help', long: 'help', short: 'h', kind: 'flag', help: '' },
+];
+
+/** The emulated device's clock runs this much faster than real time (its flash writes, loop). */
+const DEVICE_TIME_SCALE = 0.25;
+
+export async function runDemo(argv: string[], io: CliIO): Promise<number> {
+  const started = Date.now();
+  let values: ParsedArgs<DemoOption>['values'];
+  try {
+    values = parseOptions(argv, DEMO_OPTIONS).values;
+  } catch (error) {
+    io.stderr.write(renderError(error));
+    return exitCodeFor(error);
+  }
+  if (values.help === true) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const core = (typeof values.core === 'string' ? values.core : 'esp32') as
+    | 'esp32'
+    | 'esp32-legacy'
+    | 'esp8266';
+  if (!['esp32', 'esp32-legacy', 'esp8266'].includes(core)) {
+    io.stderr.write(
+      renderError(
+        new AirflashError('BAD_ARGUMENT', `--core must be esp32, esp32-legacy or esp8266, not "${core}".`),
+      ),
+    );
+    return EXIT.usage;
+  }
+  const size = typeof values.size === 'number' ? values.size : 1024 * 1024;
+  if (!Number.isInteger(size) || size < 8192 || size > 3 * 1024 * 1024) {
+    io.stderr.write(
+      renderError(new AirflashError('BAD_ARGUMENT', '--size must be from 8192 to 3145728 bytes.')),
+    );
+    return EXIT.usage;
+  }
+  const loopMs = typeof values.loop_ms === 'number' ? values.loop_ms : 0;
+  const scale = typeof values.time_scale === 'number' ? values.time_scale : DEVICE_TIME_SCALE;
+  const password = values.no_password === true ? undefined : 'demo';
+  const json = values.json === true;
+  const say = (text: string): void => {
+    io.stderr.write(`${text}\n`);
+  };
+
+  const { startDevice } = await import('../../emulator/index.ts');
+  let dev: EmulatedDevice | undefined;
+  let dir: string | undefined;
+  try {
+    const deviceLog: DeviceEvent[] = [];
+    dev = await startDevice({
+      core,
+      address: '127.0.0.1',
+      port: 0,
+      loopMs,
+      timeScale: scale,
+      ...(password === undefined ? {} : { password }),
+      onEvent: (e) => deviceLog.push(e),
+    });
+    const coreName =
+      core === 'esp32'
+        ? 'ESP32, arduino-esp32 3.3'
+        : core === 'esp32-legacy'
+          ? 'ESP32, arduino-esp32 3.0'
+          : 'ESP8266';
+    say(`airflash demo: an emulated device on loopback, a generated firmware, an over-the-air update.\n`);
+    say(
+      `Device   ${dev.hostname} (${coreName}) at ${dev.address}:${dev.port}${password ? `, OTA password "${password}"` : ''}${loopMs ? `, loop() every ${loopMs} ms` : ''}`,
+    );
+    const before = dev.runningImageMd5();
+    say(`         running from ${dev.runningPartition()}, image MD5 ${before}`);
+
+    const image =
+      core === 'esp8266'
+        ? buildEsp8266Sketch({ size, seed: Date.now() & 0xffff })
+        : buildEsp32App({ size, seed: Date.now() & 0xffff, version: '2.0.0', projectName: 'airflash-demo' });
+    const fileMd5 = md5hex(image);
+    dir = await mkdtemp(join(tmpdir(), 'airflash-demo-'));
+    const file = join(dir, core === 'esp8266' ? 'demo.ino.bin' : 'firmware.bin');
+    await writeFile(file, image);
+    say(`Firmware ${file}: ${formatBytes(image.length)}, MD5 ${fileMd5}\n`);
+
+    const mode = chooseMode({ json, progress: values.progress === true, isTTY: io.isTTY });
+    const renderer = createRenderer({
+      stdout: io.stdout,
+      stderr: io.stderr,
+      mode,
+      label: `${dev.address}:${dev.port}`,
+    });
+    const booted = dev.waitFor('booted', (e) => e.event === 'booted' && e.md5 === fileMd5, 120_000);
+    const result = await upload({
+      host: dev.address,
+      port: dev.port,
+      file,
+      ...(password === undefined ? {} : { password }),
+      signed: false,
+      timeScale: Math.min(1, scale * 4),
+      preflight: createPreflight({ chip: core === 'esp8266' ? 'esp8266' : 'esp32' }),
+      onEvent: (e) => renderer.event(e),
+      signal: io.signal,
+    });
+    const boot = await booted;
+    const bootMd5 = boot.event === 'booted' ? boot.md5 : '';
+    const seconds = result.durationMs / 1000;
+    renderer.result({
+      ok: true,
+      code: null,
+      message: `Updated ${dev.address} with ${formatBytes(result.bytes)} in ${seconds.toFixed(1)} s.`,
+      diagnosis: null,
+      seconds: Math.round(seconds * 1000) / 1000,
+      bytes: result.bytes,
+      ...(result.loopPeriodMs === undefined ? {} : { loopPeriodMs: result.loopPeriodMs }),
+    });
+    const ok = bootMd5 === fileMd5 && dev.runningImageMd5() === fileMd5;
+    say(
+      `\nDevice   rebooted and runs from ${boot.event === 'booted' ? boot.partition : '?'}, image MD5 ${dev.runningImageMd5()}`,
+    );
+    say(
+      ok
+        ? `         = the file's MD5: the device runs the new firmware.`
+        : '         does NOT match the file!',
+    );
+    say(
+      `\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: airflash upload --help, airflash emulate --help.`,
+    );
+    return ok ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    const e = toAirflashError(error);
+    if (json)
+      io.stdout.write(
+        `${JSON.stringify({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: (Date.now() - started) / 1000, bytes: 0 })}\n`,
+      );
+    io.stderr.write(renderError(e));
+    return exitCodeFor(e);
+  } finally {
+    await dev?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export const command: Command = {
   name: 'demo',
-  summary: 'demo',
-  help: 'airflash demo (not implemented yet)',
-  async run(_argv, io) {
-    io.stderr.write('airflash demo: not implemented yet\n');
-    return 1;
-  },
+  summary: 'Upload a generated firmware to an emulated ESP32 and watch it boot',
+  help: HELP,
+  run: runDemo,
 };
