@@ -20,8 +20,8 @@ export const DEFAULTS = {
   reinvitePauseMs: 500,
   /** Pause between retries of a whole upload (× attempt number). */
   retryPauseMs: 1_000,
-  /** An answer later than this is reported as a sign of a blocked loop(). */
-  lateAnswerMs: 2_000,
+  /** An answer or loop period longer than this is reported as a sign of a blocked loop(). */
+  lateAnswerMs: 1_000,
   /** A gap between two handle()-driven steps longer than this is reported as the loop period
    * (above ESP8266's fixed 100 ms between OK and connect). */
   loopSeenMs: 400,

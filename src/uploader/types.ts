@@ -110,7 +110,8 @@ export interface UploadResult {
   command: 0 | 100;
   /** Milliseconds from start to `OK`. */
   durationMs: number;
-  /** Estimated period of the device's loop() (how often it calls ArduinoOTA.handle()), when seen. */
+  /** Estimated period of the device's loop() (how often it calls ArduinoOTA.handle()), when it is
+   * long enough to matter (≥ 1 s): a blocked loop. The observation keeps shorter estimates. */
   loopPeriodMs?: number;
   /** `measured` (ESP32 pattern) or `at-least` (a lower bound: only a late answer was seen). */
   loopPeriodKind?: 'measured' | 'at-least';

@@ -400,7 +400,8 @@ async function uploadOnce(
       obs.loopPeriodMs = loop.ms;
       obs.loopPeriodKind = loop.kind;
     }
-    if (loop && loop.ms >= t.lateAnswerMs) {
+    const blocked = loop !== undefined && loop.ms >= t.lateAnswerMs;
+    if (blocked) {
       rec.hint(
         loop.kind === 'measured'
           ? `the device's loop() calls ArduinoOTA.handle() only about every ${formatSeconds(loop.ms)}; call it more often (no long delay() in loop()) for faster, more reliable uploads`

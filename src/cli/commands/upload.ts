@@ -200,7 +200,9 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
     const loop =
       result.loopPeriodMs === undefined
         ? ''
-        : `; its loop() calls ArduinoOTA.handle() ${result.loopPeriodKind === 'at-least' ? 'at most' : 'about'} every ${(result.loopPeriodMs / 1000).toFixed(1)} s`;
+        : result.loopPeriodKind === 'at-least'
+          ? `; its loop() calls ArduinoOTA.handle() at intervals of at least ${(result.loopPeriodMs / 1000).toFixed(1)} s`
+          : `; its loop() calls ArduinoOTA.handle() about every ${(result.loopPeriodMs / 1000).toFixed(1)} s`;
     renderer.result({
       ok: true,
       code: null,
@@ -226,7 +228,10 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
         diagnosis,
         seconds: Math.round(Date.now() - started) / 1000,
         bytes: obs?.transfer?.bytesSent ?? 0,
-        ...(obs?.loopPeriodMs === undefined ? {} : { loopPeriodMs: obs.loopPeriodMs }),
+        ...(obs?.loopPeriodMs !== undefined &&
+        obs.loopPeriodMs >= DEFAULTS.lateAnswerMs * obs.options.timeScale
+          ? { loopPeriodMs: obs.loopPeriodMs }
+          : {}),
       },
       human,
     );
