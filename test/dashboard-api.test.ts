@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  type Dashboard,
-  type DashboardLibrary,
-  type JobDevice,
-  startDashboard,
-} from '../src/dashboard/index.ts';
-import { AirflashError } from '../src/errors.ts';
-import { firmwareImage } from './helpers/browser.ts';
+import { type Dashboard, type JobDevice, startDashboard } from '../src/dashboard/index.ts';
+import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
+import { bootedMd5, firmwareImage } from './helpers/browser.ts';
 
 interface Reply {
   status: number;
@@ -79,28 +75,6 @@ function postImage(
   });
 }
 
-/** A stand-in uploader: behaviour by device address, with phase and progress events. */
-function fakeUploader(calls: string[]): DashboardLibrary['upload'] {
-  return async (req) => {
-    calls.push(`${req.host}:${req.port}${req.password === undefined ? '' : ' (password)'}`);
-    req.onEvent({ type: 'phase', phase: 'invite' });
-    if (req.host === '127.0.0.66') {
-      throw new AirflashError('NO_INVITATION_REPLY', 'No answer to 3 invitations.', { hint: 'Is it on?' });
-    }
-    if (req.host === '127.0.0.67' && req.password !== 'right') {
-      throw new AirflashError('AUTH_FAILED', 'The device refused the password.');
-    }
-    req.onEvent({ type: 'phase', phase: 'transfer' });
-    const total = req.image.length;
-    for (let sent = 0; sent < total; sent += Math.ceil(total / 4)) {
-      req.onEvent({ type: 'progress', bytes: sent, total });
-      await new Promise((r) => setTimeout(r, 120));
-    }
-    req.onEvent({ type: 'progress', bytes: total, total });
-    return { bytes: total, seconds: 0.5, warnings: [] };
-  };
-}
-
 async function waitForUpdate(dash: Dashboard, id: string): Promise<Record<string, unknown>> {
   for (let i = 0; i < 200; i += 1) {
     const reply = await http(dash, 'GET', `/api/v1/updates/${id}`);
@@ -114,27 +88,39 @@ async function waitForUpdate(dash: Dashboard, id: string): Promise<Record<string
 describe('dashboard API', () => {
   let dash: Dashboard;
   let stateDir: string;
-  const calls: string[] = [];
   const PASSWORD = 'hunter2-never-shown';
+  // Real emulated devices on loopback; a slow link (100 kB/s) so progress comes in steps.
+  const devices: Record<string, EmulatedDevice> = {};
 
   before(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'airflash-dash-'));
-    dash = await startDashboard({
-      port: 0,
-      stateDir,
-      maxImageBytes: 256 * 1024,
-      lib: {
-        upload: fakeUploader(calls),
-        probe: async (host) =>
-          host === '127.0.0.66'
-            ? { online: false }
-            : { online: true, authRequired: host === '127.0.0.67', latencyMs: 3 },
-      },
+    const common = { port: 0, bandwidth: 100_000 } as const;
+    devices['kitchen'] = await startDevice({
+      ...common,
+      core: 'esp32',
+      address: '127.0.0.65',
+      password: PASSWORD,
     });
+    devices['offline-one'] = await startDevice({
+      ...common,
+      core: 'esp32',
+      address: '127.0.0.66',
+      faults: ['offline'],
+      faultEvery: true,
+    });
+    devices['locked'] = await startDevice({
+      ...common,
+      core: 'esp32',
+      address: '127.0.0.67',
+      password: 'right',
+    });
+    devices['porch'] = await startDevice({ ...common, core: 'esp32-legacy', address: '127.0.0.68' });
+    dash = await startDashboard({ port: 0, stateDir, maxImageBytes: 256 * 1024, inviteTimeoutMs: 1500 });
   });
 
   after(async () => {
     await dash.close();
+    for (const device of Object.values(devices)) await device.close();
     await rm(stateDir, { recursive: true, force: true });
   });
 
@@ -158,7 +144,7 @@ describe('dashboard API', () => {
     const reply = await postJson(dash, '/api/v1/devices', {
       name: 'Kitchen',
       address: '127.0.0.65',
-      port: 3232,
+      port: devices['kitchen']?.port,
       core: 'esp32',
       password: PASSWORD,
     });
@@ -180,12 +166,15 @@ describe('dashboard API', () => {
     const badPort = await postJson(dash, '/api/v1/devices', { address: '127.0.0.9', port: 70000 });
     assert.equal(badPort.status, 400);
     // More devices for the updates below.
-    for (const [name, address] of [
-      ['offline-one', '127.0.0.66'],
-      ['locked', '127.0.0.67'],
-      ['porch', '127.0.0.68'],
-    ] as const) {
-      assert.equal((await postJson(dash, '/api/v1/devices', { name, address, core: 'esp32' })).status, 201);
+    for (const name of ['offline-one', 'locked', 'porch']) {
+      const d = devices[name] as EmulatedDevice;
+      const added = await postJson(dash, '/api/v1/devices', {
+        name,
+        address: d.address,
+        port: d.port,
+        core: d.core,
+      });
+      assert.equal(added.status, 201);
     }
   });
 
@@ -200,7 +189,7 @@ describe('dashboard API', () => {
   });
 
   let imageId = '';
-  const image = firmwareImage(64 * 1024, 7);
+  const image = firmwareImage(128 * 1024, 7);
 
   test('POST /images inspects firmware and refuses what is not firmware', async () => {
     const ok = await postImage(dash, image, 'my%20app.bin');
@@ -285,18 +274,27 @@ describe('dashboard API', () => {
       const busy = await postJson(dash, '/api/v1/updates', { imageId, devices: ['kitchen'] });
       assert.equal(busy.status, 409);
       const update = await waitForUpdate(dash, id);
-      const devices = update['devices'] as JobDevice[];
-      const byId = new Map(devices.map((d) => [d.id, d]));
+      const results = update['devices'] as JobDevice[];
+      const byId = new Map(results.map((d) => [d.id, d]));
       assert.equal(byId.get('kitchen')?.state, 'ok');
       assert.equal(byId.get('porch')?.state, 'ok');
-      assert.equal(byId.get('offline-one')?.state, 'failed');
-      assert.equal(byId.get('offline-one')?.error?.code, 'NO_INVITATION_REPLY');
+      // The offline one did not answer the probe: skipped, reported as offline, not retried.
+      assert.equal(byId.get('offline-one')?.state, 'skipped');
+      assert.equal(byId.get('offline-one')?.error?.code, 'DEVICE_OFFLINE');
       assert.equal(byId.get('offline-one')?.error?.offline, true);
-      assert.equal(byId.get('locked')?.error?.code, 'AUTH_FAILED');
-      assert.deepEqual(update['summary'], { ok: 2, failed: 2, skipped: 0 });
-      // The saved password went to the device that has one; no password for the others.
-      assert.ok(calls.includes('127.0.0.65:3232 (password)'));
-      assert.ok(calls.includes('127.0.0.68:3232'));
+      // No password saved for the locked one: it asked for one.
+      assert.equal(byId.get('locked')?.state, 'failed');
+      assert.equal(byId.get('locked')?.error?.code, 'AUTH_REQUIRED');
+      assert.ok(byId.get('locked')?.error?.hint);
+      assert.deepEqual(update['summary'], { ok: 2, failed: 1, skipped: 1 });
+      // What the devices themselves saw: the saved password was used, both booted the image.
+      const md5 = createHash('md5').update(image).digest('hex');
+      assert.equal(await bootedMd5(devices['kitchen'] as EmulatedDevice, md5), md5);
+      assert.equal(await bootedMd5(devices['porch'] as EmulatedDevice, md5), md5);
+      assert.equal(devices['kitchen']?.counters.authFailures, 0);
+      assert.ok((devices['kitchen']?.counters.authAttempts ?? 0) >= 1);
+      assert.equal(devices['offline-one']?.counters.updatesStarted, 0);
+      assert.equal(devices['locked']?.counters.updatesStarted, 0);
       // Live events: several progress values for one device, then its result.
       await new Promise((r) => setTimeout(r, 50));
       const progress = seen
@@ -324,7 +322,6 @@ describe('dashboard API', () => {
   });
 
   test('POST /updates/:id/retry updates only the failed devices, with a password given now', async () => {
-    calls.length = 0;
     const reply = await postJson(dash, `/api/v1/updates/${failedUpdate}/retry`, {
       passwords: { locked: 'right' },
       remember: false,
@@ -337,8 +334,10 @@ describe('dashboard API', () => {
       ['offline-one', 'locked'],
     );
     const done = await waitForUpdate(dash, String(retry['id']));
-    assert.deepEqual(done['summary'], { ok: 1, failed: 1, skipped: 0 });
-    assert.ok(calls.includes('127.0.0.67:3232 (password)'));
+    assert.deepEqual(done['summary'], { ok: 1, failed: 0, skipped: 1 });
+    const md5 = createHash('md5').update(image).digest('hex');
+    assert.equal(await bootedMd5(devices['locked'] as EmulatedDevice, md5), md5);
+    assert.equal(devices['locked']?.counters.updatesCompleted, 1);
     // remember: false → not saved.
     const locked = (await http(dash, 'GET', '/api/v1/devices')).json()['devices'] as Array<
       Record<string, unknown>
@@ -348,25 +347,32 @@ describe('dashboard API', () => {
   });
 
   test('canary: when a canary fails, the rest is not sent', async () => {
-    calls.length = 0;
+    await postJson(dash, '/api/v1/devices/locked/password', { password: 'wrong-one' });
+    const before = {
+      kitchen: devices['kitchen']?.counters.invitations,
+      porch: devices['porch']?.counters.invitations,
+    };
     const reply = await postJson(dash, '/api/v1/updates', {
       imageId,
-      devices: ['offline-one', 'kitchen', 'porch'],
+      devices: ['locked', 'kitchen', 'porch'],
       canary: 1,
     });
     assert.equal(reply.status, 202);
     const done = await waitForUpdate(dash, String((reply.json()['update'] as Record<string, unknown>)['id']));
     assert.equal(done['state'], 'stopped');
-    const devices = done['devices'] as JobDevice[];
+    assert.match(String(done['stopReason']), /canary locked/);
+    const results = done['devices'] as JobDevice[];
     assert.deepEqual(
-      devices.map((d) => [d.id, d.state, d.error?.code]),
+      results.map((d) => [d.id, d.state, d.error?.code, d.canary]),
       [
-        ['offline-one', 'failed', 'NO_INVITATION_REPLY'],
-        ['kitchen', 'skipped', 'ROLLOUT_STOPPED'],
-        ['porch', 'skipped', 'ROLLOUT_STOPPED'],
+        ['locked', 'failed', 'AUTH_FAILED', true],
+        ['kitchen', 'skipped', 'ROLLOUT_STOPPED', false],
+        ['porch', 'skipped', 'ROLLOUT_STOPPED', false],
       ],
     );
-    assert.deepEqual(calls, ['127.0.0.66:3232']);
+    // The others were not even invited.
+    assert.equal(devices['kitchen']?.counters.invitations, before.kitchen);
+    assert.equal(devices['porch']?.counters.invitations, before.porch);
   });
 
   test('POST /updates validates its input', async () => {
@@ -389,7 +395,7 @@ describe('dashboard API', () => {
     const updates = history.json()['updates'] as Array<Record<string, unknown>>;
     assert.equal(updates.length, 3);
     assert.equal(updates[2]?.['id'], failedUpdate);
-    assert.deepEqual(updates[2]?.['summary'], { ok: 2, failed: 2, skipped: 0 });
+    assert.deepEqual(updates[2]?.['summary'], { ok: 2, failed: 1, skipped: 1 });
     assert.equal(typeof updates[2]?.['durationMs'], 'number');
     const exported = await http(dash, 'GET', '/api/v1/history/export');
     assert.match(String(exported.headers['content-disposition']), /attachment; filename="airflash-history-/);
@@ -424,17 +430,30 @@ describe('dashboard API', () => {
   });
 
   test('POST /probe asks devices whether they answer and records it', async () => {
-    const reply = await postJson(dash, '/api/v1/probe', { devices: ['offline-one', 'locked', 'kitchen'] });
+    const started = Object.values(devices).map((d) => d.counters.updatesStarted);
+    const reply = await postJson(dash, '/api/v1/probe', {
+      devices: ['offline-one', 'locked', 'porch'],
+      timeoutMs: 1000,
+    });
     assert.equal(reply.status, 200, reply.text);
-    assert.deepEqual(reply.json()['results'], [
-      { device: 'offline-one', online: false },
-      { device: 'locked', online: true, authRequired: true, latencyMs: 3 },
-      { device: 'kitchen', online: true, authRequired: false, latencyMs: 3 },
-    ]);
-    const devices = (await http(dash, 'GET', '/api/v1/devices')).json()['devices'] as Array<
+    const results = reply.json()['results'] as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      results.map((r) => [r['device'], r['online'], r['authRequired']]),
+      [
+        ['offline-one', false, undefined],
+        ['locked', true, true],
+        ['porch', true, false],
+      ],
+    );
+    // Probing starts no update.
+    assert.deepEqual(
+      Object.values(devices).map((d) => d.counters.updatesStarted),
+      started,
+    );
+    const list = (await http(dash, 'GET', '/api/v1/devices')).json()['devices'] as Array<
       Record<string, unknown>
     >;
-    const byId = new Map(devices.map((d) => [d['id'], d]));
+    const byId = new Map(list.map((d) => [d['id'], d]));
     assert.equal(byId.get('offline-one')?.['online'], false);
     assert.equal(byId.get('locked')?.['online'], true);
     const auth = byId.get('locked')?.['auth'] as Record<string, unknown> | undefined;

@@ -325,8 +325,18 @@ async function startUpdate(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   const parallel = intIn(body, 'parallel', 1, 64, ctx.defaultParallel);
   const canary = intIn(body, 'canary', 0, unique.length, 0);
   const retries = intIn(body, 'retries', 0, 5, 1);
+  const maxFailures =
+    body['maxFailures'] === undefined ? undefined : intIn(body, 'maxFailures', 1, unique.length, 1);
   const passwords = await takePasswords(ctx, body);
-  const job = ctx.jobs.start({ image, devices: unique, parallel, canary, retries, passwords });
+  const job = ctx.jobs.start({
+    image,
+    devices: unique,
+    parallel,
+    canary,
+    retries,
+    ...(maxFailures === undefined ? {} : { maxFailures }),
+    passwords,
+  });
   sendJson(res, 202, { update: job });
 }
 

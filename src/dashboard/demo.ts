@@ -59,7 +59,7 @@ export async function startDemoFleet(dashboard: Dashboard, options: DemoOptions 
       options: {
         core: 'esp32',
         loopMs: options.blockedLoopMs ?? 3000,
-        timeScale: options.blockedTimeScale ?? 0.5,
+        timeScale: options.blockedTimeScale ?? 0.8,
       },
     },
     { name: 'attic-fan', role: 'offline', options: { core: 'esp32', faults: ['offline'], faultEvery: true } },

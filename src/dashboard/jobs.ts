@@ -1,13 +1,16 @@
 /**
- * The dashboard's update scheduler: canary devices first, then the rest with N in parallel, one
- * retry for transient failures, each device's progress and result pushed as events. Small on
- * purpose: it only calls `upload()` and can be swapped for the shared fleet module.
+ * Updates started from the page. The rollout itself is the shared fleet module (`uploadFleet`:
+ * probe first so an offline device is skipped fast, canaries that must come back after their
+ * reboot, transient retries with backoff, max-failures), exactly as `airflash upload` runs it;
+ * this file turns its events into the dashboard's update records, history lines and live events.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { AirflashError, toAirflashError } from '../errors.ts';
+import type { FleetEvent, FleetTarget } from '../uploader/fleet.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { StoredImage } from './images.ts';
-import type { DashboardLibrary, DiagnosisCause, FitVerdict, UploadEvent } from './lib.ts';
+import type { DashboardLibrary, DiagnosisCause, FitVerdict } from './lib.ts';
 import type { DashboardStore } from './store.ts';
 
 export type DeviceState = 'queued' | 'running' | 'ok' | 'failed' | 'skipped';
@@ -45,9 +48,14 @@ export interface UpdateJob {
   createdAt: string;
   finishedAt: string | null;
   state: 'running' | 'done' | 'stopped';
+  /** Why the rollout stopped early (a canary failed, too many failures, interrupted). */
+  stopReason: string | null;
   parallel: number;
   canary: number;
   retries: number;
+  maxFailures: number | null;
+  /** Warnings about the image that apply to every device. */
+  warnings: Array<{ code: string; message: string }>;
   retryOf: string | null;
   devices: JobDevice[];
   summary: { ok: number; failed: number; skipped: number };
@@ -60,7 +68,7 @@ export interface JobDeps {
   /** The password to use for a device (request > saved > environment), or undefined. */
   password(deviceId: string): string | undefined;
   publish(type: string, data: unknown): void;
-  /** How long to wait for a device to answer the invitation before calling it offline. */
+  /** How long a device may take to answer (the probe, the invitation) before it is called offline. */
   inviteTimeoutMs: number;
 }
 
@@ -70,36 +78,29 @@ export interface StartOptions {
   parallel: number;
   canary: number;
   retries: number;
+  maxFailures?: number;
   retryOf?: string;
   /** Passwords given with this request only (not saved). */
   passwords?: Record<string, string>;
 }
 
-/** Failures worth one more try (the link, not the device's answer). */
-const TRANSIENT = new Set(['TRANSFER_STALLED', 'INCOMPLETE', 'NO_CONNECT_BACK', 'NETWORK_ERROR']);
-
 const PROGRESS_INTERVAL_MS = 100;
 
-/**
- * A loop() that calls ArduinoOTA.handle() less often than this is worth a warning: an ESP32
- * reads one datagram per handle() call and runs the whole transfer inside one, so every step of
- * the update waits for the next call (field-notes §2.9).
- */
-const LOOP_WARNING_MS = 1000;
+/** Uploader hints about a slow loop() become a warning the page shows with the result. */
+const LOOP_HINT = /loop\(\)/;
 
-function loopMessage(ms: number): string {
-  const s = ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
-  return `The device's loop() calls ArduinoOTA.handle() only about every ${s}, so it answered late. Call handle() more often (avoid long delay() calls) for faster, more reliable updates.`;
-}
+type Entry = { job: UpdateJob; image: StoredImage; passwords: Record<string, string> };
 
 export class JobRunner {
   #deps: JobDeps;
-  #jobs = new Map<string, { job: UpdateJob; image: StoredImage; passwords: Record<string, string> }>();
+  #jobs = new Map<string, Entry>();
   #controller = new AbortController();
   #running = new Set<Promise<void>>();
 
   constructor(deps: JobDeps) {
     this.#deps = deps;
+    // Every device of every running update listens to this one signal.
+    setMaxListeners(0, this.#controller.signal);
   }
 
   list(): UpdateJob[] {
@@ -119,7 +120,7 @@ export class JobRunner {
 
   start(options: StartOptions): UpdateJob {
     const { registry } = this.#deps;
-    const devices: JobDevice[] = options.devices.map((id, index) => {
+    const devices: JobDevice[] = options.devices.map((id) => {
       const info = registry.info(id);
       if (info === undefined) throw new AirflashError('BAD_ARGUMENT', `No device with id "${id}".`);
       const busy = registry.get(id)?.busy ?? null;
@@ -138,8 +139,13 @@ export class JobRunner {
         bytes: 0,
         total: options.image.bytes.length,
         attempts: 0,
-        canary: index < options.canary,
-        fit: null,
+        canary: false,
+        fit: this.#deps.lib.fit(
+          options.image.bytes,
+          options.image.summary,
+          registry.target(id),
+          options.image.name,
+        ),
         warnings: [],
         hints: [],
         error: null,
@@ -159,21 +165,25 @@ export class JobRunner {
       createdAt: new Date().toISOString(),
       finishedAt: null,
       state: 'running',
+      stopReason: null,
       parallel: options.parallel,
       canary: Math.min(options.canary, devices.length),
       retries: options.retries,
+      maxFailures: options.maxFailures ?? null,
+      warnings: [],
       retryOf: options.retryOf ?? null,
       devices,
       summary: { ok: 0, failed: 0, skipped: 0 },
     };
-    this.#jobs.set(job.id, { job, image: options.image, passwords: options.passwords ?? {} });
+    const entry: Entry = { job, image: options.image, passwords: options.passwords ?? {} };
+    this.#jobs.set(job.id, entry);
     for (const d of devices) registry.setBusy(d.id, job.id);
-    const run = this.#run(job).finally(() => this.#running.delete(run));
+    const run = this.#run(entry).finally(() => this.#running.delete(run));
     this.#running.add(run);
     return job;
   }
 
-  /** A new update of the failed devices of `id`, with the same image and settings. */
+  /** A new update of the failed and skipped devices of `id`, with the same image and settings. */
   retry(id: string, passwords?: Record<string, string>): UpdateJob {
     const entry = this.#jobs.get(id);
     if (entry === undefined) throw new AirflashError('BAD_ARGUMENT', `No update with id "${id}".`);
@@ -204,10 +214,9 @@ export class JobRunner {
     await Promise.allSettled([...this.#running]);
   }
 
-  async #run(job: UpdateJob): Promise<void> {
-    const entry = this.#jobs.get(job.id);
-    if (entry === undefined) return;
-    const { store, publish } = this.#deps;
+  async #run(entry: Entry): Promise<void> {
+    const { job } = entry;
+    const { store, publish, registry, lib } = this.#deps;
     await store.append({
       type: 'update-start',
       id: job.id,
@@ -222,24 +231,136 @@ export class JobRunner {
       ...(job.retryOf === null ? {} : { retryOf: job.retryOf }),
     });
     publish('update', job);
-    const canaries = job.devices.filter((d) => d.canary);
-    const rest = job.devices.filter((d) => !d.canary);
-    await this.#pool(job, canaries, entry);
-    if (canaries.some((d) => d.state !== 'ok')) {
-      job.state = 'stopped';
-      for (const d of rest) {
-        await this.#finish(job, d, 'skipped', {
-          code: 'ROLLOUT_STOPPED',
-          message: 'Not sent: a canary device failed, so the rollout stopped.',
-          hint: 'Look at the canary failure, fix it, then retry.',
-          offline: false,
-          diagnosis: [],
-        });
+    const byId = new Map(job.devices.map((d) => [d.id, d]));
+    const targets: FleetTarget[] = job.devices.map((d) => {
+      const info = registry.info(d.id);
+      const password = entry.passwords[d.id] ?? this.#deps.password(d.id);
+      const core = info?.core;
+      return {
+        name: d.id,
+        host: info?.address ?? d.address,
+        port: info?.port ?? d.port,
+        ...(core === 'esp32' || core === 'esp32-legacy' || core === 'esp8266' ? { core } : {}),
+        ...(info?.chip === undefined ? {} : { chip: info.chip }),
+        ...(info?.partitions === undefined ? {} : { partitions: info.partitions }),
+        ...(password === undefined ? {} : { password }),
+      };
+    });
+    const results: Promise<void>[] = [];
+    const lastProgress = new Map<string, number>();
+    const onEvent = (event: FleetEvent): void => {
+      if (event.type === 'summary') return;
+      if (event.type === 'stopped') {
+        job.stopReason = event.message;
+        return;
       }
-    } else {
-      await this.#pool(job, rest, entry);
-      job.state = 'done';
+      if (event.device === null) {
+        if (event.type === 'warning') job.warnings.push({ code: event.code, message: event.message });
+        return;
+      }
+      const d = byId.get(event.device);
+      if (d === undefined) return;
+      switch (event.type) {
+        case 'plan':
+          d.canary = event.canary;
+          return;
+        case 'phase':
+          if (d.state === 'queued') {
+            d.state = 'running';
+            d.startedAt = new Date().toISOString();
+          }
+          d.phase = event.phase;
+          if (event.phase === 'retry-wait') d.bytes = 0;
+          publish('device-progress', progressView(job, d));
+          return;
+        case 'progress': {
+          d.bytes = event.bytes;
+          d.total = event.total;
+          const now = Date.now();
+          if (now - (lastProgress.get(d.id) ?? 0) >= PROGRESS_INTERVAL_MS || event.bytes >= event.total) {
+            lastProgress.set(d.id, now);
+            publish('device-progress', progressView(job, d));
+          }
+          return;
+        }
+        case 'warning':
+          if (!d.warnings.some((w) => w.code === event.code && w.message === event.message)) {
+            d.warnings.push({ code: event.code, message: event.message });
+          }
+          publish('device-progress', progressView(job, d));
+          return;
+        case 'hint':
+          if (LOOP_HINT.test(event.message)) {
+            const message = `${event.message[0]?.toUpperCase() ?? ''}${event.message.slice(1)}.`;
+            // A later hint (measured over the whole update) replaces an earlier estimate.
+            d.warnings = d.warnings.filter((w) => w.code !== 'LOOP_PERIOD');
+            d.warnings.push({ code: 'LOOP_PERIOD', message });
+          } else if (!d.hints.includes(event.message)) d.hints.push(event.message);
+          publish('device-progress', progressView(job, d));
+          return;
+        case 'retry':
+          d.warnings.push({
+            code: 'RETRY',
+            message: `Attempt ${event.attempt} of ${event.of} failed (${event.code}: ${event.message}); trying again in ${(event.delayMs / 1000).toFixed(1)} s.`,
+          });
+          publish('device-progress', progressView(job, d));
+          return;
+        case 'result': {
+          d.attempts = event.attempts;
+          d.seconds = event.seconds;
+          d.bytes = event.status === 'ok' ? d.total : event.bytes;
+          for (const w of event.warnings) {
+            if (!d.warnings.some((x) => x.code === w.code && x.message === w.message)) d.warnings.push(w);
+          }
+          const state: DeviceState =
+            event.status === 'ok' ? 'ok' : event.status === 'failed' ? 'failed' : 'skipped';
+          const error: JobDevice['error'] =
+            event.status === 'ok'
+              ? null
+              : isErrorView(event.diagnosis)
+                ? event.diagnosis
+                : {
+                    code: event.code ?? 'INTERNAL',
+                    message: event.message,
+                    ...(event.code === 'DEVICE_OFFLINE' ? { hint: OFFLINE_HINT } : {}),
+                    offline: event.code === 'DEVICE_OFFLINE',
+                    diagnosis: [],
+                  };
+          if (event.status === 'ok') {
+            registry.observe(d.id, { online: true });
+          } else if (error?.offline) {
+            registry.observe(d.id, { online: false });
+          } else if (error?.code === 'AUTH_REQUIRED' || error?.code === 'AUTH_FAILED') {
+            registry.observe(d.id, { online: true, authRequired: true });
+          }
+          results.push(this.#finish(job, d, state, error));
+          return;
+        }
+      }
+    };
+    try {
+      await lib.fleet({
+        targets,
+        image: entry.image.bytes,
+        parallel: job.parallel,
+        canary: job.canary,
+        retries: job.retries,
+        ...(job.maxFailures === null ? {} : { maxFailures: job.maxFailures }),
+        probeTimeoutMs: this.#deps.inviteTimeoutMs,
+        upload: uploadTimeouts(this.#deps.inviteTimeoutMs),
+        diagnose: (_observation, error) => errorView(toAirflashError(error), lib),
+        onEvent,
+        signal: this.#controller.signal,
+      });
+    } catch (caught) {
+      // The image itself was refused, or the options: every device that has no result fails with it.
+      const error = errorView(toAirflashError(caught), lib);
+      for (const d of job.devices) {
+        if (d.finishedAt === null) results.push(this.#finish(job, d, 'failed', error));
+      }
     }
+    await Promise.all(results);
+    job.state = job.stopReason === null ? 'done' : 'stopped';
     job.finishedAt = new Date().toISOString();
     await store.append({
       type: 'update-end',
@@ -249,126 +370,6 @@ export class JobRunner {
       ...job.summary,
     });
     publish('update', job);
-  }
-
-  async #pool(
-    job: UpdateJob,
-    devices: JobDevice[],
-    entry: { image: StoredImage; passwords: Record<string, string> },
-  ): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < devices.length) {
-        const device = devices[next] as JobDevice;
-        next += 1;
-        await this.#device(job, device, entry);
-      }
-    };
-    const workers = Math.max(1, Math.min(job.parallel, devices.length));
-    await Promise.all(Array.from({ length: workers }, worker));
-  }
-
-  async #device(
-    job: UpdateJob,
-    d: JobDevice,
-    entry: { image: StoredImage; passwords: Record<string, string> },
-  ): Promise<void> {
-    const { lib, registry, publish } = this.#deps;
-    const signal = this.#controller.signal;
-    if (signal.aborted) {
-      await this.#finish(job, d, 'skipped', errorView(toAirflashError(signal.reason), lib));
-      return;
-    }
-    d.state = 'running';
-    d.startedAt = new Date().toISOString();
-    const started = Date.now();
-    const info = registry.info(d.id);
-    // Pre-flight against what we know of the device: refuse what cannot work before sending.
-    d.fit = lib.fit(entry.image.bytes, entry.image.summary, registry.target(d.id), entry.image.name);
-    publish('device-progress', progressView(job, d));
-    if (d.fit.verdict === 'refuse') {
-      await this.#finish(job, d, 'failed', {
-        code: d.fit.code ?? 'PREFLIGHT_NOT_APP',
-        message: d.fit.message,
-        hint: 'Nothing was sent; the device keeps its firmware. Pick an image built for this device.',
-        offline: false,
-        diagnosis: [],
-      });
-      return;
-    }
-    const password = entry.passwords[d.id] ?? this.#deps.password(d.id);
-    let lastProgress = 0;
-    const onEvent = (event: UploadEvent): void => {
-      if (event.type === 'phase') {
-        d.phase = event.phase;
-        publish('device-progress', progressView(job, d));
-      } else if (event.type === 'progress') {
-        d.bytes = event.bytes;
-        d.total = event.total;
-        const now = Date.now();
-        if (now - lastProgress >= PROGRESS_INTERVAL_MS || event.bytes >= event.total) {
-          lastProgress = now;
-          publish('device-progress', progressView(job, d));
-        }
-      } else if (event.type === 'warning') {
-        d.warnings.push({ code: event.code, message: event.message });
-        publish('device-progress', progressView(job, d));
-      } else if (event.type === 'hint') {
-        if (!d.hints.includes(event.message)) d.hints.push(event.message);
-        publish('device-progress', progressView(job, d));
-      } else if (event.type === 'auth') {
-        registry.observe(d.id, { authRequired: true, authScheme: event.scheme });
-      }
-    };
-    for (;;) {
-      d.attempts += 1;
-      try {
-        const outcome = await lib.upload({
-          host: info?.address ?? d.address,
-          port: info?.port ?? d.port,
-          image: entry.image.bytes,
-          ...(password === undefined ? {} : { password }),
-          signal,
-          inviteTimeoutMs: this.#deps.inviteTimeoutMs,
-          onEvent,
-        });
-        d.seconds = (Date.now() - started) / 1000;
-        d.bytes = d.total;
-        for (const w of outcome.warnings ?? []) {
-          if (!d.warnings.some((x) => x.code === w.code && x.message === w.message)) d.warnings.push(w);
-        }
-        if (outcome.loopPeriodMs !== undefined && outcome.loopPeriodMs >= LOOP_WARNING_MS) {
-          d.warnings.push({ code: 'LOOP_PERIOD', message: loopMessage(outcome.loopPeriodMs) });
-        }
-        registry.observe(d.id, {
-          online: true,
-          authRequired: outcome.authScheme !== undefined,
-          ...(outcome.authScheme === undefined ? {} : { authScheme: outcome.authScheme }),
-        });
-        await this.#finish(job, d, 'ok', null);
-        return;
-      } catch (caught) {
-        const error = toAirflashError(caught);
-        if (TRANSIENT.has(error.code) && d.attempts <= job.retries && !signal.aborted) {
-          d.warnings.push({
-            code: 'RETRY',
-            message: `${error.message} Retrying (attempt ${d.attempts + 1}).`,
-          });
-          d.bytes = 0;
-          publish('device-progress', progressView(job, d));
-          continue;
-        }
-        const view = errorView(error, lib);
-        if (view.offline) registry.observe(d.id, { online: false });
-        else if (error.code !== 'INTERRUPTED') registry.observe(d.id, { online: true });
-        if (error.code === 'AUTH_REQUIRED' || error.code === 'AUTH_FAILED') {
-          registry.observe(d.id, { authRequired: true });
-        }
-        d.seconds = (Date.now() - started) / 1000;
-        await this.#finish(job, d, 'failed', view);
-        return;
-      }
-    }
   }
 
   async #finish(job: UpdateJob, d: JobDevice, state: DeviceState, error: JobDevice['error']): Promise<void> {
@@ -393,12 +394,31 @@ export class JobRunner {
       attempts: d.attempts,
       warnings: d.warnings.map((w) => w.message),
     });
+    // After the history line: the device's "last firmware" is read from the history.
     this.#deps.registry.setBusy(d.id, null);
     this.#deps.publish('device-result', progressView(job, d));
   }
 }
 
+/** The invitation budget of one upload: attempts of at most 10 s within `ms`. */
+function uploadTimeouts(ms: number): { attemptTimeoutMs: number; inviteAttempts: number } {
+  const attemptTimeoutMs = Math.min(10_000, Math.max(1000, Math.round(ms / 3)));
+  return { attemptTimeoutMs, inviteAttempts: Math.max(1, Math.ceil(ms / attemptTimeoutMs)) };
+}
+
+const OFFLINE_HINT =
+  'It did not answer a short probe, so nothing was sent. Is it powered and on this network, and does its sketch call ArduinoOTA.begin() and handle()? A board whose loop() blocks longer than the wait looks offline too: raise --invite-timeout.';
+
 const OFFLINE_CODES = new Set(['NO_INVITATION_REPLY', 'DEVICE_OFFLINE', 'HOST_NOT_FOUND']);
+
+function isErrorView(value: unknown): value is NonNullable<JobDevice['error']> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)['code'] === 'string' &&
+    Array.isArray((value as Record<string, unknown>)['diagnosis'])
+  );
+}
 
 function errorView(error: AirflashError, lib: DashboardLibrary): NonNullable<JobDevice['error']> {
   let diagnosis: DiagnosisCause[] = [];

@@ -15,8 +15,7 @@ import {
   parseFlashSize,
   preflight,
 } from '../formats/index.ts';
-import { probeDevice } from '../uploader/fleet.ts';
-import { upload } from '../uploader/index.ts';
+import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../uploader/fleet.ts';
 
 /** What the page shows about an image (a JSON-safe summary of the formats module's inspection). */
 export interface ImageSummary {
@@ -50,34 +49,6 @@ export interface FitVerdict {
   slotSize: number | null;
 }
 
-export interface UploadRequest {
-  host: string;
-  port: number;
-  image: Uint8Array;
-  password?: string;
-  signal: AbortSignal;
-  /** Total time to wait for the device to answer the invitation (ms). */
-  inviteTimeoutMs: number;
-  onEvent: (event: UploadEvent) => void;
-}
-
-export type UploadEvent =
-  | { type: 'phase'; phase: string; [k: string]: unknown }
-  | { type: 'progress'; bytes: number; total: number }
-  | { type: 'warning'; code: string; message: string }
-  | { type: 'hint'; message: string }
-  | { type: 'auth'; scheme: 'md5' | 'sha256' };
-
-export interface UploadOutcome {
-  bytes: number;
-  seconds: number;
-  /** Warnings the uploader collected (also sent as events). */
-  warnings?: Array<{ code: string; message: string }>;
-  /** Estimated loop() period of the device, when seen. */
-  loopPeriodMs?: number;
-  authScheme?: 'md5' | 'sha256';
-}
-
 export interface DiagnosisCause {
   code: string;
   title: string;
@@ -96,7 +67,8 @@ export interface DashboardLibrary {
   /** Inspect an uploaded file; throws AirflashError (IMAGE_INVALID / IMAGE_TRUNCATED / ...) when it is no firmware. */
   inspect(bytes: Uint8Array): ImageSummary;
   fit(bytes: Uint8Array, summary: ImageSummary, target: DeviceTarget, fileName?: string): FitVerdict;
-  upload(request: UploadRequest): Promise<UploadOutcome>;
+  /** A rollout of one image to many devices (the shared fleet module, `uploadFleet`). */
+  fleet(options: FleetOptions): Promise<FleetSummary>;
   diagnose(error: AirflashError): DiagnosisCause[];
   /** Ask whether a device runs ArduinoOTA, leaving it idle (no update is started). */
   probe(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
@@ -249,47 +221,12 @@ export function fitFirmware(
   }
 }
 
-/** One upload through the uploader module, its events mapped to the dashboard's. */
-async function uploadWithLibrary(req: UploadRequest): Promise<UploadOutcome> {
-  const attemptMs = Math.min(10_000, Math.max(1000, Math.round(req.inviteTimeoutMs / 3)));
-  const result = await upload({
-    host: req.host,
-    port: req.port,
-    data: req.image,
-    ...(req.password === undefined ? {} : { password: req.password }),
-    attemptTimeoutMs: attemptMs,
-    inviteAttempts: Math.max(1, Math.ceil(req.inviteTimeoutMs / attemptMs)),
-    signal: req.signal,
-    onEvent: (event) => {
-      if (event.type === 'phase') req.onEvent({ type: 'phase', phase: event.phase });
-      else if (event.type === 'progress')
-        req.onEvent({ type: 'progress', bytes: event.bytes, total: event.total });
-      else if (event.type === 'warning')
-        req.onEvent({ type: 'warning', code: event.code, message: event.message });
-      else if (event.type === 'hint') req.onEvent({ type: 'hint', message: event.message });
-    },
-  });
-  // The uploader reports the loop period when it is long enough to slow an upload down; the
-  // dashboard warns from a lower bar, so take the longest gap it saw between handle() calls.
-  const obs = result.observation;
-  const gaps = [...obs.loopGapsMs];
-  if (obs.firstAnswerSinceLastInvitationMs !== undefined) gaps.push(obs.firstAnswerSinceLastInvitationMs);
-  const loopPeriodMs = result.loopPeriodMs ?? (gaps.length === 0 ? undefined : Math.max(...gaps));
-  return {
-    bytes: result.bytes,
-    seconds: result.durationMs / 1000,
-    warnings: result.warnings,
-    ...(loopPeriodMs === undefined ? {} : { loopPeriodMs }),
-    ...(result.authScheme === undefined ? {} : { authScheme: result.authScheme }),
-  };
-}
-
 /** The library as the dashboard uses it. */
 export function defaultLibrary(): DashboardLibrary {
   return {
     inspect: (bytes) => inspectFirmware(bytes),
     fit: fitFirmware,
-    upload: uploadWithLibrary,
+    fleet: uploadFleet,
     diagnose: () => [],
     probe: async (host, port, timeoutMs, signal) => {
       const r = await probeDevice({ host, port, timeoutMs, signal });

@@ -44,7 +44,7 @@ export interface DashboardOptions {
   stateDir?: string;
   /** Largest firmware upload accepted, in bytes (default 32 MiB). */
   maxImageBytes?: number;
-  /** How long to wait for a device to answer the invitation (default 20 s; a blocked loop answers late). */
+  /** How long a device may take to answer before it is called offline (default 10 s; a blocked loop answers late). */
   inviteTimeoutMs?: number;
   /** Default number of devices updated at once (default 4). */
   parallel?: number;
@@ -155,7 +155,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       }
       events.publish(type, data);
     },
-    inviteTimeoutMs: options.inviteTimeoutMs ?? 20_000,
+    inviteTimeoutMs: options.inviteTimeoutMs ?? 10_000,
   });
   for (const device of store.manualDevices()) {
     registry.upsert('manual', device);

@@ -37,3 +37,20 @@ export async function launchChromium() {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
+
+/**
+ * The MD5 of the image an emulated device runs, once it booted `md5` (it reboots just after its
+ * `OK`, so right after a successful upload it may still run the old one). Gives up after `ms`
+ * and returns what it runs then.
+ */
+export async function bootedMd5(
+  device: { runningImageMd5(): string },
+  md5: string,
+  ms = 5000,
+): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (device.runningImageMd5() !== md5 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return device.runningImageMd5();
+}

@@ -29,7 +29,7 @@ Options:
   --demo               start a dozen emulated devices on 127.0.0.x and show them
   --parallel N         default number of devices updated at once (default 4)
   --invite-timeout S   seconds to wait for a device to answer before calling it offline
-                       (default 20; 6 with --demo)
+                       (default 10; 6 with --demo)
 
 Runs until Ctrl-C. Exit codes: 0 stopped normally, 2 usage error, 1 could not start.
 Examples:

@@ -199,8 +199,11 @@ function runCell(d) {
     const phase = PHASES[run.phase] ?? run.phase ?? 'starting';
     label = run.bytes > 0 ? `${phase} ${pct} %` : `${phase}…`;
   } else if (run.state === 'ok') label = `✓ updated${run.seconds ? ` in ${run.seconds.toFixed(1)} s` : ''}`;
-  else if (run.state === 'skipped') label = `skipped: ${run.error?.message ?? ''}`;
-  else label = `✗ ${run.error?.offline ? 'offline — ' : ''}${run.error?.message ?? 'failed'}`;
+  else {
+    const message = run.error?.message ?? run.state;
+    const offline = run.error?.offline && !/^offline/i.test(message) ? 'offline — ' : '';
+    label = `${run.error?.code === 'ROLLOUT_STOPPED' ? '–' : '✗'} ${offline}${message}`;
+  }
   td.append(h('div', { class: 'bar-line' }, bar, h('span', { class: `label ${run.state}` }, label)));
   for (const w of run.warnings ?? []) {
     td.append(h('div', { class: 'warning', dataset: { code: w.code } }, `⚠ ${w.message}`));
@@ -208,7 +211,9 @@ function runCell(d) {
   if (run.state === 'running') {
     for (const hint of run.hints ?? []) td.append(h('div', { class: 'hint' }, `ℹ ${hint}`));
   }
-  if (run.error && run.state === 'failed') {
+  const why =
+    run.error && (run.error.hint || run.error.deviceText || run.error.diagnosis?.length || run.hints?.length);
+  if (why && run.state !== 'ok' && run.state !== 'running') {
     const details = h(
       'details',
       {
@@ -480,7 +485,7 @@ async function probeDevices() {
   button.disabled = true;
   button.textContent = 'Checking…';
   try {
-    const data = await api('/probe', { method: 'POST', body: { devices: ids, timeoutMs: 2000 } });
+    const data = await api('/probe', { method: 'POST', body: { devices: ids, timeoutMs: 5000 } });
     const online = data.results.filter((r) => r.online).length;
     const busy = data.results.filter((r) => r.skipped).length;
     const offline = data.results.length - online - busy;
