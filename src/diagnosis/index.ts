@@ -1,0 +1,35 @@
+/** airflash diagnosis: why an upload failed (`diagnose`), what a device runs (`probe`), and `doctor`. */
+export {
+  type DiagnoseOptions,
+  type Diagnosis,
+  type DiagnosisCause,
+  diagnose,
+  type FollowUpResult,
+  firewallCommands,
+  type Likelihood,
+  type MdnsSeen,
+  needsFollowUp,
+  type PortCheck,
+  renderDiagnosis,
+  type TcpCheck,
+} from './diagnose.ts';
+export {
+  type DoctorEnvSummary,
+  type DoctorFinding,
+  type DoctorOptions,
+  type DoctorProbe,
+  type DoctorProbeResult,
+  type DoctorReport,
+  type DoctorSeverity,
+  doctor,
+} from './doctor.ts';
+export { loadDoctorProbe, toDoctorProbeResult } from './doctor-probe.ts';
+export {
+  type FollowUpOptions,
+  followUp,
+  type MdnsChoice,
+  type ProbeLoop,
+  type ProbeOptions,
+  type ProbeResult,
+  probe,
+} from './probe.ts';
