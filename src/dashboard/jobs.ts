@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { AirflashError, toAirflashError } from '../errors.ts';
 import type { FleetEvent, FleetTarget } from '../uploader/fleet.ts';
+import type { UploadObservation } from '../uploader/index.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { StoredImage } from './images.ts';
-import type { DashboardLibrary, DiagnosisCause, FitVerdict } from './lib.ts';
+import type { DashboardLibrary, DiagnosisView, FitVerdict } from './lib.ts';
 import type { DashboardStore } from './store.ts';
 
 export type DeviceState = 'queued' | 'running' | 'ok' | 'failed' | 'skipped';
@@ -35,7 +36,7 @@ export interface JobDevice {
     hint?: string;
     deviceText?: string;
     offline: boolean;
-    diagnosis: DiagnosisCause[];
+    diagnosis: DiagnosisView | null;
   } | null;
   startedAt: string | null;
   finishedAt: string | null;
@@ -324,7 +325,7 @@ export class JobRunner {
                     message: event.message,
                     ...(event.code === 'DEVICE_OFFLINE' ? { hint: OFFLINE_HINT } : {}),
                     offline: event.code === 'DEVICE_OFFLINE',
-                    diagnosis: [],
+                    diagnosis: null,
                   };
           if (event.status === 'ok') {
             registry.observe(d.id, { online: true });
@@ -348,7 +349,7 @@ export class JobRunner {
         ...(job.maxFailures === null ? {} : { maxFailures: job.maxFailures }),
         probeTimeoutMs: this.#deps.inviteTimeoutMs,
         upload: uploadTimeouts(this.#deps.inviteTimeoutMs),
-        diagnose: (_observation, error) => errorView(toAirflashError(error), lib),
+        diagnose: (observation, error) => errorView(toAirflashError(error), lib, observation),
         onEvent,
         signal: this.#controller.signal,
       });
@@ -416,16 +417,20 @@ function isErrorView(value: unknown): value is NonNullable<JobDevice['error']> {
     typeof value === 'object' &&
     value !== null &&
     typeof (value as Record<string, unknown>)['code'] === 'string' &&
-    Array.isArray((value as Record<string, unknown>)['diagnosis'])
+    'offline' in value
   );
 }
 
-function errorView(error: AirflashError, lib: DashboardLibrary): NonNullable<JobDevice['error']> {
-  let diagnosis: DiagnosisCause[] = [];
+function errorView(
+  error: AirflashError,
+  lib: DashboardLibrary,
+  observation?: UploadObservation,
+): NonNullable<JobDevice['error']> {
+  let diagnosis: DiagnosisView | null = null;
   try {
-    diagnosis = lib.diagnose(error);
+    diagnosis = lib.diagnose(observation, error);
   } catch {
-    diagnosis = [];
+    diagnosis = null;
   }
   return {
     code: error.code,

@@ -16,6 +16,7 @@ import {
   preflight,
 } from '../formats/index.ts';
 import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../uploader/fleet.ts';
+import type { UploadObservation } from '../uploader/index.ts';
 
 /** What the page shows about an image (a JSON-safe summary of the formats module's inspection). */
 export interface ImageSummary {
@@ -49,11 +50,20 @@ export interface FitVerdict {
   slotSize: number | null;
 }
 
+/** One likely cause of a failure, as the diagnosis module ranks them. */
 export interface DiagnosisCause {
-  code: string;
+  id: string;
+  likelihood: 'high' | 'medium' | 'low';
   title: string;
-  detail: string;
-  confidence: number;
+  /** What was seen (sent, received, when). */
+  evidence: string[];
+  /** What to do next. */
+  next: string[];
+}
+
+export interface DiagnosisView {
+  summary: string;
+  causes: DiagnosisCause[];
 }
 
 export interface ProbeResult {
@@ -69,7 +79,8 @@ export interface DashboardLibrary {
   fit(bytes: Uint8Array, summary: ImageSummary, target: DeviceTarget, fileName?: string): FitVerdict;
   /** A rollout of one image to many devices (the shared fleet module, `uploadFleet`). */
   fleet(options: FleetOptions): Promise<FleetSummary>;
-  diagnose(error: AirflashError): DiagnosisCause[];
+  /** Ranked causes of a failed upload, from what the uploader observed; null when there is nothing to add. */
+  diagnose(observation: UploadObservation | undefined, error: AirflashError): DiagnosisView | null;
   /** Ask whether a device runs ArduinoOTA, leaving it idle (no update is started). */
   probe(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
 }
@@ -227,7 +238,7 @@ export function defaultLibrary(): DashboardLibrary {
     inspect: (bytes) => inspectFirmware(bytes),
     fit: fitFirmware,
     fleet: uploadFleet,
-    diagnose: () => [],
+    diagnose: () => null,
     probe: async (host, port, timeoutMs, signal) => {
       const r = await probeDevice({ host, port, timeoutMs, signal });
       return {

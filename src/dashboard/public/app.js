@@ -212,7 +212,8 @@ function runCell(d) {
     for (const hint of run.hints ?? []) td.append(h('div', { class: 'hint' }, `ℹ ${hint}`));
   }
   const why =
-    run.error && (run.error.hint || run.error.deviceText || run.error.diagnosis?.length || run.hints?.length);
+    run.error &&
+    (run.error.hint || run.error.deviceText || run.error.diagnosis?.causes?.length || run.hints?.length);
   if (why && run.state !== 'ok' && run.state !== 'running') {
     const details = h(
       'details',
@@ -227,14 +228,38 @@ function runCell(d) {
       details.append(h('p', {}, 'Device said: ', h('code', {}, run.error.deviceText)));
     if (run.error.hint) details.append(h('p', {}, run.error.hint));
     for (const hint of run.hints ?? []) details.append(h('p', { class: 'muted' }, `ℹ ${hint}`));
-    if (run.error.diagnosis?.length) {
+    const diagnosis = run.error.diagnosis;
+    if (diagnosis?.causes?.length) {
+      details.append(h('p', {}, diagnosis.summary));
       details.append(
         h(
           'ol',
-          {},
-          run.error.diagnosis.map((c) =>
-            h('li', {}, h('strong', {}, c.title), c.detail ? ` — ${c.detail}` : ''),
-          ),
+          { class: 'causes' },
+          diagnosis.causes
+            .filter((c, i) => i === 0 || c.likelihood !== 'low')
+            .slice(0, 4)
+            .map((c) =>
+              h(
+                'li',
+                { dataset: { cause: c.id } },
+                h('strong', {}, c.title),
+                h('small', { class: `likelihood ${c.likelihood}` }, ` ${c.likelihood}`),
+                c.evidence.length
+                  ? h(
+                      'ul',
+                      { class: 'seen' },
+                      c.evidence.map((e) => h('li', {}, `seen: ${e}`)),
+                    )
+                  : '',
+                c.next.length
+                  ? h(
+                      'ul',
+                      { class: 'next' },
+                      c.next.map((n) => h('li', {}, n)),
+                    )
+                  : '',
+              ),
+            ),
         ),
       );
     }
