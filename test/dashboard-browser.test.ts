@@ -56,9 +56,9 @@ after(async () => {
  * Poll a browser-side expression until it is truthy. (page.waitForFunction with text would run
  * eval() inside the page, which the dashboard's Content-Security-Policy rightly forbids.)
  */
-async function waitFor(expression: string, timeoutMs = 10_000): Promise<void> {
+async function waitFor(expression: string, timeoutMs = 10_000, on: Page = page): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(expression))) {
+  while (!(await on.evaluate(expression))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${expression}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -213,4 +213,45 @@ test('the page lists the demo fleet, inspects a firmware, and updates devices li
   assert.match(history, /weather-2\.0\.0\.bin/);
   assert.match(history, /5 ok · 0 failed · 1 skipped/);
   assert.deepEqual(pageErrors, []);
+});
+
+test('with a token on 127.0.0.2: the printed URL signs the page in, live events and changes work', {
+  skip,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'airflash-dash-e2e-token-'));
+  const secured = await startDashboard({
+    host: '127.0.0.2',
+    port: 0,
+    token: 'browser-token-0123456789',
+    stateDir: dir,
+  });
+  const context = await browser.newContext();
+  const stranger = await browser.newContext();
+  try {
+    const p = await context.newPage();
+    const errors: string[] = [];
+    p.on('pageerror', (error) => errors.push(error.message));
+    await p.goto(secured.url);
+    // The token went into a cookie and out of the address bar.
+    assert.equal(p.url(), `${secured.origin}/`);
+    await waitFor("document.querySelector('#conn')?.classList.contains('live')", 10_000, p);
+    // A state change through the page (JSON + same origin + cookie) works, and comes back live.
+    await p.click('details.add summary');
+    await p.fill('#add-device input[name=name]', 'shed');
+    await p.fill('#add-device input[name=address]', '127.0.0.79');
+    await p.click('#add-device button[type=submit]');
+    await waitFor(`document.querySelector('tr[data-device-id="shed"]') !== null`, 10_000, p);
+    assert.deepEqual(errors, []);
+    // Another browser without the cookie gets nothing.
+    const q = await stranger.newPage();
+    const reply = await q.goto(`${secured.origin}/`);
+    assert.equal(reply?.status(), 401);
+    const api = await q.goto(`${secured.origin}/api/v1/devices`);
+    assert.equal(api?.status(), 401);
+  } finally {
+    await context.close();
+    await stranger.close();
+    await secured.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
