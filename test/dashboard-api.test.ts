@@ -286,6 +286,10 @@ describe('dashboard API', () => {
       assert.equal(byId.get('locked')?.state, 'failed');
       assert.equal(byId.get('locked')?.error?.code, 'AUTH_REQUIRED');
       assert.ok(byId.get('locked')?.error?.hint);
+      // The diagnosis module's ranked causes come with it.
+      const diagnosis = byId.get('locked')?.error?.diagnosis;
+      assert.ok(diagnosis && diagnosis.causes.length > 0, JSON.stringify(byId.get('locked')?.error));
+      assert.match(diagnosis.causes[0]?.id ?? '', /AUTH|PASSWORD/);
       assert.deepEqual(update['summary'], { ok: 2, failed: 1, skipped: 1 });
       // What the devices themselves saw: the saved password was used, both booted the image.
       const md5 = createHash('md5').update(image).digest('hex');

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { diagnose } from '../diagnosis/index.ts';
 import { AirflashError } from '../errors.ts';
 import {
   builtinPartitionTable,
@@ -238,7 +239,10 @@ export function defaultLibrary(): DashboardLibrary {
     inspect: (bytes) => inspectFirmware(bytes),
     fit: fitFirmware,
     fleet: uploadFleet,
-    diagnose: () => null,
+    diagnose: (observation, error) => {
+      const d = diagnose(observation, error);
+      return d.causes.length === 0 ? null : { summary: d.summary, causes: d.causes };
+    },
     probe: async (host, port, timeoutMs, signal) => {
       const r = await probeDevice({ host, port, timeoutMs, signal });
       return {
