@@ -142,7 +142,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
     obs.auth?.tries.push({ secret: kind, sentAt: authSentAt, outcome: 'pending' });
     state.deviceWaitingAuth = false;
     mode = 'auth';
-    deadline = authSentAt + Math.max(t.authTimeoutMs, 2 * lastLatencyMs + 2 * t.marginMs);
+    deadline = authSentAt + Math.max(t.authTimeoutMs, adapt(t, lastLatencyMs, 2, 2 * t.marginMs));
     rec.log(
       `auth line sent (${s}, ${kind} password hash), waiting up to ${formatSeconds(deadline - authSentAt)}`,
     );
@@ -156,7 +156,11 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
     rec.setPhase('connect');
     const loop = okViaAuth ? at - authSentAt : 0;
     if (okViaAuth) noteGap(rec, loop, 'auth line → OK');
-    connectWindow = Math.max(t.connectTimeoutMs, 2 * lastLatencyMs + t.marginMs, 1.5 * loop + t.marginMs);
+    connectWindow = Math.max(
+      t.connectTimeoutMs,
+      adapt(t, lastLatencyMs, 2, t.marginMs),
+      adapt(t, loop, 1.5, t.marginMs),
+    );
     connectHardEnd = at + Math.max(t.connectMaxMs, connectWindow);
     deadline = at + connectWindow;
     obs.connect = {
@@ -510,6 +514,14 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
 function collectWindow(t: Timeouts, latency: number): number {
   // Each awaited AUTH needs two handle() calls; the loop period is at least the latency seen.
   return Math.max(2 * t.authTimeoutMs, 4 * latency + 2 * t.marginMs);
+}
+
+/**
+ * An adaptive wait: factor × the latency (or loop gap) seen + margin, but only when that latency
+ * shows a slow device (≥ 400 ms, scaled); a prompt device keeps the configured waits.
+ */
+function adapt(t: Timeouts, ms: number, factor: number, margin: number): number {
+  return ms >= t.loopSeenMs ? factor * ms + margin : 0;
 }
 
 function noteGap(rec: Recorder, ms: number, what: string): void {

@@ -22,6 +22,10 @@ export interface FakeDeviceOptions {
   replyPiece?: number;
   /** Stay silent to the first N-1 invitations and answer the Nth and later ones. */
   answerFrom?: number;
+  /** Send the UDP answer from a socket on this other address (a stranger answering). */
+  answerFromAddress?: string;
+  /** Connect back from this local address instead of the device's. */
+  connectFrom?: string;
   /** Do not connect back after OK. */
   noConnect?: boolean;
   /** Stop reading (and answering) after this many bytes, keeping the connection open. */
@@ -68,13 +72,18 @@ export async function startFakeDevice(options: FakeDeviceOptions = {}): Promise<
     if (options.answerFrom !== undefined && device.invitations < options.answerFrom) return;
     const answer = options.answer === undefined ? 'OK' : options.answer;
     if (answer === null) return;
-    udp.send(Buffer.from(answer), rinfo.port, rinfo.address);
+    if (options.answerFromAddress !== undefined) {
+      const other = createSocket('udp4');
+      other.bind(0, options.answerFromAddress, () =>
+        other.send(Buffer.from(answer), rinfo.port, rinfo.address, () => other.close()),
+      );
+    } else udp.send(Buffer.from(answer), rinfo.port, rinfo.address);
     if (answer !== 'OK' || options.noConnect) return;
     setTimeout(() => serve(rinfo.address, inv.port, inv.size), 5);
   });
 
   function serve(host: string, port: number, size: number): void {
-    const s = connect({ host, port, localAddress: address });
+    const s = connect({ host, port, localAddress: options.connectFrom ?? address });
     sockets.add(s);
     device.connections++;
     hash = createHash('md5');
