@@ -111,6 +111,11 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
       `\r\x1b[2K${prefix}Uploading ${bar(total === 0 ? 1 : bytes / total, width)}  ${formatBytes(bytes)} / ${formatBytes(total)}  ${formatBytes(Math.round(rate))}/s`,
     );
     barShown = true;
+    if (total > 0 && bytes >= total) {
+      // Keep the finished bar on screen.
+      stderr.write('\n');
+      barShown = false;
+    }
   };
 
   return {
