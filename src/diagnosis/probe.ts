@@ -617,6 +617,8 @@ async function measureLoop(
     samples: number;
     timeoutMs: number;
     scale: number;
+    /** The quickest round trip seen (an answer "at once" still takes one). */
+    rttMs: number;
     signal: AbortSignal | undefined;
     onNote?: (m: string) => void;
   },
@@ -627,7 +629,7 @@ async function measureLoop(
   const callsPerGap = reply === 'auth' ? 2 : 1;
   const errPause = Math.max(5, Math.round(250 * o.scale));
   const gaps: number[] = [];
-  const fastMs = Math.max(30, 60 * o.scale);
+  const fastMs = Math.max(30, 60 * o.scale, Number.isFinite(o.rttMs) ? 2.5 * o.rttMs : 0);
   for (let i = 0; i < o.samples; i++) {
     if (reply === 'auth') {
       session.send(RESET_DATAGRAM);
@@ -713,14 +715,14 @@ async function measureLoop(
 
 function probeSummary(r: Omit<ProbeResult, 'summary'>): string {
   const target = `${r.address}:${r.port}`;
+  if (r.reply === 'other')
+    return `Something answered on ${target}, but not ArduinoOTA: ${JSON.stringify(r.replyText ?? '')}.`;
   if (!r.answered) {
     const refused = r.ports.filter((p) => p.outcome === 'refused').map((p) => p.port);
     const silent = r.ports.filter((p) => p.outcome === 'silent').map((p) => p.port);
     return `No ArduinoOTA service answered at ${r.address}${refused.length ? `; UDP ${refused.join(', ')} closed (ICMP port unreachable: the host is there)` : ''}${silent.length ? `; no answer on ${silent.join(', ')}` : ''}.`;
   }
   const parts = [`ArduinoOTA answers on ${target}`];
-  if (r.reply === 'other')
-    return `Something answered on ${target}, but not ArduinoOTA: ${JSON.stringify(r.replyText ?? '')}.`;
   parts.push(
     r.authRequired
       ? `wants a password (${r.authScheme === 'sha256' ? 'SHA-256/PBKDF2' : 'MD5'} challenge)`
@@ -816,6 +818,13 @@ export async function probe(
         notes.push(`mDNS advertises port ${m.port}, but the service answered on ${answered.check.port}.`);
 
     let loop: ProbeLoop = { kind: 'none', gapsMs: [], why: 'nothing answered' };
+    let measured = false;
+    // The round trip: the quickest answer or ICMP refusal seen (an answer "at once" takes one RTT).
+    const rttMs = Math.min(
+      ...states
+        .filter((s) => s.check.outcome !== 'silent')
+        .map((s) => s.check.latencyMs ?? Number.POSITIVE_INFINITY),
+    );
     const reply = answered?.check.reply;
     if (answered) {
       note?.(
@@ -849,10 +858,12 @@ export async function probe(
         (answered.check.port === DEFAULT_PORT.esp8266 || mdns?.[0]?.core === 'esp8266')
       ) {
         // Probably ESP8266: its AUTH comes from the network callback; measuring would show nothing.
+        measured = true;
         loop = await measureLoop(ctx, answered, {
           samples: 1,
           timeoutMs,
           scale,
+          rttMs,
           signal,
           ...(note ? { onNote: note } : {}),
         });
@@ -864,16 +875,19 @@ export async function probe(
           };
       } else {
         note?.('measuring how often loop() calls ArduinoOTA.handle()…');
+        measured = true;
         loop = await measureLoop(ctx, answered, {
           samples,
           timeoutMs,
           scale,
+          rttMs,
           signal,
           ...(note ? { onNote: note } : {}),
         });
       }
     }
-    sendIdle(states, answered?.session);
+    // measureLoop() leaves its own port idle; every other port that may wait for auth gets `0\n`.
+    sendIdle(states, measured ? answered?.session : undefined);
     await settleAfter(states, scale, signal);
 
     const core = coreFrom(reply, answered?.check.nonceLength, answered?.check.port ?? primaryPort, mdns);
