@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startDevice } from '../src/emulator/index.ts';
 import { isAirflashError } from '../src/errors.ts';
@@ -292,6 +295,37 @@ describe('upload() images and targets', () => {
   it('an unresolvable name is HOST_NOT_FOUND', async () => {
     const e = await fails(upload({ host: 'no-such-host.invalid', data: esp32Image }));
     assert.equal(e.code, 'HOST_NOT_FOUND');
+  });
+
+  it('ESP8266: FILE.signed is sent instead of FILE when it exists (as espota does), with a warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airflash-signed-'));
+    try {
+      const file = join(dir, 'sketch.ino.bin');
+      writeFileSync(file, new Uint8Array(5000));
+      writeFileSync(`${file}.signed`, esp8266Image);
+      await withDevice({ core: 'esp8266' }, async (dev) => {
+        const r = await upload({
+          host: dev.address,
+          port: dev.port,
+          file,
+          context: { chip: 'esp8266' },
+          timeScale: SCALE,
+        });
+        assert.equal(r.md5, md5(esp8266Image));
+        assert.equal(r.observation.image.signedSubstituted, true);
+        assert.ok(r.warnings.some((w) => w.code === 'SIGNED_IMAGE'));
+        const plain = await upload({
+          host: dev.address,
+          port: dev.port,
+          file,
+          signed: false,
+          timeScale: SCALE,
+        }).catch((e: unknown) => e);
+        assert.ok(isAirflashError(plain), 'the unsigned zero-filled file is rejected by the device');
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--compress sends a gzip image that the ESP8266 accepts', async () => {
