@@ -726,9 +726,7 @@ function probeSummary(r: Omit<ProbeResult, 'summary'>): string {
   parts.push(
     r.authRequired
       ? `wants a password (${r.authScheme === 'sha256' ? 'SHA-256/PBKDF2' : 'MD5'} challenge)`
-      : r.reply === 'error'
-        ? 'password unknown (ESP8266 answers ERR before auth when there is none)'
-        : 'no password',
+      : 'no password',
   );
   parts.push(r.core.range);
   if (r.loop.kind === 'measured' && r.loop.periodMs !== undefined)
@@ -900,7 +898,8 @@ export async function probe(
       ...(main?.check.reply === undefined ? {} : { reply: main.check.reply }),
       ...(main?.check.text === undefined ? {} : { replyText: main.check.text }),
       ...(main?.check.latencyMs === undefined ? {} : { latencyMs: main.check.latencyMs }),
-      ...(answered && reply !== 'error' ? { authRequired: reply === 'auth' } : {}),
+      // ESP8266 sends AUTH before begin(); an ERR answer therefore means no password.
+      ...(answered ? { authRequired: reply === 'auth' } : {}),
       ...(reply === 'auth' && answered?.check.nonceLength !== undefined
         ? {
             nonceLength: answered.check.nonceLength,
