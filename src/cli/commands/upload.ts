@@ -8,7 +8,7 @@ import {
   upload,
 } from '../../uploader/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs } from '../espota-args.ts';
-import { diagnosisFor } from '../render/diagnosis.ts';
+import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
@@ -217,9 +217,8 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
     const e = toAirflashError(error);
     const obs = e.data['observation'] as UploadObservation | undefined;
     if (v.debug === true) io.stderr.write(debugLines(obs));
-    const diagnosis = diagnosisFor(e);
-    const evidence = diagnosis?.causes[0]?.evidence ?? [];
-    const human = `${renderError(e)}${evidence.map((line) => `  seen: ${line}\n`).join('')}`;
+    const diagnosis = await diagnosisFor(e, { signal: io.signal, onNote: (text) => renderer.note(text) });
+    const human = `${renderError(e)}${diagnosis ? renderDiagnosis(diagnosis) : ''}`;
     renderer.result(
       {
         ok: false,
