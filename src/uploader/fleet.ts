@@ -143,7 +143,14 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
   const canaryTimeoutMs = options.canaryTimeoutMs ?? scaled(FLEET_DEFAULTS.canaryTimeoutMs);
   const canaryCount = options.canary ?? 0;
   const maxFailures = options.maxFailures;
-  const diagnose: FleetDiagnose = options.diagnose ?? basicDiagnosis;
+  const given: FleetDiagnose = options.diagnose ?? basicDiagnosis;
+  const diagnose: FleetDiagnose = (observation, error) => {
+    try {
+      return given(observation, error);
+    } catch {
+      return basicDiagnosis(observation, error);
+    }
+  };
   const signal = options.signal;
   const emit = (event: FleetEvent): void => {
     options.onEvent?.(event);
@@ -414,12 +421,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
     }
     const e = lastError as AirflashError;
     const { observation } = e.data as { observation?: UploadObservation };
-    let diagnosis: unknown;
-    try {
-      diagnosis = diagnose(observation, e);
-    } catch {
-      diagnosis = basicDiagnosis(observation, e);
-    }
+    const diagnosis = diagnose(observation, e);
     return {
       ok: false,
       status: 'failed',

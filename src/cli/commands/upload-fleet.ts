@@ -20,7 +20,6 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../uploader/fleet.ts';
-import type { UploadObservation } from '../../uploader/index.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO } from '../types.ts';
 
@@ -306,10 +305,7 @@ export async function loadDiagnose(): Promise<FleetDiagnose> {
       const mod = (await import(specifier)) as { diagnose?: unknown };
       const fn = mod.diagnose;
       if (typeof fn === 'function') {
-        return (observation: UploadObservation | undefined, error: unknown) =>
-          observation === undefined
-            ? basicDiagnosis(observation, error)
-            : (fn as FleetDiagnose)(observation, error);
+        return fn as FleetDiagnose;
       }
     } catch {
       // not there (yet)
@@ -350,23 +346,22 @@ function bar(fraction: number, width: number): string {
   return `[${'='.repeat(full)}${full < width ? '>' : ''}${' '.repeat(Math.max(0, width - full - 1))}] ${String(Math.floor(f * 100)).padStart(3)}%`;
 }
 
-/** A readable summary and next step from whatever the diagnosis returned. */
-export function diagnosisText(diagnosis: unknown): { summary?: string; next?: string } {
+/**
+ * The most likely cause and the first next step from whatever the diagnosis returned (the
+ * diagnosis module's `{ summary, causes: [{ title, next: [...] }] }`, or the basic one).
+ */
+export function diagnosisText(diagnosis: unknown): { why?: string; next?: string } {
   if (typeof diagnosis !== 'object' || diagnosis === null) return {};
-  const d = diagnosis as Record<string, unknown>;
-  const out: { summary?: string; next?: string } = {};
-  const summary = d['summary'] ?? d['title'] ?? d['message'];
-  if (typeof summary === 'string') out.summary = summary;
-  const causes = d['causes'] ?? d['ranked'] ?? d['findings'];
+  const { summary, causes } = diagnosis as { summary?: unknown; causes?: unknown };
+  const out: { why?: string; next?: string } = {};
   const first: unknown = Array.isArray(causes) ? causes[0] : undefined;
   if (typeof first === 'object' && first !== null) {
-    const c = first as Record<string, unknown>;
-    const next = c['next'] ?? c['fix'] ?? c['action'] ?? c['hint'];
+    const { title, next } = first as { title?: unknown; next?: unknown };
+    if (typeof title === 'string') out.why = title;
+    else if (typeof summary === 'string') out.why = summary;
     if (typeof next === 'string') out.next = next;
     else if (Array.isArray(next) && typeof next[0] === 'string') out.next = next[0];
-    const cause = c['cause'] ?? c['title'] ?? c['summary'];
-    if (out.summary === undefined && typeof cause === 'string') out.summary = cause;
-  }
+  } else if (typeof summary === 'string') out.why = summary;
   return out;
 }
 
@@ -435,7 +430,7 @@ class FleetRenderer {
     let text = `${this.label(e.device)}  ${mark}  ${detail}`;
     if (e.status === 'failed') {
       const d = diagnosisText(e.diagnosis);
-      if (d.summary && d.summary !== e.message) text += `\n${' '.repeat(this.width + 11)}why: ${d.summary}`;
+      if (d.why && d.why !== e.message) text += `\n${' '.repeat(this.width + 11)}likely: ${d.why}`;
       if (d.next) text += `\n${' '.repeat(this.width + 11)}next: ${d.next}`;
     }
     return `${text}\n`;
@@ -487,7 +482,7 @@ class FleetRenderer {
     switch (e.type) {
       case 'plan':
         this.lines.set(e.device, { name: e.device, phase: 'queued', bytes: 0, total: 0, done: false });
-        break;
+        return;
       case 'phase': {
         const l = this.lines.get(e.device);
         if (l) l.phase = e.phase;
@@ -506,11 +501,14 @@ class FleetRenderer {
         break;
       case 'hint':
         break;
-      case 'retry':
+      case 'retry': {
+        const l = this.lines.get(e.device);
+        if (l) l.bytes = 0;
         permanent.push(
           `${this.label(e.device)}  retry    attempt ${e.attempt} of ${e.of} failed (${e.code}: ${e.message})\n`,
         );
         break;
+      }
       case 'result': {
         const l = this.lines.get(e.device);
         if (l) l.done = true;
