@@ -1,0 +1,31 @@
+/**
+ * airflash — over-the-air updates for ESP32 and ESP8266 boards (ArduinoOTA / espota).
+ *
+ * The whole public Node API in one place. Browser-safe pure modules are also published as the
+ * subpaths `airflash/protocol` and `airflash/formats`.
+ */
+
+// Explaining failures, probing devices, checking PlatformIO projects.
+export * from './diagnosis/index.ts';
+// mDNS discovery, `.local` resolution and the devices file.
+export * from './discovery/index.ts';
+// The device emulator: `startDevice`, `startFleet`.
+export * from './emulator/index.ts';
+// Errors and exit codes: match on `error.code`.
+export * from './errors.ts';
+// Pure modules, also available as subpaths.
+export * as formats from './formats/index.ts';
+export {
+  buildEsp32App,
+  buildEsp8266Sketch,
+  builtinPartitionTable,
+  inspectImage,
+  otaVerdict,
+  parsePartitionCsv,
+  preflight,
+} from './formats/index.ts';
+export * as protocol from './protocol/index.ts';
+export * from './uploader/fleet.ts';
+// Uploading: one device (`upload`) or many (`uploadFleet`).
+export * from './uploader/index.ts';
+export { VERSION } from './version.ts';
