@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { probe, toDoctorProbeResult } from '../src/diagnosis/index.ts';
+import { loadDoctorProbe, probe, toDoctorProbeResult } from '../src/diagnosis/index.ts';
 import { createMdnsBus } from '../src/discovery/index.ts';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
@@ -68,6 +68,22 @@ describe('probe()', { concurrency: true }, () => {
         }
       });
     }
+    it('real time, one sample, then a normal upload with default options succeeds', async () => {
+      const dev = await startDevice({ core: 'esp32', address: '127.0.56.4', password: 'pw', loopMs: 3000 });
+      try {
+        const before = snapshot(dev);
+        await sleep(600);
+        const r = await probe(dev.address, { samples: 1 });
+        assert.equal(r.authScheme, 'sha256');
+        within(r.loopPeriodMs, 3000, 0.2);
+        assert.deepEqual(snapshot(dev), before);
+        const up = await upload({ host: dev.address, data: esp32Image, password: 'pw' });
+        assert.equal(up.ok, true);
+        assert.equal(dev.counters.authFailures, 0);
+      } finally {
+        await dev.close();
+      }
+    });
   });
 
   describe('probe() on scaled devices', { concurrency: true }, () => {
@@ -306,6 +322,22 @@ describe('probe()', { concurrency: true }, () => {
         assert.equal(view.authScheme, 'sha256');
         within(view.loopPeriodMs, 100, 0.3);
         assert.equal(view.summary, r.summary);
+      } finally {
+        await dev.close();
+      }
+    });
+
+    it("doctor's loader finds this probe and reads it (seed: an ESP32 asked on 8266)", async () => {
+      const probeFn = await loadDoctorProbe();
+      assert.ok(probeFn, 'loadDoctorProbe() finds src/diagnosis/probe.ts');
+      const dev = await startDevice({ core: 'esp32', address: '127.0.56.30', password: 'pw' });
+      try {
+        const wrong = await probeFn(dev.address, 8266, {});
+        assert.equal(wrong.answered, false);
+        const right = await probeFn(dev.address, 3232, {});
+        assert.equal(right.answered, true);
+        assert.equal(right.authRequired, true);
+        assert.equal(right.authScheme, 'sha256');
       } finally {
         await dev.close();
       }
