@@ -12,6 +12,7 @@ import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
+import { FLEET_HELP } from './upload-fleet.ts';
 
 const HELP = `airflash upload — upload a firmware or filesystem image over the air (ArduinoOTA / espota)
 
@@ -31,7 +32,8 @@ The password may also come from the environment variable AIRFLASH_PASSWORD (then
 appear in the process list). Waits adapt to a device whose loop() calls ArduinoOTA.handle()
 rarely; see docs/upload.md for the default timeouts.
 
-Exit codes: 0 updated, 1 failed, 2 usage error, 3 refused by the pre-flight check, 130 interrupted.
+Exit codes: 0 updated, 1 failed, 2 usage error, 3 refused by the pre-flight check, 4 some devices of a
+fleet failed, 130 interrupted.
 `;
 
 const seconds = (s: number | undefined): number | undefined =>
@@ -241,6 +243,6 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
 export const command: Command = {
   name: 'upload',
   summary: 'Upload a firmware or filesystem image (espota.py compatible)',
-  help: HELP,
+  help: `${HELP}\n\n${FLEET_HELP}`,
   run: runUpload,
 };
