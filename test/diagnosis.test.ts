@@ -361,17 +361,34 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
   });
 
   it('stall mid-transfer: how far it got, the 1 s device timeout, retry and link advice', async () => {
-    const dev = await startDevice({ core: 'esp8266', address: '127.0.55.17', faults: ['stall@30'] });
+    const dev = await startDevice({ core: 'esp32', address: '127.0.55.17', faults: ['stall@30'] });
     try {
-      const big = buildEsp8266Sketch({ size: 200_000, seed: 55 });
-      const e = await failing({ host: dev.address, port: dev.port, data: big, ...FAST, stallTimeoutMs: 500 });
+      const big = buildEsp32App({ size: 200_000, seed: 55 });
+      const e = await failing({ host: dev.address, data: big, ...FAST, stallTimeoutMs: 500 });
       assert.equal(e.code, 'TRANSFER_STALLED');
       const c = top(diagnose(undefined, e));
       assert.equal(c.id, 'WEAK_LINK_STALL');
-      assert.ok(has(c.evidence, /of 200000 bytes sent, about \d+ \(\d+ %\) confirmed/));
+      assert.ok(has(c.evidence, /of 200000 bytes handed to the network, about \d+ \(\d+ %\) confirmed/));
+      assert.ok(has(c.evidence, /its last reply came at [\d.]+ s; the transfer ended at [\d.]+ s/));
       assert.ok(has(c.evidence, /ESP32 gives up after 1 s without data/));
       assert.ok(has(c.next, /--retries/));
       assert.ok(has(c.next, /RSSI/));
+      assert.ok(has(c.next, /setTimeout/));
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('connection dropped mid-transfer right after a count: a device reset, not a receive timeout', async () => {
+    const dev = await startDevice({ core: 'esp32', address: '127.0.55.20', faults: ['drop@50'] });
+    try {
+      const big = buildEsp32App({ size: 100_000, seed: 56 });
+      const e = await failing({ host: dev.address, data: big, ...FAST });
+      assert.equal(e.code, 'INCOMPLETE');
+      const d = diagnose(undefined, e);
+      assert.equal(top(d).id, 'DEVICE_RESET');
+      const link = d.causes.find((c) => c.id === 'WEAK_LINK_STALL');
+      assert.ok(link && has(link.evidence, /closed the connection \d+ ms after its last count/));
     } finally {
       await dev.close();
     }

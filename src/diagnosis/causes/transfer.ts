@@ -8,7 +8,7 @@ function progressEvidence(f: Facts): string[] {
   const size = o.image.size ?? 0;
   const pct = size > 0 ? Math.floor((100 * t.bytesConfirmed) / size) : 0;
   const lines = [
-    `the device connected ${at(o.connect?.connectedAt ?? t.startedAt)}; ${t.bytesSent} of ${size} bytes sent, about ${t.bytesConfirmed} (${pct} %) confirmed by the device in ${t.countChunks} count(s)`,
+    `the device connected ${at(o.connect?.connectedAt ?? t.startedAt)}; ${t.bytesSent} of ${size} bytes handed to the network, about ${t.bytesConfirmed} (${pct} %) confirmed by the device in ${t.countChunks} count(s)`,
   ];
   if (t.lastDeviceDataAt !== undefined)
     lines.push(
@@ -34,7 +34,9 @@ export function stallCauses(f: Facts): Scored[] {
   const causes: Scored[] = [];
   if (end === 'stall' || f.code === 'TRANSFER_STALLED') {
     ev.push(
-      `no reply for ${secs(o?.options.stallTimeoutMs ?? 0)}; an ESP32 gives up after 1 s without data (then re-sends its last count 3 times, ~4 s), an ESP8266 waits forever`,
+      f.esp8266
+        ? `no reply for ${secs(o?.options.stallTimeoutMs ?? 0)}; an ESP8266 has no receive timeout: it waits as long as the connection stays open`
+        : `no reply for ${secs(o?.options.stallTimeoutMs ?? 0)}; an ESP32 gives up after 1 s without data (then re-sends its last count 3 times, ~4 s)`,
     );
     causes.push({
       id: 'WEAK_LINK_STALL',
@@ -54,23 +56,31 @@ export function stallCauses(f: Facts): Scored[] {
     });
   } else if (end === 'eof') {
     const esp32 = !f.esp8266;
+    // "Receive Failed" closes only after ~1 s without data; a close right after a count is not that.
+    const quiet =
+      t?.endedAt !== undefined && t.lastDeviceDataAt !== undefined
+        ? t.endedAt - t.lastDeviceDataAt
+        : undefined;
+    const abrupt = quiet !== undefined && quiet < 800 * f.scale;
     causes.push({
       id: 'WEAK_LINK_STALL',
-      score: esp32 ? 0.75 : 0.5,
+      score: abrupt ? 0.5 : esp32 ? 0.75 : 0.5,
       title:
         'The device closed the connection before the end: it waited too long for data (a weak link) or gave up',
       evidence: [
         ...ev,
-        'the device closed the connection without OK or an error text: an ESP32 does that after 1 s without data ("Receive Failed")',
+        abrupt
+          ? `it closed the connection ${secs(quiet)} after its last count, without OK or an error text — not after the 1 s of silence that makes an ESP32 give up ("Receive Failed")`
+          : 'the device closed the connection without OK or an error text: an ESP32 does that after 1 s without data ("Receive Failed")',
       ],
       next: [RETRY(f), ...LINK],
     });
     causes.push({
       id: 'DEVICE_RESET',
-      score: 0.45,
-      title: 'The device may have rebooted during the transfer',
+      score: abrupt ? 0.72 : 0.45,
+      title: 'The device may have rebooted, crashed or dropped the connection during the transfer',
       evidence: progressEvidence(f),
-      next: ['Check the device log for a reset reason (watchdog, brown-out).'],
+      next: [RETRY(f), 'Check the device log for a reset reason (watchdog, brown-out, exception).'],
     });
   } else if (end === 'reset') {
     causes.push({
