@@ -340,9 +340,9 @@ export class Device implements EmulatedDevice {
   private async writeInitialFirmware(): Promise<void> {
     if (this.core === 'esp8266') {
       const layout = this.layout8266 as Esp8266FlashLayout;
-      const image = await initialEsp8266Firmware(this.sketchSize8266, this.seed, layout.flashSize);
-      this.flash.load(0, image.subarray(0, this.sketchSize8266));
-      this.sketchSize8266 = Math.min(this.sketchSize8266, image.length);
+      const image = initialEsp8266Firmware(this.sketchSize8266, this.seed, layout.flashSize);
+      this.flash.load(0, image);
+      this.sketchSize8266 = image.length;
       return;
     }
     const table = this.table as PartitionTable;
@@ -357,7 +357,7 @@ export class Device implements EmulatedDevice {
     if (!first)
       throw new AirflashError('PARTITION_TABLE', 'The partition table has no app partition to boot.');
     const size = Math.min(this.firmwareSize(), first.size);
-    this.flash.load(first.offset, await initialEsp32Firmware(size, this.seed));
+    this.flash.load(first.offset, initialEsp32Firmware(size, this.seed));
     const od = this.otadataPartition();
     if (od && !factory && slots.length > 0) {
       const bytes = setActiveOtaState(setBootSlot(blankOtadata(), 0, slots.length), OTA_STATE.valid);

@@ -117,13 +117,19 @@ export class DeviceConn {
   private onData(chunk: Buffer): void {
     this.inFlight += chunk.length;
     this.flow();
-    this.later(this.deliveryTime(chunk.length), () => {
-      this.inFlight -= chunk.length;
-      this.rx.push(chunk);
-      this.rxLen += chunk.length;
-      this.delivered += chunk.length;
-      this.wake();
-    });
+    // With a bandwidth cap, deliver MSS-sized segments, each once its own bytes are serialised (a
+    // 64 KiB socket read delivered whole would starve the device for its full serialisation time).
+    const step = this.link.bandwidth > 0 ? TIMING_MODEL.esp32.readSize : chunk.length;
+    for (let i = 0; i < chunk.length; i += step) {
+      const piece = chunk.subarray(i, Math.min(chunk.length, i + step));
+      this.later(this.deliveryTime(piece.length), () => {
+        this.inFlight -= piece.length;
+        this.rx.push(piece);
+        this.rxLen += piece.length;
+        this.delivered += piece.length;
+        this.wake();
+      });
+    }
   }
 
   private onEnd(): void {

@@ -79,6 +79,8 @@ export interface Accepted {
   ended: Promise<void>;
   at: number;
   remoteAddress: string;
+  /** True once the device closed the connection. */
+  closed(): boolean;
   text(): string;
 }
 
@@ -91,8 +93,15 @@ export class RawTcp {
     this.server = server;
     server.on('connection', (socket) => {
       const received: Buffer[] = [];
+      let closed = false;
       const ended = new Promise<void>((resolve) => {
-        socket.on('close', () => resolve());
+        socket.on('close', () => {
+          closed = true;
+          resolve();
+        });
+        socket.on('end', () => {
+          closed = true;
+        });
       });
       socket.on('data', (d: Buffer) => received.push(d));
       socket.on('error', () => {});
@@ -102,6 +111,7 @@ export class RawTcp {
         ended,
         at: performance.now(),
         remoteAddress: socket.remoteAddress ?? '',
+        closed: () => closed,
         text: () => Buffer.concat(received).toString('latin1'),
       });
       const w = this.waiter;
@@ -156,7 +166,7 @@ export async function waitReply(
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const text = conn.text();
-    if (until(text)) return text;
+    if (until(text) || conn.closed()) return conn.text();
     if (performance.now() > deadline) return text;
     await new Promise((r) => setTimeout(r, 2));
   }
