@@ -53,7 +53,7 @@ function err(
   obs: UploadObservation,
   deviceText?: string,
 ) {
-  obs.outcome = { ok: false, code, message, at: 1000 };
+  obs.outcome = { ok: false, code, message, at: 100_000 };
   return new AirflashError(code, message, {
     data: { observation: obs },
     ...(deviceText ? { deviceText } : {}),
@@ -136,6 +136,11 @@ describe('diagnose() units', () => {
     assert.equal(d.causes[0]?.id, 'UDP_BLOCKED');
     assert.ok(ids(d).indexOf('WRONG_PORT') > ids(d).indexOf('LOOP_BLOCKED'));
     assert.equal(d.causes.find((c) => c.id === 'WRONG_PORT')?.likelihood, 'low');
+    // with a short invitation budget a slow loop() is the likelier reading
+    const o2 = observation();
+    const e2 = err('NO_INVITATION_REPLY', 'No answer.', o2);
+    (o2.outcome as { at: number }).at = 5_000;
+    assert.equal(diagnose(o2, e2, { followUp: fu }).causes[0]?.id, 'LOOP_BLOCKED');
   });
 
   it('nothing at the address (TCP unreachable) → wrong IP', () => {

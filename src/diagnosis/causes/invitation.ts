@@ -161,16 +161,18 @@ export function noAnswerCauses(f: Facts): Scored[] {
   // loop() does not call ArduinoOTA.handle() (often enough).
   {
     const late = original?.outcome === 'answered' ? original : undefined;
-    let score = f.esp8266 && f.core.firm ? 0.1 : waitedMs > 0 && waitedMs < 60_000 * f.scale ? 0.42 : 0.3;
+    // A short budget makes a slow loop() likelier (the default 100 s budget outlasts most loops).
+    const short = waitedMs > 0 && waitedMs < 60_000 * f.scale;
+    let score = short ? 0.42 : 0.3;
     const ev = [...base];
-    let title = `loop() may not call ArduinoOTA.handle() often enough: an ESP32 reads invitations only inside handle(); the upload waited ${secs(waitedMs)}`;
+    let title = `loop() may not call ArduinoOTA.handle() often enough: an ESP32 reads invitations only inside handle() (an ESP8266 without a password answers only from handle() too); the upload waited ${secs(waitedMs)}`;
     if (late) {
       score = 0.92;
       title = `loop() calls ArduinoOTA.handle() too rarely: the device answered only ${secs(late.latencyMs ?? 0)} after a later invitation, after the upload had given up (${secs(waitedMs)})`;
       ev.push(...fu.filter((l) => l.includes(`UDP port ${f.port} `)));
     } else if (original?.outcome === 'refused') score = 0.05;
     else if (ran && original?.outcome === 'silent') {
-      score = Math.max(score, hostThere ? 0.45 : 0.3);
+      score = Math.max(score, hostThere ? (short ? 0.58 : 0.45) : 0.3);
       ev.push(...fu.filter((l) => l.includes(`UDP port ${f.port} `) || l.includes('TCP connect')));
     }
     if (otherAnswered) score = Math.min(score, 0.1);
