@@ -24,6 +24,7 @@ export {
   doctor,
 } from './doctor.ts';
 export { loadDoctorProbe, toDoctorProbeResult } from './doctor-probe.ts';
+export { type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
 export {
   type FollowUpOptions,
   followUp,
