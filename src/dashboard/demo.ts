@@ -5,9 +5,10 @@
  * in-memory mDNS link that the dashboard browses, like real boards on a LAN (nothing is sent on
  * the real network).
  */
-import { createMdnsBus, discover } from '../discovery/index.ts';
+import { createMdnsBus } from '../discovery/index.ts';
 import { type DeviceOptions, type EmulatedDevice, startFleet } from '../emulator/index.ts';
 import { buildEsp32App } from '../formats/index.ts';
+import { browseInto } from './mdns.ts';
 import type { Dashboard } from './server.ts';
 
 export interface DemoOptions {
@@ -107,26 +108,10 @@ export async function startDemoFleet(dashboard: Dashboard, options: DemoOptions 
   dashboard.images.add('demo-firmware-1.1.0.bin', sample, dashboard.lib.inspect(sample), new Set());
   // Browse the demo's own mDNS link: the devices that answer show as online, live.
   const controller = new AbortController();
-  const browsing = (async () => {
-    const transport = bus.transport('127.0.0.1');
-    try {
-      for await (const event of discover({ watch: true, signal: controller.signal, transport })) {
-        const d = event.device;
-        const address = d.addresses[0] ?? d.host;
-        const id = dashboard.registry.upsert('mdns', {
-          name: d.name,
-          address,
-          port: d.port,
-          board: d.board,
-          authRequired: d.authUpload,
-        });
-        if (event.type === 'down') dashboard.registry.observe(id, { online: false });
-        else dashboard.registry.observe(id, { online: true });
-      }
-    } finally {
-      await transport.close();
-    }
-  })().catch(() => {});
+  const transport = bus.transport('127.0.0.1');
+  const browsing = browseInto(dashboard, controller.signal, transport)
+    .catch(() => {})
+    .finally(() => transport.close());
   return {
     devices,
     summary: `${devices.map((d) => `${d.name}: ${d.role}`).join(', ')}`,

@@ -55,6 +55,8 @@ interface DeviceRecord {
   busy: string | null;
 }
 
+const LIVE_KEYS = new Set<keyof DeviceInfo>(['address', 'port', 'board', 'authRequired']);
+
 const DEFAULT_SCHEME: Record<string, 'md5' | 'sha256'> = {
   esp32: 'sha256',
   'esp32-legacy': 'md5',
@@ -102,11 +104,15 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
       };
       this.#devices.set(id, record);
     } else {
-      // Live sources (mDNS) win for address and port; static sources fill in what is missing.
+      // What mDNS says live (address, port, board, password) wins; everything else only fills in
+      // what is missing (the devices file knows the core better than a guess from TXT records).
       const merged: DeviceInfo = { ...record.info };
       for (const [key, value] of Object.entries(info) as Array<[keyof DeviceInfo, unknown]>) {
         if (value === undefined) continue;
-        if (source === 'mdns' || (merged as unknown as Record<string, unknown>)[key] === undefined) {
+        if (
+          (source === 'mdns' && LIVE_KEYS.has(key)) ||
+          (merged as unknown as Record<string, unknown>)[key] === undefined
+        ) {
           (merged as unknown as Record<string, unknown>)[key] = value;
         }
       }

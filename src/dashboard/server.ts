@@ -178,12 +178,9 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      debug(
-        'dashboard: %s %s failed: %s',
-        req.method,
-        req.url,
-        error instanceof Error ? error.message : error,
-      );
+      // The path only: a query may carry the token.
+      const path = (req.url ?? '').split('?')[0];
+      debug('dashboard: %s %s failed: %s', req.method, path, error instanceof Error ? error.message : error);
       if (!res.headersSent) sendError(res, error);
       else res.destroy();
     });

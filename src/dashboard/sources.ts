@@ -1,8 +1,8 @@
 /** Where the dashboard's devices come from: the devices file, live mDNS, and the demo fleet. */
 import { debuglog } from 'node:util';
-import { type DiscoveredDevice, discover, loadDevicesFile, type MdnsTransport } from '../discovery/index.ts';
+import { loadDevicesFile, type MdnsTransport } from '../discovery/index.ts';
 import { startDemoFleet } from './demo.ts';
-import type { DeviceInfo } from './devices.ts';
+import { browseInto } from './mdns.ts';
 import type { Dashboard } from './server.ts';
 
 const debug = debuglog('airflash');
@@ -48,7 +48,7 @@ export async function setupSources(dashboard: Dashboard, options: SourceOptions)
 
   if (options.mdns !== false) {
     const controller = new AbortController();
-    const loop = browse(dashboard, controller.signal, options.mdnsTransport).catch((error: unknown) => {
+    const loop = browseInto(dashboard, controller.signal, options.mdnsTransport).catch((error: unknown) => {
       debug('dashboard: mDNS browsing stopped: %s', error instanceof Error ? error.message : error);
     });
     dashboard.onClose(async () => {
@@ -58,32 +58,4 @@ export async function setupSources(dashboard: Dashboard, options: SourceOptions)
     notes.push('browsing mDNS for _arduino._tcp devices');
   }
   return notes;
-}
-
-function infoFrom(device: DiscoveredDevice): DeviceInfo {
-  const address = device.addresses.find((a) => !a.includes(':')) ?? device.addresses[0] ?? device.host;
-  return {
-    name: device.name,
-    address,
-    port: device.port,
-    board: device.board,
-    core: device.core,
-    authRequired: device.authUpload,
-  };
-}
-
-async function browse(dashboard: Dashboard, signal: AbortSignal, transport?: MdnsTransport): Promise<void> {
-  for await (const event of discover({
-    watch: true,
-    signal,
-    ...(transport === undefined ? {} : { transport }),
-  })) {
-    const info = infoFrom(event.device);
-    if (event.type === 'down') {
-      const id = dashboard.registry.upsert('mdns', info);
-      dashboard.registry.observe(id, { online: false });
-    } else {
-      dashboard.registry.upsert('mdns', info, { online: true, at: event.device.lastSeen });
-    }
-  }
 }
