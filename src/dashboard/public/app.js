@@ -75,19 +75,19 @@ function ago(iso) {
 }
 
 const PHASES = {
-  preflight: 'checking',
+  queued: 'queued',
+  preflight: 'checking the image',
+  probe: 'checking it answers',
   resolve: 'resolving',
-  listen: 'preparing',
+  prepare: 'preparing',
   invite: 'inviting',
-  invitation: 'inviting',
   auth: 'authenticating',
   connect: 'waiting for connection',
-  'wait-connect': 'waiting for connection',
   transfer: 'sending',
-  send: 'sending',
   result: 'waiting for OK',
-  finish: 'waiting for OK',
   done: 'done',
+  'retry-wait': 'waiting to retry',
+  'reboot-wait': 'waiting for the reboot',
 };
 
 function toast(message, kind = 'info') {
