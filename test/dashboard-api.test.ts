@@ -379,6 +379,24 @@ describe('dashboard API', () => {
     assert.equal(devices['porch']?.counters.invitations, before.porch);
   });
 
+  test('canary: a canary that is updated and comes back lets the rollout go on', async () => {
+    const reply = await postJson(dash, '/api/v1/updates', {
+      imageId,
+      devices: ['porch', 'kitchen'],
+      canary: 1,
+    });
+    assert.equal(reply.status, 202);
+    const done = await waitForUpdate(dash, String((reply.json()['update'] as Record<string, unknown>)['id']));
+    assert.equal(done['state'], 'done');
+    assert.deepEqual(
+      (done['devices'] as JobDevice[]).map((d) => [d.id, d.state, d.canary]),
+      [
+        ['porch', 'ok', true],
+        ['kitchen', 'ok', false],
+      ],
+    );
+  });
+
   test('POST /updates validates its input', async () => {
     assert.equal((await postJson(dash, '/api/v1/updates', { devices: ['kitchen'] })).status, 400);
     assert.equal(
@@ -397,13 +415,13 @@ describe('dashboard API', () => {
   test('GET /history folds the log; export is a JSON download; no password anywhere', async () => {
     const history = await http(dash, 'GET', '/api/v1/history');
     const updates = history.json()['updates'] as Array<Record<string, unknown>>;
-    assert.equal(updates.length, 3);
-    assert.equal(updates[2]?.['id'], failedUpdate);
-    assert.deepEqual(updates[2]?.['summary'], { ok: 2, failed: 1, skipped: 1 });
-    assert.equal(typeof updates[2]?.['durationMs'], 'number');
+    assert.equal(updates.length, 4);
+    assert.equal(updates[3]?.['id'], failedUpdate);
+    assert.deepEqual(updates[3]?.['summary'], { ok: 2, failed: 1, skipped: 1 });
+    assert.equal(typeof updates[3]?.['durationMs'], 'number');
     const exported = await http(dash, 'GET', '/api/v1/history/export');
     assert.match(String(exported.headers['content-disposition']), /attachment; filename="airflash-history-/);
-    assert.equal((exported.json()['updates'] as unknown[]).length, 3);
+    assert.equal((exported.json()['updates'] as unknown[]).length, 4);
     const log = await readFile(join(stateDir, 'history.jsonl'), 'utf8');
     assert.ok(
       log
@@ -427,7 +445,7 @@ describe('dashboard API', () => {
       assert.equal(kitchen?.['hasPassword'], true);
       const fw = kitchen?.['lastFirmware'] as Record<string, unknown> | undefined;
       assert.equal(fw?.['md5'], await md5(image));
-      assert.equal(((await http(again, 'GET', '/api/v1/history')).json()['updates'] as unknown[]).length, 3);
+      assert.equal(((await http(again, 'GET', '/api/v1/history')).json()['updates'] as unknown[]).length, 4);
     } finally {
       await again.close();
     }
