@@ -526,6 +526,11 @@ export class Device implements EmulatedDevice {
     return ms * this.timeScale;
   }
 
+  /** Timeouts scale like delays, except with timeScale 0 ("no delays"), where they keep their length. */
+  private scaledTimeout(ms: number): number {
+    return this.timeScale > 0 ? ms * this.timeScale : ms;
+  }
+
   private delay(ms: number, signal: AbortSignal): Promise<void> {
     return haltableSleep(this.scaled(ms), signal);
   }
@@ -895,7 +900,7 @@ export class Device implements EmulatedDevice {
       case 'stall':
         this.log_(`fault: stall at ${fault.percent}%`);
         // The device stops reading (its window fills, the host's writes block) until the host gives up.
-        while (conn.connected()) await conn.waitData(3_600_000, signal).then(() => haltableSleep(50, signal));
+        await conn.waitGone(signal);
         return 'cut';
       case 'drop':
         this.log_(`fault: connection dropped at ${fault.percent}%`);
@@ -984,7 +989,7 @@ export class Device implements EmulatedDevice {
     let received = 0;
     let firstError = conn ? '' : 'Connect Failed';
     while (conn && !upd.isFinished() && conn.connected()) {
-      const got = await conn.waitData(this.scaled(this.receiveTimeoutMs), signal);
+      const got = await conn.waitData(this.scaledTimeout(this.receiveTimeoutMs), signal);
       if (got === 'timeout') {
         if (written && tried++ < TIMING_MODEL.esp32.receiveRetries) {
           this.log_(`Try[${tried}]: ${written}`);
@@ -1086,7 +1091,7 @@ export class Device implements EmulatedDevice {
     while (conn && !cut && !upd.isFinished() && (conn.connected() || conn.available() > 0)) {
       // `while (!client.available() && waited--) delay(1);` — the post-decrement means a real
       // timeout never takes the "Receive Failed" branch: no effective timeout (protocol.md §4.3).
-      const got = await conn.waitData(this.scaled(1000), signal);
+      const got = await conn.waitData(this.scaledTimeout(1000), signal);
       if (got !== 'data') continue;
       // Update.write(client): drain everything available (1 ms pauses while more arrives).
       let written = 0;
@@ -1106,7 +1111,7 @@ export class Device implements EmulatedDevice {
         }
         if (upd.remaining() === 0) break;
         if (conn.available() > 0) continue;
-        const more = await conn.waitData(this.scaled(TIMING_MODEL.esp8266.drainIdleMs), signal);
+        const more = await conn.waitData(this.scaledTimeout(TIMING_MODEL.esp8266.drainIdleMs), signal);
         if (more !== 'data') break;
       }
       if (written > 0) {

@@ -72,6 +72,7 @@ export class DeviceConn {
   private peerEnded = false;
   private closed = false;
   private waiter: (() => void) | undefined;
+  private goneWaiters: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private paused = false;
   /** Total bytes the host has sent that reached the device's buffer. */
@@ -152,6 +153,11 @@ export class DeviceConn {
     const w = this.waiter;
     this.waiter = undefined;
     w?.();
+    if (!this.connected() && this.goneWaiters.length > 0) {
+      const gone = this.goneWaiters;
+      this.goneWaiters = [];
+      for (const g of gone) g();
+    }
   }
 
   available(): number {
@@ -196,6 +202,27 @@ export class DeviceConn {
       const timer = setTimeout(() => done('timeout'), Math.max(0, ms));
       this.waiter = () => done(this.rxLen > 0 ? 'data' : this.connected() ? 'timeout' : 'closed');
       signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Resolve when the connection is gone (the peer closed or it was cut); never reads. */
+  waitGone(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(new DeviceHalted());
+      const check = (): void => {
+        if (!this.connected()) {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+          return;
+        }
+        this.goneWaiters.push(check);
+      };
+      if (signal.aborted) {
+        reject(new DeviceHalted());
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      check();
     });
   }
 
