@@ -152,6 +152,7 @@ export class Device implements EmulatedDevice {
   private readonly stateDir: string | undefined;
   private readonly mdnsOption: DeviceOptions['mdns'];
   private readonly onEvent: ((e: DeviceEvent) => void) | undefined;
+  private readonly onLog: ((line: string) => void) | undefined;
   private readonly decryptSupport: boolean;
   private readonly verifyImage: boolean;
   private readonly seed: number;
@@ -229,6 +230,7 @@ export class Device implements EmulatedDevice {
     this.stateDir = options.stateDir === undefined ? undefined : join(options.stateDir, this.hostname);
     this.mdnsOption = options.mdns;
     this.onEvent = options.onEvent;
+    this.onLog = options.onLog;
     this.decryptSupport = options.decryptSupport ?? true;
     this.verifyImage = (options as { verifyImage?: boolean }).verifyImage ?? true;
     this.flash = new SparseFlash(prepared.flashSize);
@@ -506,6 +508,7 @@ export class Device implements EmulatedDevice {
   private log_(line: string): void {
     this.logLines.push(line);
     if (this.logLines.length > LOG_LIMIT) this.logLines.splice(0, this.logLines.length - LOG_LIMIT);
+    this.onLog?.(line);
     this.events.emit('log', line);
   }
 

@@ -82,6 +82,8 @@ export interface DeviceOptions {
   seed?: number;
   /** Receives every event, including the ones emitted while starting (listening, booted). */
   onEvent?: (event: DeviceEvent) => void;
+  /** Receives every serial-like log line, including the ones written while starting. */
+  onLog?: (line: string) => void;
 }
 
 export type DeviceEvent =

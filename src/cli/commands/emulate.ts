@@ -263,14 +263,10 @@ export const command: Command = {
           if (line) write(line);
         }
       },
+      ...(json ? {} : { onLog: (line: string) => write(multi ? `[${s.address}] ${line}` : line) }),
     }));
     if (io.signal.aborted) return EXIT.ok;
     const fleet: EmulatedFleet = await startFleet(withEvents);
-    if (!json) {
-      for (const d of fleet.devices) {
-        d.events.on('log', (line: string) => write(multi ? `[${d.address}] ${line}` : line));
-      }
-    }
     await new Promise<void>((done) => {
       if (io.signal.aborted) done();
       else io.signal.addEventListener('abort', () => done(), { once: true });
