@@ -12,6 +12,13 @@ import { type EmulatedDevice, startDevice, startFleet } from '../src/emulator/in
 import { bootSlotFromOtadata, buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 import { RawTcp, RawUdp, stopAndWait, waitReply } from './helpers/raw-client.ts';
 
+interface Ev {
+  event: string;
+  address: string;
+  port?: number;
+  core?: string;
+}
+
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
 
 async function cleanUpload(dev: EmulatedDevice, img: Uint8Array): Promise<string> {
@@ -222,25 +229,25 @@ describe('airflash emulate (CLI)', () => {
       ],
       io,
     );
-    const first = (await lines(output, 4)).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const listening = first.filter((e) => e['event'] === 'listening');
+    const first = (await lines(output, 4)).map((l) => JSON.parse(l) as Ev);
+    const listening = first.filter((e) => e.event === 'listening');
     assert.equal(listening.length, 2);
     assert.deepEqual(
-      listening.map((e) => e['address']),
+      listening.map((e) => e.address),
       ['127.0.0.100', '127.0.0.101'],
     );
-    assert.equal(first[0]?.['event'], 'listening');
-    const port = listening[0]?.['port'] as number;
+    assert.equal(first[0]?.event, 'listening');
+    const port = listening[0]?.port as number;
     const udp = await RawUdp.open();
     await udp.send(`0 1 1000 ${'0'.repeat(32)}\n`, port, '127.0.0.100');
     assert.match((await udp.recv())?.data.toString() ?? '', /^AUTH [0-9a-f]{64}$/);
     await udp.send(`200 ${'1'.repeat(64)} ${'2'.repeat(64)}\n`, port, '127.0.0.100');
     assert.equal((await udp.recv())?.data.toString(), 'Authentication Failed');
-    const all = (await lines(output, 6)).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const events = all.map((e) => e['event']);
+    const all = (await lines(output, 6)).map((l) => JSON.parse(l) as Ev);
+    const events = all.map((e) => e.event);
     assert.ok(events.includes('invitation'));
     assert.ok(events.includes('auth-failed'));
-    for (const e of all) assert.equal(typeof e['address'], 'string');
+    for (const e of all) assert.equal(typeof e.address, 'string');
     await udp.close();
     ac.abort();
     assert.equal(await run, 0);
@@ -264,10 +271,10 @@ describe('airflash emulate (CLI)', () => {
         io,
       );
       const listening = (await lines(output, 8))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((e) => e['event'] === 'listening');
+        .map((l) => JSON.parse(l) as Ev)
+        .filter((e) => e.event === 'listening');
       assert.deepEqual(
-        listening.map((e) => [e['address'], e['core']]),
+        listening.map((e) => [e.address, e.core]),
         [
           ['127.0.0.110', 'esp8266'],
           ['127.0.0.111', 'esp32-legacy'],
@@ -276,9 +283,9 @@ describe('airflash emulate (CLI)', () => {
         ],
       );
       const udp = await RawUdp.open();
-      await udp.send(`0 1 1000 ${'0'.repeat(32)}\n`, listening[1]?.['port'] as number, '127.0.0.111');
+      await udp.send(`0 1 1000 ${'0'.repeat(32)}\n`, listening[1]?.port as number, '127.0.0.111');
       assert.equal(await udp.recv(200), undefined, 'the offline device stays silent');
-      await udp.send(`0 1 1000 ${'0'.repeat(32)}\n`, listening[0]?.['port'] as number, '127.0.0.110');
+      await udp.send(`0 1 1000 ${'0'.repeat(32)}\n`, listening[0]?.port as number, '127.0.0.110');
       assert.match((await udp.recv())?.data.toString() ?? '', /^AUTH [0-9a-f]{32}$/);
       await udp.close();
       ac.abort();
