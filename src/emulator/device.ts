@@ -185,6 +185,7 @@ export class Device implements EmulatedDevice {
   private sketchDone: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
   private lastPercent = -1;
+  private readonly waiters = new Set<() => void>();
 
   constructor(options: DeviceOptions, prepared: { table?: PartitionTable; flashSize: number }) {
     const core = options.core ?? 'esp32';
@@ -261,16 +262,25 @@ export class Device implements EmulatedDevice {
     predicate?: (e: DeviceEvent) => boolean,
     timeoutMs = 30_000,
   ): Promise<DeviceEvent> {
+    if (this.lifeState === 'closed') {
+      return Promise.reject(new AirflashError('INTERRUPTED', `Device ${this.address} is closed.`));
+    }
     return new Promise((resolve, reject) => {
-      const onEvent = (e: DeviceEvent): void => {
-        if (e.event !== event || (predicate && !predicate(e))) return;
+      const finish = (error: AirflashError | undefined, e?: DeviceEvent): void => {
         clearTimeout(timer);
         this.events.off('event', onEvent);
-        resolve(e);
+        this.waiters.delete(cancel);
+        if (error) reject(error);
+        else resolve(e as DeviceEvent);
       };
+      const onEvent = (e: DeviceEvent): void => {
+        if (e.event !== event || (predicate && !predicate(e))) return;
+        finish(undefined, e);
+      };
+      const cancel = (): void =>
+        finish(new AirflashError('INTERRUPTED', `Device ${this.address} closed before "${event}".`));
       const timer = setTimeout(() => {
-        this.events.off('event', onEvent);
-        reject(
+        finish(
           new AirflashError(
             'TIMEOUT',
             `Device ${this.address} did not emit "${event}" within ${timeoutMs} ms.`,
@@ -280,6 +290,8 @@ export class Device implements EmulatedDevice {
           ),
         );
       }, timeoutMs);
+      timer.unref();
+      this.waiters.add(cancel);
       this.events.on('event', onEvent);
     });
   }
@@ -1242,6 +1254,7 @@ export class Device implements EmulatedDevice {
     if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
     if (this.mdnsAd) await this.mdnsAd.close().catch(() => {});
     await this.persist();
+    for (const cancel of [...this.waiters]) cancel();
     this.events.removeAllListeners();
   }
 }

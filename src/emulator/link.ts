@@ -288,6 +288,7 @@ export function deviceConnect(
     const sameFamily = localAddress.includes(':') === (family === 6);
     const socket = connect({
       host,
+      // WiFiClient::connect takes a uint16_t: an invitation's port field wraps (70000 → 4464).
       port,
       ...(sameFamily ? { localAddress } : {}),
       family,
