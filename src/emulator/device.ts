@@ -253,7 +253,8 @@ export class Device implements EmulatedDevice {
 
   state(): DeviceState {
     if (this.lifeState === 'offline') return 'offline';
-    if (this.lifeState === 'rebooting' || this.lifeState === 'closed') return 'rebooting';
+    if (this.lifeState === 'closed') return 'offline';
+    if (this.lifeState === 'rebooting') return 'rebooting';
     return this.otaState;
   }
 
