@@ -289,7 +289,7 @@ export function deviceConnect(
     const socket = connect({
       host,
       // WiFiClient::connect takes a uint16_t: an invitation's port field wraps (70000 → 4464).
-      port,
+      port: port & 0xffff,
       ...(sameFamily ? { localAddress } : {}),
       family,
     });
