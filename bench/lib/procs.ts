@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 const CLI = join(ROOT, 'bin', 'airflash.js');
+const CLI_SOURCE = join(ROOT, 'src', 'cli', 'run.ts');
 const STOP_AND_WAIT = join(ROOT, 'bench', 'stop-and-wait.ts');
 
 export interface EmuEvent {
@@ -29,6 +30,8 @@ export interface EmuEvent {
 export class EmulatorProcess {
   readonly child: ChildProcess;
   readonly events: EmuEvent[] = [];
+  /** address → UDP port, from the `listening` events (kept across clear()). */
+  private readonly ports = new Map<string, number>();
   private readonly waiters = new Set<() => void>();
   private exited = false;
   stderr = '';
@@ -44,6 +47,7 @@ export class EmulatorProcess {
         return;
       }
       if (e.event === 'progress') return;
+      if (e.event === 'listening' && e.port !== undefined) this.ports.set(e.address, e.port);
       this.events.push(e);
       for (const w of [...this.waiters]) w();
     });
@@ -56,9 +60,13 @@ export class EmulatorProcess {
     });
   }
 
-  /** Start the emulator with `args` (after `emulate --json`); resolves when `devices` listen. */
-  static async start(args: string[], devices = 1): Promise<EmulatorProcess> {
-    const child = spawn(process.execPath, [CLI, 'emulate', '--json', ...args], {
+  /**
+   * Start the emulator with `args` (after `emulate --json`); resolves when `devices` listen.
+   * `fromSource`: run src/cli/run.ts through tsx instead of the built CLI (tests need no build).
+   */
+  static async start(args: string[], devices = 1, fromSource = false): Promise<EmulatorProcess> {
+    const entry = fromSource ? ['--import', 'tsx', CLI_SOURCE] : [CLI];
+    const child = spawn(process.execPath, [...entry, 'emulate', '--json', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -75,13 +83,18 @@ export class EmulatorProcess {
 
   /** Port of the device at `address`. */
   port(address: string): number {
-    const e = this.events.find((x) => x.event === 'listening' && x.address === address);
-    if (!e?.port) throw new Error(`no device listens on ${address}`);
-    return e.port;
+    const port = this.ports.get(address);
+    if (port === undefined) throw new Error(`no device listens on ${address}`);
+    return port;
   }
 
   addresses(): string[] {
-    return this.events.filter((e) => e.event === 'listening').map((e) => e.address);
+    return [...this.ports.keys()];
+  }
+
+  /** Forget the events seen so far (long runs); cursors taken before are invalid afterwards. */
+  clear(): void {
+    this.events.length = 0;
   }
 
   /** Index of the next event (a cursor for waitFor). */
