@@ -887,13 +887,13 @@ export class Device implements EmulatedDevice {
     max: number,
     received: number,
     tf: { fault: Fault; at: number; fired?: boolean } | undefined,
-    signal: AbortSignal,
+    _signal: AbortSignal,
   ): Promise<Uint8Array | 'cut'> {
     let limit = max;
     if (tf && !tf.fired && tf.fault.kind !== 'corrupt' && received + limit > tf.at) limit = tf.at - received;
     if (tf && !tf.fired && tf.fault.kind !== 'corrupt' && received >= tf.at) {
       tf.fired = true;
-      return this.fireFault(conn, tf.fault, signal);
+      return this.fireFault(conn, tf.fault);
     }
     const chunk = conn.read(Math.max(0, limit));
     if (
@@ -911,13 +911,15 @@ export class Device implements EmulatedDevice {
     return chunk;
   }
 
-  private async fireFault(conn: DeviceConn, fault: Fault, signal: AbortSignal): Promise<'cut'> {
+  private async fireFault(conn: DeviceConn, fault: Fault): Promise<Uint8Array | 'cut'> {
     switch (fault.kind) {
       case 'stall':
         this.log_(`fault: stall at ${fault.percent}%`);
-        // The device stops reading (its window fills, the host's writes block) until the host gives up.
-        await conn.waitGone(signal);
-        return 'cut';
+        // The link goes dead: no more data reaches the device. An ESP32 then runs into its receive
+        // timeout (re-sends of the last count, Receive Failed); an ESP8266 waits until the host
+        // closes. Either way the device ends up idle with its old firmware.
+        conn.goDead();
+        return new Uint8Array(0);
       case 'drop':
         this.log_(`fault: connection dropped at ${fault.percent}%`);
         conn.destroy();

@@ -75,6 +75,8 @@ export class DeviceConn {
   private goneWaiters: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private paused = false;
+  /** The link went dead (stall fault): data from the host is lost, but its close is still seen. */
+  private dead = false;
   /** Total bytes the host has sent that reached the device's buffer. */
   delivered = 0;
 
@@ -116,6 +118,7 @@ export class DeviceConn {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.dead) return;
     this.inFlight += chunk.length;
     this.flow();
     // With a bandwidth cap, deliver MSS-sized segments, each once its own bytes are serialised (a
@@ -124,6 +127,7 @@ export class DeviceConn {
     for (let i = 0; i < chunk.length; i += step) {
       const piece = chunk.subarray(i, Math.min(chunk.length, i + step));
       this.later(this.deliveryTime(piece.length), () => {
+        if (this.dead) return;
         this.inFlight -= piece.length;
         this.rx.push(piece);
         this.rxLen += piece.length;
@@ -186,6 +190,22 @@ export class DeviceConn {
     return out;
   }
 
+  /**
+   * Stall fault: from now on nothing the host sends reaches the device (a dead radio link). The
+   * socket keeps flowing so that the host's close still reaches the device and ends its loop, as
+   * it would once a real link recovers; an ESP32 meanwhile runs into its receive timeout.
+   */
+  goDead(): void {
+    this.dead = true;
+    this.rx.length = 0;
+    this.rxLen = 0;
+    this.inFlight = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
   /** Wait until data is available, the connection ends, or `ms` passes. */
   waitData(ms: number, signal: AbortSignal): Promise<WaitResult> {
     if (this.rxLen > 0) return Promise.resolve('data');
@@ -229,6 +249,7 @@ export class DeviceConn {
   /** Write ASCII text towards the host (after rtt/2). False when the connection is gone. */
   write(text: string): boolean {
     if (this.closed || this.socket.destroyed) return false;
+    if (this.dead) return true; // lost on the dead link
     const data = Buffer.from(text, 'latin1');
     const at = Math.max(performance.now() + this.link.rttMs / 2, this.writeFree);
     this.writeFree = at;
@@ -240,6 +261,16 @@ export class DeviceConn {
 
   /** Graceful close (FIN) once the pending writes went out. */
   close(): void {
+    if (this.dead) {
+      // Nothing crosses the dead link, not even the FIN: the host sees silence until it gives up.
+      const drop = (): void => {
+        this.closed = true;
+        this.socket.destroy();
+      };
+      if (!this.connected()) drop();
+      else this.goneWaiters.push(drop);
+      return;
+    }
     const at = Math.max(performance.now() + this.link.rttMs / 2, this.writeFree);
     this.later(at, () => {
       if (!this.socket.destroyed) this.socket.end();
@@ -258,7 +289,10 @@ export class DeviceConn {
     this.timers.clear();
     this.closed = true;
     if (!this.socket.destroyed) {
-      if (typeof this.socket.resetAndDestroy === 'function') this.socket.resetAndDestroy();
+      // resetAndDestroy() on a socket whose peer already closed spins the event loop (Node 20):
+      // reset only a connection that is still open both ways.
+      const open = !this.peerEnded && !this.socket.readableEnded && this.socket.readyState === 'open';
+      if (open && typeof this.socket.resetAndDestroy === 'function') this.socket.resetAndDestroy();
       else this.socket.destroy();
     }
     this.wake();
