@@ -7,6 +7,10 @@ import type { Timeouts } from './defaults.ts';
 import type { PreparedImage } from './image.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 
+/** Slowest flash rate a device is expected to sustain, bytes/ms (flash encryption: 8 KiB in 400 ms,
+ * field-notes §2.12a), for the silence allowed while it flashes bytes it has not confirmed yet. */
+const SLOWEST_FLASH_BYTES_PER_MS = 16;
+
 export interface TransferContext {
   rec: Recorder;
   t: Timeouts;
@@ -80,7 +84,12 @@ export function transfer(ctx: TransferContext): Promise<void> {
       clearTimeout(timer);
       const waitingForResult = allWritten && counts.confirmed >= total;
       if (waitingForResult) rec.setPhase('result');
-      const ms = waitingForResult ? t.resultTimeoutMs : t.stallTimeoutMs;
+      // A device may stay silent while it flashes what it already holds (an ESP8266 answers once per
+      // drain, protocol.md §4.3): allow for the unconfirmed bytes at the slowest flash rate.
+      const backlog = allWritten ? Math.max(0, sent() - counts.confirmed) : 0;
+      const ms = waitingForResult
+        ? t.resultTimeoutMs
+        : t.stallTimeoutMs + (backlog / SLOWEST_FLASH_BYTES_PER_MS) * t.timeScale;
       timer = setTimeout(() => onTimeout(waitingForResult, ms), ms);
     };
 
@@ -197,6 +206,8 @@ export function transfer(ctx: TransferContext): Promise<void> {
     const waitDrain = (): Promise<void> =>
       new Promise<void>((res) => {
         const done = (): void => {
+          // The network took bytes: the device is reading, even when it sends no counts yet.
+          if (!finished && !allWritten) arm();
           socket.off('drain', done);
           socket.off('close', done);
           writer.signal.removeEventListener('abort', done);
