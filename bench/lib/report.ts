@@ -284,6 +284,90 @@ export function renderMarkdown(r: BenchResults): string {
       'flash rate).',
   );
   L.push('');
+  L.push('## Fault matrix, fuzzing, soak (tests)');
+  L.push('');
+  L.push(
+    '`test/fault-matrix.test.ts` holds the table below and runs it against emulated ESP32 (≥ 3.3.1) and ESP8266 ' +
+      'devices with a time scale. For every failing row: the upload rejects with exactly that code and never ' +
+      'reports success (no `done` phase, progress never at 100 %); the device’s boot slot, read from its otadata ' +
+      'bytes with `bootSlotFromOtadata()`, and its running image are the previous ones; the next clean upload ' +
+      'succeeds and the device boots it.',
+  );
+  L.push('');
+  L.push('| fault | outcome | code |');
+  L.push('| --- | --- | --- |');
+  for (const [f, o, c] of [
+    ['connection cut at 1 %, 50 %, 99 %', 'failure, old image kept', '`INCOMPLETE`'],
+    ['stall at 50 % (the device stops reading)', 'failure, old image kept', '`TRANSFER_STALLED`'],
+    ['device reboot at 50 %', 'failure, old image kept', '`INCOMPLETE`'],
+    ['power loss at 50 %', 'failure, old image kept', '`INCOMPLETE`'],
+    ['wrong password', 'failure, old image kept', '`AUTH_FAILED`'],
+    ['a byte corrupted in transit', 'failure (the device’s MD5 check), old image kept', '`DEVICE_ERROR`'],
+    ['the device answers garbage', 'failure, old image kept', '`BAD_REPLY`'],
+    ['the device never connects back', 'failure, old image kept', '`NO_CONNECT_BACK`'],
+    ['duplicated invitations (network, or a blocked loop() and re-invitations)', 'success, one update', '–'],
+    ['an ESP8266 silent for its whole flash (one count per drain)', 'success', '–'],
+    [
+      'two uploaders, one device (`test/two-uploaders.test.ts`)',
+      'one wins, the device boots its image; never both',
+      'loser: `NO_INVITATION_REPLY`',
+    ],
+  ])
+    L.push(`| ${f} | ${o} | ${c} |`);
+  L.push('');
+  L.push(
+    '- Fuzzing (fast-check): `test/fuzz-emulator.test.ts` sends arbitrary, near-valid and mutated datagrams to ' +
+      'running emulated devices of the three cores, with and without a password: the device never crashes, ' +
+      'answers only well-formed invitations (and, when waiting for auth, only well-formed auth lines), and still ' +
+      'answers a good invitation afterwards. `test/fuzz-parsers.test.ts` covers the reply tokenizer on arbitrary ' +
+      'bytes under any chunking, partition tables (CSV, binary, loader, validation, OTA verdict), otadata, the ' +
+      'upload pre-flight, image headers and flash sizes: a result or an `AirflashError` with a documented code, ' +
+      'each call under 250 ms. (`inspectImage` and the device scanner are fuzzed in `test/image.test.ts` and ' +
+      '`test/protocol.test.ts`.)',
+  );
+  L.push(
+    '- Soak: `npm run soak` makes 500 consecutive uploads through the library to 10 emulated devices (all three ' +
+      'cores, with and without passwords; the devices in their own process, so what is measured is the ' +
+      'uploader). Every device must confirm and boot every image. Open handles (`process.getActiveResourcesInfo()`) ' +
+      'must come back to the baseline taken after a warm-up, the heap after a full GC must grow by less than ' +
+      '1 MiB and by less than 512 bytes per upload over the second half. `test/soak-short.test.ts` runs 40 ' +
+      'uploads in CI. A 2000-upload run showed a flat heap (+0.27 MiB, 44 bytes/upload in the second half) ' +
+      'and no handle left open.',
+  );
+  L.push('');
+  L.push('## Findings (from building the bench)');
+  L.push('');
+  for (const line of [
+    '- **Fixed — emulator, 1 MB/s profile below the limit (0.86–0.88).** `DeviceConn.onData` in ' +
+      '`src/emulator/link.ts` delivered each socket read (up to 64 KiB after a resume) as one unit after its whole ' +
+      'serialisation time, starving the device. It now delivers MSS-sized segments, each when its own bytes are ' +
+      'serialised (0.97 of the limit after the fix).',
+    '- **Fixed — emulator, invitation port ≥ 65536 crashed the device.** `deviceConnect` in `src/emulator/link.ts` ' +
+      'threw inside the sketch and left the device stuck in RUNUPDATE; the port now wraps to 16 bits as ' +
+      '`WiFiClient::connect(ip, uint16_t)` does (found by the emulator fuzz test).',
+    '- **Fixed — uploader, ESP8266 images whose flashing takes longer than the stall timeout failed with ' +
+      '`TRANSFER_STALLED`.** A streaming host keeps the ESP8266’s `Update.write(client)` draining, so its only count ' +
+      'comes after the whole image is flashed (≈ 15 s for 1000 KiB in the model); the uploader counted that as ' +
+      'silence. `transfer()` in `src/uploader/transfer.ts` now re-arms the stall timer whenever the network takes ' +
+      'bytes, and once everything is sent allows the unconfirmed bytes at 16 KB/s on top of `--stall-timeout`.',
+    '- **Open — memory of the pre-flight.** The pre-flight (`createPreflight` in `src/uploader/preflight.ts`) reads ' +
+      'the whole image (`info.read()`) and inspects it in memory: peak RSS for the 12 MiB image is ≈ 90 MB with ' +
+      '`--partitions`, ≈ 79 MB without, ≈ 72 MB with `--force` (the transfer itself streams). Under the 100 MB ' +
+      'target, with little margin; reading only the header, segment table and descriptor (and hashing the rest ' +
+      'as a stream) would keep it flat.',
+    '- **Open — two uploaders with a password started within milliseconds of each other.** The second ' +
+      'invitation reaches an ESP32 that waits for the first host’s auth line and resets it (protocol.md §10.6); ' +
+      'the first host’s auth line then meets the other host’s nonce and the device answers `Authentication ' +
+      'Failed`, so the first host reports `AUTH_FAILED` ("refused the password") although its password is right; ' +
+      'on ESP8266 both hosts eventually update the device one after the other. Staggered starts and uploads without ' +
+      'a password behave as the table says. A host-side lock per device (so a second airflash process on the same ' +
+      'machine fails at once with `DEVICE_BUSY`) and a softer message for an `Authentication Failed` that follows ' +
+      'an unanswered auth line would cover the common cases.',
+    '- **Open — lossy links.** A lost invitation or answer costs one invitation attempt (`-t`, 10 s), as in ' +
+      'espota; a client that re-invites after a few RTTs would lose milliseconds instead.',
+  ])
+    L.push(line);
+  L.push('');
   L.push('## Running it');
   L.push('');
   L.push('```sh');
