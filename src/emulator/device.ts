@@ -103,6 +103,9 @@ export function parseFault(text: string): Fault {
   return { kind, percent };
 }
 
+/** Lowest real-time ESP32 receive timeout under a time scale (see runUpdate32). */
+const RECEIVE_TIMEOUT_FLOOR_MS = 250;
+
 const TRANSFER_FAULTS: readonly FaultKind[] = ['stall', 'drop', 'corrupt', 'reboot', 'powerloss'];
 
 function checkAddress(address: string): void {
@@ -1007,7 +1010,13 @@ export class Device implements EmulatedDevice {
     let received = 0;
     let firstError = conn ? '' : 'Connect Failed';
     while (conn && !upd.isFinished() && conn.connected()) {
-      const got = await conn.waitData(this.scaledTimeout(this.receiveTimeoutMs), signal);
+      // Scaled, but never below RECEIVE_TIMEOUT_FLOOR_MS of real time: a busy test machine can
+      // pause the event loop for tens of milliseconds, which a 10 ms timeout would take for silence.
+      const timeout = Math.max(
+        this.scaledTimeout(this.receiveTimeoutMs),
+        Math.min(this.receiveTimeoutMs, RECEIVE_TIMEOUT_FLOOR_MS),
+      );
+      const got = await conn.waitData(timeout, signal);
       if (got === 'timeout') {
         if (written && tried++ < TIMING_MODEL.esp32.receiveRetries) {
           this.log_(`Try[${tried}]: ${written}`);

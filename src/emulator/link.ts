@@ -75,6 +75,9 @@ export class DeviceConn {
   private goneWaiters: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private paused = false;
+  /** Bytes from the host still "on the wire", each with the time it reaches the device. */
+  private readonly wire: Array<{ piece: Buffer | undefined; at: number }> = [];
+  private pumpTimer: NodeJS.Timeout | undefined;
   /** The link went dead (stall fault): data from the host is lost, but its close is still seen. */
   private dead = false;
   /** Total bytes the host has sent that reached the device's buffer. */
@@ -85,7 +88,11 @@ export class DeviceConn {
     this.link = link;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.later(this.deliveryTime(0), () => this.onEnd()));
+    socket.on('end', () => {
+      // The FIN travels behind the data on the same wire.
+      this.wire.push({ piece: undefined, at: this.deliveryTime(0) });
+      this.pump();
+    });
     socket.on('close', () => {
       this.closed = true;
       this.wake();
@@ -126,15 +133,41 @@ export class DeviceConn {
     const step = this.link.bandwidth > 0 ? TIMING_MODEL.esp32.readSize : chunk.length;
     for (let i = 0; i < chunk.length; i += step) {
       const piece = chunk.subarray(i, Math.min(chunk.length, i + step));
-      this.later(this.deliveryTime(piece.length), () => {
-        if (this.dead) return;
-        this.inFlight -= piece.length;
-        this.rx.push(piece);
-        this.rxLen += piece.length;
-        this.delivered += piece.length;
-        this.wake();
-      });
+      this.wire.push({ piece, at: this.deliveryTime(piece.length) });
     }
+    this.pump();
+  }
+
+  /**
+   * Deliver the pieces on the wire strictly in order. One timer for the head of the queue: separate
+   * timers per piece can fire out of order when the event loop is late (Node runs overdue timers of
+   * different durations in any order), which would reorder the byte stream.
+   */
+  private pump(): void {
+    if (this.pumpTimer !== undefined) return;
+    const now = performance.now();
+    while (this.wire.length > 0 && (this.wire[0] as { at: number }).at <= now) {
+      const { piece } = this.wire.shift() as { piece: Buffer | undefined; at: number };
+      if (piece === undefined) {
+        this.onEnd();
+        continue;
+      }
+      if (this.dead) continue;
+      this.inFlight -= piece.length;
+      this.rx.push(piece);
+      this.rxLen += piece.length;
+      this.delivered += piece.length;
+    }
+    if (this.rxLen > 0) this.wake();
+    const head = this.wire[0];
+    if (head === undefined) return;
+    this.pumpTimer = setTimeout(
+      () => {
+        this.pumpTimer = undefined;
+        this.pump();
+      },
+      Math.max(0, head.at - now),
+    );
   }
 
   private onEnd(): void {
@@ -197,6 +230,7 @@ export class DeviceConn {
    */
   goDead(): void {
     this.dead = true;
+    this.wire.length = 0;
     this.rx.length = 0;
     this.rxLen = 0;
     this.inFlight = 0;
@@ -287,6 +321,9 @@ export class DeviceConn {
   destroy(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.pumpTimer !== undefined) clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
+    this.wire.length = 0;
     this.closed = true;
     if (!this.socket.destroyed) {
       // resetAndDestroy() on a socket whose peer already closed spins the event loop (Node 20):

@@ -30,6 +30,9 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // No name lookups leave the machine (Chromium asks for Google hosts at start otherwise).
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE 127.0.0.2, EXCLUDE localhost',
+  '--dns-prefetch-disable',
 ];
 
 /** Launch Chromium headless through playwright-core. */
