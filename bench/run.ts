@@ -6,7 +6,8 @@
  *
  * Environment: BENCH_RUNS (default 3) runs per client and profile; BENCH_ONLY=profiles,memory,
  * fleet,parsers runs a subset (results then go to a temporary file, the docs are not touched);
- * BENCH_PROFILES=loopback,rtt20 limits the profiles likewise.
+ * BENCH_PROFILES=loopback,rtt20 limits the profiles likewise. `--render` only rewrites
+ * docs/benchmarks.md from bench/results/latest.json.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -609,4 +610,15 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+/** `--render`: write docs/benchmarks.md again from bench/results/latest.json (after doc edits). */
+async function render(): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const results = JSON.parse(
+    await readFile(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'),
+  ) as BenchResults;
+  await writeFile(join(ROOT, 'docs', 'benchmarks.md'), renderMarkdown(results));
+  log('wrote docs/benchmarks.md from bench/results/latest.json');
+  return 0;
+}
+
+process.exitCode = process.argv.includes('--render') ? await render() : await main();

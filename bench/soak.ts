@@ -40,7 +40,7 @@ export interface SoakOptions {
   devices?: number;
   /** Take a sample every this many uploads. */
   sampleEvery?: number;
-  /** Uploads before the baseline sample. Default: two rounds (2 × devices). */
+  /** Uploads before the baseline sample. Default: five rounds (5 × devices). */
   warmup?: number;
   /** First address: devices on consecutive addresses from it. */
   addressBase?: string;
@@ -201,8 +201,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         await sleep(500);
       }
     };
-    // Warm-up: two rounds, so every code path, module and pool exists before the baseline.
-    const warm = Math.min(options.warmup ?? count * 2, options.uploads);
+    // Warm-up: every code path, module, pool and inline cache exists before the baseline.
+    const warm = Math.min(options.warmup ?? count * 5, options.uploads);
     for (let k = 0; k < warm; k++) await one(k);
     const baseline = await sample(warm, emulator);
     options.onSample?.(baseline);

@@ -154,8 +154,8 @@ export function renderMarkdown(r: BenchResults): string {
         `**${mem.maxRssKiB === null ? '–' : `${((mem.maxRssKiB * 1024) / 1e6).toFixed(1)} MB`}** ` +
         `(${mem.method}); upload ${mem.ok ? 'succeeded' : `failed (${mem.code})`} in ${mem.seconds.toFixed(2)} s. ` +
         `The emulator runs with \`--time-scale ${mem.timeScale}\` here: 12 MiB of modelled flash work would take ` +
-        `≈ 97 s at 1× and memory does not depend on the pace. The image is hashed and then streamed from disk in ` +
-        `64 KiB reads, never held in memory.`,
+        `≈ 97 s at 1× and memory does not depend on the pace. The transfer streams the image from disk in 64 KiB ` +
+        `reads; the pre-flight still reads it once whole (see Findings).`,
     );
     L.push('');
   }
@@ -309,7 +309,7 @@ export function renderMarkdown(r: BenchResults): string {
     ['an ESP8266 silent for its whole flash (one count per drain)', 'success', '–'],
     [
       'two uploaders, one device (`test/two-uploaders.test.ts`)',
-      'one wins, the device boots its image; never both',
+      'one wins and the device boots its image; the other fails (the busy device leaves its invitations unanswered)',
       'loser: `NO_INVITATION_REPLY`',
     ],
   ])
@@ -329,7 +329,7 @@ export function renderMarkdown(r: BenchResults): string {
     '- Soak: `npm run soak` makes 500 consecutive uploads through the library to 10 emulated devices (all three ' +
       'cores, with and without passwords; the devices in their own process, so what is measured is the ' +
       'uploader). Every device must confirm and boot every image. Open handles (`process.getActiveResourcesInfo()`) ' +
-      'must come back to the baseline taken after a warm-up, the heap after a full GC must grow by less than ' +
+      'must come back to the baseline taken after a warm-up of 50 uploads, the heap after a full GC must grow by less than ' +
       '1 MiB and by less than 512 bytes per upload over the second half. `test/soak-short.test.ts` runs 40 ' +
       'uploads in CI. A 2000-upload run showed a flat heap (+0.27 MiB, 44 bytes/upload in the second half) ' +
       'and no handle left open.',
@@ -351,18 +351,20 @@ export function renderMarkdown(r: BenchResults): string {
       'silence. `transfer()` in `src/uploader/transfer.ts` now re-arms the stall timer whenever the network takes ' +
       'bytes, and once everything is sent allows the unconfirmed bytes at 16 KB/s on top of `--stall-timeout`.',
     '- **Open — memory of the pre-flight.** The pre-flight (`createPreflight` in `src/uploader/preflight.ts`) reads ' +
-      'the whole image (`info.read()`) and inspects it in memory: peak RSS for the 12 MiB image is ≈ 90 MB with ' +
-      '`--partitions`, ≈ 79 MB without, ≈ 72 MB with `--force` (the transfer itself streams). Under the 100 MB ' +
+      'the whole image (`info.read()`) and inspects it in memory: peak RSS for the 12 MiB image was 83–90 MB with ' +
+      '`--partitions` in our runs, ≈ 79 MB without, ≈ 72 MB with `--force` (the transfer itself streams). Under the 100 MB ' +
       'target, with little margin; reading only the header, segment table and descriptor (and hashing the rest ' +
       'as a stream) would keep it flat.',
     '- **Open — two uploaders with a password started within milliseconds of each other.** The second ' +
-      'invitation reaches an ESP32 that waits for the first host’s auth line and resets it (protocol.md §10.6); ' +
-      'the first host’s auth line then meets the other host’s nonce and the device answers `Authentication ' +
-      'Failed`, so the first host reports `AUTH_FAILED` ("refused the password") although its password is right; ' +
-      'on ESP8266 both hosts eventually update the device one after the other. Staggered starts and uploads without ' +
-      'a password behave as the table says. A host-side lock per device (so a second airflash process on the same ' +
-      'machine fails at once with `DEVICE_BUSY`) and a softer message for an `Authentication Failed` that follows ' +
-      'an unanswered auth line would cover the common cases.',
+      'host’s invitation reaches an ESP32 that waits for the first host’s auth line and sends it back to idle ' +
+      '(protocol.md §10.6), so the first host’s auth line is ignored. After its auth timeout the uploader takes ' +
+      'that silence for a wrong password hash and retries with the MD5 hash (the fallback in ' +
+      '`src/uploader/handshake.ts`), which a 3.3.1+ device (SHA-256 secret) rejects: the first host reports ' +
+      '`AUTH_FAILED` ("refused the password") although its password is right. On ESP8266 both hosts end up ' +
+      'updating the device one after the other. Staggered starts and uploads without a password behave as the ' +
+      'table says. Suggested: retry the same hash once after an unanswered auth line (only an explicit ' +
+      '`Authentication Failed` says the hash is wrong), and a host-side lock per device so that a second airflash ' +
+      'process on the same machine fails at once with `DEVICE_BUSY`.',
     '- **Open — lossy links.** A lost invitation or answer costs one invitation attempt (`-t`, 10 s), as in ' +
       'espota; a client that re-invites after a few RTTs would lose milliseconds instead.',
   ])
