@@ -16,6 +16,13 @@ interface Reply {
   json: () => Record<string, unknown>;
 }
 
+/** Passwords the tests hand to the dashboard; no response or event may ever contain one. */
+const SECRETS = ['hunter2-never-shown', 'x-secret-x', 'wrong-one'];
+const leaks: string[] = [];
+function checkLeak(where: string, text: string): void {
+  for (const secret of SECRETS) if (text.includes(secret)) leaks.push(`${where} contains "${secret}"`);
+}
+
 /** A raw HTTP request (node:http lets us set Host and Origin as an attacker would). */
 function http(
   dash: Dashboard,
@@ -37,6 +44,7 @@ function http(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
+          checkLeak(`${method} ${path}`, text);
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
@@ -518,6 +526,7 @@ function openEvents(
         let buffer = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
+          checkLeak('GET /api/v1/events', chunk);
           buffer += chunk;
           let end = buffer.indexOf('\n\n');
           while (end >= 0) {
@@ -538,3 +547,7 @@ function openEvents(
     req.end();
   });
 }
+
+test('no response and no event of this file contained a password', () => {
+  assert.deepEqual(leaks, []);
+});
