@@ -294,7 +294,9 @@ describe('upload() images and targets', () => {
 
   it('an unresolvable name is HOST_NOT_FOUND', async () => {
     // The resolver is injected: no DNS query leaves this machine.
-    const e = await fails(upload({ host: 'no-such-host.invalid', data: esp32Image, resolve: async () => [] }));
+    const e = await fails(
+      upload({ host: 'no-such-host.invalid', data: esp32Image, resolve: async () => [] }),
+    );
     assert.equal(e.code, 'HOST_NOT_FOUND');
   });
 
