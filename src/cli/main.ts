@@ -69,6 +69,12 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `airflash upload --json | head -1`: the reader went away. Stop writing; do not crash.
+  const onPipeError = (error: NodeJS.ErrnoException): void => {
+    if (error.code !== 'EPIPE') throw error;
+  };
+  process.stdout.on('error', onPipeError);
+  process.stderr.on('error', onPipeError);
   const io: CliIO = {
     stdout: process.stdout,
     stderr: process.stderr,
