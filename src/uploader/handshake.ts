@@ -391,6 +391,25 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
           // resets the device, the next one gets a new AUTH. Even out the backlog, then answer the
           // last AUTH (protocol.md §5).
           let backlog = Math.max(0, roundInvites.length - 1);
+          // An answer within moments of the latest invitation, after earlier ones went unanswered
+          // for a whole attempt, is the answer to the latest one: a device that calls handle()
+          // that often would have answered the earlier invitations long ago, so they were lost
+          // (device rebooting, datagram loss), not queued. Waiting for their AUTHs would cost
+          // minutes. If this guess is wrong, a stale "Authentication Failed" re-invites once.
+          const latest = roundInvites.at(-1) ?? ev.at;
+          const previous = roundInvites.at(-2);
+          const promptMs = Math.min(200, Math.max(5, t.attemptTimeoutMs / 50));
+          if (
+            backlog > 0 &&
+            previous !== undefined &&
+            ev.at - latest <= promptMs &&
+            latest - previous >= t.attemptTimeoutMs / 2
+          ) {
+            rec.log(
+              `answered ${formatSeconds(ev.at - latest)} after the latest invitation: the ${backlog} earlier ones were lost, not queued`,
+            );
+            backlog = 0;
+          }
           if (rounds === 1 && obs.backlogAtFirstAnswer === undefined) obs.backlogAtFirstAnswer = backlog;
           if (backlog > 0) {
             staleRisk = true;
