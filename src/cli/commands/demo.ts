@@ -20,7 +20,7 @@ image: the MD5 of the running image equals the file's. Takes a few seconds; leav
 Usage: airflash demo [--core esp32|esp32-legacy|esp8266] [--size BYTES] [--loop-ms N] [--json]
 
   --core C       emulated core (default esp32 = arduino-esp32 >= 3.3.1)
-  --size N       firmware size in bytes (default 1048576)
+  --size N       firmware size in bytes (default 1048576; 524288 for esp8266)
   --loop-ms N    the sketch calls ArduinoOTA.handle() every N ms (try 30000: a blocked loop)
   --no-password  no OTA password (default password: "demo")
   --json         JSON lines on stdout, as airflash upload --json
@@ -67,7 +67,8 @@ export async function runDemo(argv: string[], io: CliIO): Promise<number> {
     );
     return EXIT.usage;
   }
-  const size = typeof values.size === 'number' ? values.size : 1024 * 1024;
+  // An ESP8266 sketch must fit the 1 MB code window next to the running one: 512 KiB there.
+  const size = typeof values.size === 'number' ? values.size : core === 'esp8266' ? 512 * 1024 : 1024 * 1024;
   if (!Number.isInteger(size) || size < 8192 || size > 3 * 1024 * 1024) {
     io.stderr.write(
       renderError(new AirflashError('BAD_ARGUMENT', '--size must be from 8192 to 3145728 bytes.')),
@@ -104,7 +105,7 @@ export async function runDemo(argv: string[], io: CliIO): Promise<number> {
           : 'ESP8266';
     say(`airflash demo: an emulated device on loopback, a generated firmware, an over-the-air update.\n`);
     say(
-      `Device   ${dev.hostname} (${coreName}) at ${dev.address}:${dev.port}${password ? `, OTA password "${password}"` : ''}${loopMs ? `, loop() every ${loopMs} ms` : ''}`,
+      `Device   ${dev.hostname} (${coreName}) at ${dev.address}:${dev.port}${password ? `, OTA password "${password}"` : ''}${loopMs ? `, loop() every ${loopMs} ms of device time` : ''}${scale === 1 ? '' : ` (device time runs ${1 / scale}× faster)`}`,
     );
     const before = dev.runningImageMd5();
     say(`         running from ${dev.runningPartition()}, image MD5 ${before}`);
