@@ -205,9 +205,12 @@ describe('diagnose() units', () => {
     });
     const d = diagnose(o, err('NO_CONNECT_BACK', 'No connect-back.', o));
     const c = d.causes.find((x) => x.id === 'IMAGE_TOO_BIG_FOR_SLOT');
-    assert.equal(c?.likelihood, 'medium');
+    // Above the default slot, and idle again right after its OK (begin() failed at once): ranked
+    // ahead of the firewall, which stays on the list.
+    assert.equal(c?.likelihood, 'high');
     assert.ok(c?.evidence.some((e) => /slot size is unknown .*which this image exceeds/.test(e)));
-    assert.equal(d.causes[0]?.id, 'HOST_FIREWALL');
+    assert.equal(d.causes[0]?.id, 'IMAGE_TOO_BIG_FOR_SLOT');
+    assert.ok(d.causes.some((x) => x.id === 'HOST_FIREWALL'));
   });
 
   it('a scheme without a second OTA slot is named', () => {

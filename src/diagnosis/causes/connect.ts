@@ -73,7 +73,9 @@ export function noConnectCauses(f: Facts): Scored[] {
       tooBig = 0.85;
       bigEv.push(`${f.slot.source}: there is no slot to write the update to`);
     } else {
-      tooBig = size > DEFAULT_SLOT ? 0.55 : 0.25;
+      // Bigger than the default scheme's slot, and the device was idle again right after its OK
+      // (begin() failed at once): the likeliest reading, ahead of a firewall.
+      tooBig = size > DEFAULT_SLOT ? (idleAgain ? 0.8 : 0.6) : 0.25;
       bigEv.push(
         `the image has ${bytes(size)}; the slot size is unknown (the default 4 MB scheme's app slots hold ${bytes(DEFAULT_SLOT)}${size > DEFAULT_SLOT ? ', which this image exceeds' : ''})`,
       );
@@ -106,6 +108,7 @@ export function noConnectCauses(f: Facts): Scored[] {
     let score = 0.75;
     if (refusedOthers.length > 0) score = 0.3;
     if (tooBig >= 0.9) score = 0.4;
+    else if (tooBig >= 0.75) score = 0.55;
     causes.push({
       id: 'HOST_FIREWALL',
       score,
