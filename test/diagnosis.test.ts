@@ -317,6 +317,25 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
     }
   });
 
+  it('"Invalid bootstrapping" from an ESP8266 still in UART boot mode → reset it once by hand', async () => {
+    const dev = await startDevice({ core: 'esp8266', address: '127.0.55.41', uartBoot: true });
+    try {
+      const sketch = buildEsp8266Sketch({ size: 60_000, seed: 41 });
+      const e = await failing({ host: dev.address, port: dev.port, data: sketch, ...FAST });
+      assert.equal(e.code, 'DEVICE_REFUSED');
+      assert.equal(
+        e.deviceText,
+        'ERR: ERROR[11]: Invalid bootstrapping state, reset ESP8266 before updating',
+      );
+      const c = top(diagnose(undefined, e));
+      assert.equal(c.id, 'INVALID_BOOTSTRAPPING');
+      assert.ok(has(c.evidence, /Invalid bootstrapping/));
+      assert.equal(dev.counters.updatesCompleted, 0);
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('wrong file: ESP32 "Decryption error" / "Wrong Magic Byte", ESP8266 "Magic byte is not 0xE9"', async () => {
     const notAnApp = new Uint8Array(30_000).fill(0x5a);
     const cases = [

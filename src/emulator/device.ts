@@ -165,6 +165,7 @@ export class Device implements EmulatedDevice {
   private table: PartitionTable | undefined;
   private readonly layout8266: Esp8266FlashLayout | undefined;
   private sketchSize8266 = 0;
+  private uartBoot = false;
   private eboot: { address: number; size: number } | undefined;
   private running: PartitionEntry | undefined;
 
@@ -242,6 +243,7 @@ export class Device implements EmulatedDevice {
     if (core === 'esp8266') {
       this.layout8266 = esp8266Layout(options.flashLayout ?? '4M2M');
       this.sketchSize8266 = options.sketchSize ?? 400_000;
+      this.uartBoot = options.uartBoot === true;
       if (!Number.isInteger(this.sketchSize8266) || this.sketchSize8266 < 16) {
         throw new AirflashError('BAD_ARGUMENT', `sketchSize ${this.sketchSize8266} is not a sketch size.`);
       }
@@ -1091,6 +1093,7 @@ export class Device implements EmulatedDevice {
       fsStart: layout.fsStart,
       fsEnd: layout.fsEnd,
       flashSize: layout.flashSize,
+      uartBoot: this.uartBoot,
     });
     if (!upd.begin(inv.size, inv.command, this.sketchSize8266)) {
       const text = upd.errorText();

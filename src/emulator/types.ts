@@ -54,6 +54,9 @@ export interface DeviceOptions {
   flashLayout?: string;
   /** ESP8266: size of the running sketch (ESP.getSketchSize()), default 400000. */
   sketchSize?: number;
+  /** ESP8266: booted in UART download mode after a serial flash without a reset; every OTA then
+   * fails with ERROR[11] Invalid bootstrapping state (a reset by hand clears it on hardware). */
+  uartBoot?: boolean;
   /** ESP32: size of the initial firmware image, default about 200 KB. */
   firmwareSize?: number;
   /** Decryption support in the ESP32 Update library (default true: a wrong first byte reads "Decryption error"). */

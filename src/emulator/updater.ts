@@ -316,6 +316,8 @@ export interface Esp8266Layout {
   fsEnd: number;
   /** Real flash size (ESP.getFlashChipRealSize). */
   flashSize: number;
+  /** Booted in UART download mode (the first OTA after a serial flash, before a reset). */
+  uartBoot?: boolean;
 }
 
 export interface Esp8266Staged {
@@ -385,6 +387,12 @@ export class Esp8266Update {
   begin(size: number, command: number, sketchSize: number): boolean {
     if (this.size > 0) {
       this.setError(ESP8266_ERR.runningAlready);
+      return false;
+    }
+    // Updater::begin checks the boot mode first: from UART download mode the device could not
+    // reset into the new sketch (esp8266/Arduino issue #1017).
+    if (this.layout.uartBoot === true) {
+      this.setError(ESP8266_ERR.bootstrap);
       return false;
     }
     const usize = size >>> 0;
