@@ -259,27 +259,6 @@ export class DeviceConn {
     });
   }
 
-  /** Resolve when the connection is gone (the peer closed or it was cut); never reads. */
-  waitGone(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(new DeviceHalted());
-      const check = (): void => {
-        if (!this.connected()) {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-          return;
-        }
-        this.goneWaiters.push(check);
-      };
-      if (signal.aborted) {
-        reject(new DeviceHalted());
-        return;
-      }
-      signal.addEventListener('abort', onAbort, { once: true });
-      check();
-    });
-  }
-
   /** Write ASCII text towards the host (after rtt/2). False when the connection is gone. */
   write(text: string): boolean {
     if (this.closed || this.socket.destroyed) return false;
