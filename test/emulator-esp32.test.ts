@@ -210,10 +210,15 @@ for (const core of ['esp32', 'esp32-legacy'] as const) {
       await s.close();
     });
 
-    test('filesystem (cmd 100) goes to the spiffs partition; no otadata change; no reboot', async () => {
+    // ArduinoOTA.cpp `_runUpdate()`: `if (_rebootOnSuccess) { delay(100); ESP.restart(); }` does
+    // not look at the command, so a filesystem update reboots too (issue 13 item 1); the board
+    // comes back on the same app, with otadata untouched.
+    test('filesystem (cmd 100) goes to the spiffs partition; no otadata change; reboots into the same app', async () => {
       const s = await session(dev);
-      const before = { md5: dev.runningImageMd5(), otadata: dev.otadata() };
+      const before = { md5: dev.runningImageMd5(), otadata: dev.otadata(), part: dev.runningPartition() };
       const img = new Uint8Array(10000).map((_, i) => (i * 7) & 0xff);
+      const reboot = dev.waitFor('reboot');
+      const booted = dev.waitFor('booted');
       const done = dev.waitFor('update-complete');
       await s.invite(img, { cmd: 100 });
       assert.equal((await s.udp.recv())?.data.toString(), 'OK');
@@ -224,6 +229,10 @@ for (const core of ['esp32', 'esp32-legacy'] as const) {
       assert.equal(e.event === 'update-complete' && e.partition, 'spiffs');
       assert.ok((await waitReply(conn, (t) => t.endsWith('OK'))).endsWith('OK'));
       assert.deepEqual(dev.readFlash(0x290000, img.length), img);
+      const r = await reboot;
+      assert.equal(r.event === 'reboot' && r.reason, 'update');
+      const b = await booted;
+      assert.deepEqual(b.event === 'booted' && [b.partition, b.md5], [before.part, before.md5]);
       assert.equal(dev.runningImageMd5(), before.md5);
       assert.deepEqual(dev.otadata(), before.otadata);
       await s.close();

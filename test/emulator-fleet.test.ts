@@ -169,18 +169,22 @@ describe('mDNS advertisement', () => {
       const db = byName.get(b.hostname);
       assert.ok(da && db, JSON.stringify(found));
       assert.equal(da.port, a.port);
+      // The wire order (issue 13 item 7): both responders prepend each added TXT item and send the
+      // list from its head, so the order is the reverse of the enableArduino() calls.
       assert.deepEqual(Object.entries(da.txt), [
-        ['board', 'esp32'],
-        ['tcp_check', 'no'],
-        ['ssh_upload', 'no'],
         ['auth_upload', 'yes'],
+        ['ssh_upload', 'no'],
+        ['tcp_check', 'no'],
+        ['board', 'esp32'],
       ]);
       assert.deepEqual(Object.entries(db.txt), [
-        ['tcp_check', 'no'],
-        ['ssh_upload', 'no'],
-        ['board', 'd1_mini'],
         ['auth_upload', 'no'],
+        ['board', 'd1_mini'],
+        ['ssh_upload', 'no'],
+        ['tcp_check', 'no'],
       ]);
+      assert.deepEqual([da.core, da.board, da.authUpload], ['esp32', 'esp32', true]);
+      assert.deepEqual([db.core, db.board, db.authUpload], ['esp8266', 'd1_mini', false]);
       assert.ok(db.addresses.includes('127.0.0.91'));
     } finally {
       await fleet.close();

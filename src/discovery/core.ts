@@ -69,10 +69,12 @@ const ESP8266_BOARDS = new Set([
 
 /**
  * Which core an advertisement implies, strongest evidence first:
- * 1. the order of the four ArduinoOTA TXT keys: `tcp_check, ssh_upload, board, auth_upload` is
- *    the ESP8266 order; `board` first (the order arduino-esp32 passes them) or the exact reverse
- *    (`auth_upload, ssh_upload, tcp_check, board`, which is how ESP-IDF's mdns component keeps a
- *    TXT list it was given as an array) is ESP32;
+ * 1. the order of the four ArduinoOTA TXT keys, as each core adds them or as it sends them (both
+ *    responders prepend every added item to the service's list and send it from the head, so the
+ *    wire order is the reverse, issue 13 item 7): ESP8266 adds `tcp_check, ssh_upload, board,
+ *    auth_upload` and sends `auth_upload, board, ssh_upload, tcp_check`; ESP32 adds `board,
+ *    tcp_check, ssh_upload, auth_upload` and sends `auth_upload, ssh_upload, tcp_check, board`.
+ *    Any other order says nothing, and nothing but the core is read from the order;
  * 2. the `board` value: an esp8266/Arduino boards.txt id (`generic`, `nodemcuv2`, `d1_mini`, ...)
  *    or anything containing `8266`/`8285` is ESP8266; a name containing `32` (`esp32`, `esp32s3`,
  *    `lolin32`, `d1_mini32`) is ESP32;
@@ -90,6 +92,7 @@ export function inferCore(
   const a = keys.indexOf('auth_upload');
   if (b >= 0 && t >= 0 && s >= 0 && a >= 0) {
     if (t < s && s < b && b < a) return 'esp8266';
+    if (a < b && b < s && s < t) return 'esp8266';
     if (b < t && t < s && s < a) return 'esp32';
     if (a < s && s < t && t < b) return 'esp32';
   }

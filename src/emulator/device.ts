@@ -13,7 +13,6 @@ import {
   DATA_SUBTYPE,
   encodePartitionTable,
   findPartition,
-  fsPartition,
   loadPartitionTable,
   OTA_STATE,
   OTADATA_SIZE,
@@ -26,17 +25,17 @@ import {
   usableOtaSlots,
 } from '../formats/index.ts';
 import {
-  authResponse,
   CORES,
   type CoreKind,
   defaultPortFor,
   md5hex,
-  passwordSecret,
-  safeEqual,
   scanAuthLine,
   scanInvitation,
   sha256hex,
 } from '../protocol/index.ts';
+import { deviceAuthMatches, deviceSecretFromHash, deviceSecretFromPassword } from './auth-verify.ts';
+import { type CoreProfile, coreProfile, wireTxt } from './core-profile.ts';
+import { ESP32_UPDATER_REVISIONS, type Esp32UpdaterRevision, esp32UpdateTarget } from './esp32-target.ts';
 import { initialEsp32Firmware, initialEsp8266Firmware, prng, seedFromText } from './firmware.ts';
 import { SparseFlash } from './flash.ts';
 import { esp32ImageInfo } from './image-check.ts';
@@ -49,7 +48,7 @@ import {
   haltableSleep,
   type LinkModel,
 } from './link.ts';
-import { TIMING_MODEL } from './timing.ts';
+import { esp32EndMs, TIMING_MODEL } from './timing.ts';
 import type {
   DeviceCounters,
   DeviceEvent,
@@ -61,7 +60,7 @@ import type {
   FaultKind,
 } from './types.ts';
 import { FAULT_KINDS } from './types.ts';
-import { Esp32Update, Esp8266Update, type FlashRegion } from './updater.ts';
+import { Esp32Update, Esp8266Update, esp8266MagicFlashSize, type FlashRegion } from './updater.ts';
 
 const MB = 1024 * 1024;
 /** lwIP CONFIG_LWIP_UDP_RECVMBOX_SIZE default (ESP-IDF Kconfig): datagrams an ESP32 socket queues. */
@@ -108,8 +107,18 @@ const RECEIVE_TIMEOUT_FLOOR_MS = 250;
 
 const TRANSFER_FAULTS: readonly FaultKind[] = ['stall', 'drop', 'corrupt', 'reboot', 'powerloss'];
 
-function checkAddress(address: string): void {
-  if (address === '::1') return;
+function checkAddress(address: string, core: CoreKind, ipv6: boolean | undefined): void {
+  if (address === '::1') {
+    // A default ESP8266 build (lwIP "v2 Lower Memory") has no IPv6 (core-profile.ts).
+    if (ipv6 ?? coreProfile(core).ipv6) return;
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `A default ${core} build has no IPv6, so it cannot listen on ::1.`,
+      {
+        hint: 'Use a 127.x.y.z address, or ipv6: true (--ipv6) to model a build with an IPv6 lwIP variant.',
+      },
+    );
+  }
   if (!isIPv4(address) || !address.startsWith('127.')) {
     throw new AirflashError('BAD_ARGUMENT', `The emulator only listens on loopback; "${address}" is not.`, {
       hint: 'Use an address in 127.0.0.0/8 (e.g. 127.0.0.2) or ::1.',
@@ -159,6 +168,8 @@ export class Device implements EmulatedDevice {
   private readonly decryptSupport: boolean;
   private readonly verifyImage: boolean;
   private readonly seed: number;
+  private readonly profile: CoreProfile;
+  private readonly esp32Updater: Esp32UpdaterRevision;
 
   // flash
   readonly flash: SparseFlash;
@@ -199,8 +210,19 @@ export class Device implements EmulatedDevice {
       });
     }
     this.core = core;
+    this.profile = coreProfile(core);
     this.address = options.address ?? '127.0.0.1';
-    checkAddress(this.address);
+    checkAddress(this.address, core, options.ipv6);
+    this.esp32Updater = core === 'esp32-legacy' ? '3.0' : (options.esp32Updater ?? 'newest');
+    if (!ESP32_UPDATER_REVISIONS.includes(this.esp32Updater)) {
+      throw new AirflashError(
+        'BAD_ARGUMENT',
+        `Unknown ESP32 Update revision "${String(options.esp32Updater)}".`,
+        {
+          hint: 'Use 3.3.1 or newest (esp32-legacy is always 3.0).',
+        },
+      );
+    }
     this.requestedPort = options.port ?? defaultPortFor(core);
     if (!Number.isInteger(this.requestedPort) || this.requestedPort < 0 || this.requestedPort > 65535) {
       throw new AirflashError('BAD_ARGUMENT', `Port ${this.requestedPort} is not a UDP port.`);
@@ -223,7 +245,7 @@ export class Device implements EmulatedDevice {
     this.link = {
       rttMs: nonNegative('rttMs', options.rttMs ?? DEFAULT_LINK.rttMs),
       bandwidth: nonNegative('bandwidth', options.bandwidth ?? DEFAULT_LINK.bandwidth),
-      window: Math.max(1, nonNegative('window', options.window ?? DEFAULT_LINK.window)),
+      window: Math.max(1, nonNegative('window', options.window ?? this.profile.tcpWnd)),
       udpLoss: nonNegative('udpLoss', options.udpLoss ?? DEFAULT_LINK.udpLoss),
     };
     if (this.link.udpLoss > 1) throw new AirflashError('BAD_ARGUMENT', 'udpLoss is a probability (0…1).');
@@ -456,12 +478,25 @@ export class Device implements EmulatedDevice {
       }
     }
     this.counters.boots++;
-    this.lifeState = this.offline ? 'offline' : 'running';
+    // No bootable app (e.g. an ESP32 ≤ 3.3.0 that erased the app it ran from): the bootloader
+    // loops, nothing answers.
+    const bricked = this.core !== 'esp8266' && this.running === undefined;
+    this.lifeState = this.offline || bricked ? 'offline' : 'running';
     const partition = this.runningPartition();
     const md5 = this.runningImageMd5();
     this.log_(partition ? `Booted ${partition} (md5 ${md5})` : 'Boot failed: no valid app image');
     this.emit({ event: 'booted', address: this.address, partition, md5 });
     this.sketchDone = this.sketch(this.life.signal);
+  }
+
+  /**
+   * ESP.getFlashChipSize(): byte 3 of the running image's header (flash 0). A gzip image is
+   * decompressed by eboot on hardware; the emulator keeps it raw, so it falls back to the layout's.
+   */
+  private buildFlashSize(): number {
+    const head = this.flash.read(0, 4);
+    const layout = (this.layout8266 as Esp8266FlashLayout).flashSize;
+    return head[0] === 0xe9 ? esp8266MagicFlashSize(((head[3] as number) & 0xf0) >> 4) || layout : layout;
   }
 
   private writeRaw(offset: number, data: Uint8Array): void {
@@ -510,7 +545,7 @@ export class Device implements EmulatedDevice {
       hostname: this.hostname,
       port: this.port,
       addresses: [this.address],
-      txt: mod.arduinoTxt(this.core, this.board, this.secret !== undefined),
+      txt: wireTxt(this.core, this.board, this.secret !== undefined),
       ...(transport === undefined ? { interface: this.address } : { transport }),
     });
   }
@@ -653,7 +688,7 @@ export class Device implements EmulatedDevice {
 
   /** Handle an invitation in IDLE; returns the parsed invitation, or undefined when silent. */
   private acceptInvitation(d: Datagram): PendingInvitation | undefined {
-    const inv = scanInvitation(d.data);
+    const inv = scanInvitation(d.data, this.profile.intDigits);
     if (!inv) {
       this.log_('bad invitation: ignored');
       return undefined;
@@ -674,15 +709,12 @@ export class Device implements EmulatedDevice {
     this.counters.authAttempts++;
     const field = this.core === 'esp32' ? 64 : 32;
     // UNVERIFIED for ≥ 3.3.1 (protocol.md §3.4): a malformed auth line is assumed silent, as before.
-    const line = scanAuthLine(d.data, field);
+    const line = scanAuthLine(d.data, field, this.profile.intDigits);
     if (!line) return 'silent';
-    const expected = authResponse(
-      this.core === 'esp32' ? 'sha256' : 'md5',
-      this.secret as string,
-      this.nonce,
-      line.cnonce,
-    );
-    return safeEqual(expected, line.response) ? 'ok' : 'fail';
+    const scheme = this.core === 'esp32' ? 'pbkdf2' : 'md5';
+    return deviceAuthMatches(scheme, this.secret as string, this.nonce, line.cnonce, line.response)
+      ? 'ok'
+      : 'fail';
   }
 
   /** ESP32: one datagram, inside handle() (ArduinoOTA.cpp `_onRx`). Replies go to the sender. */
@@ -871,7 +903,17 @@ export class Device implements EmulatedDevice {
       return undefined;
     }
     if (this.link.rttMs > 0) await haltableSleep(this.link.rttMs / 2, signal);
-    const conn = await deviceConnect(ip, port, this.address, this.link, signal);
+    // ESP32 NetworkClient: 3000 ms; ESP8266 WiFiClient: 5000 ms (core-profile.ts).
+    const timeoutMs = this.scaledTimeout(this.profile.connectTimeoutMs);
+    const conn = await deviceConnect(
+      ip,
+      port,
+      this.address,
+      this.link,
+      signal,
+      timeoutMs,
+      this.profile.tcpMss,
+    );
     this.conn = conn;
     return conn;
   }
@@ -946,29 +988,6 @@ export class Device implements EmulatedDevice {
 
   // ---------------------------------------------------------------- ESP32 _runUpdate
 
-  private esp32Target(command: number): { region: FlashRegion | undefined; offset: number } {
-    const table = this.table as PartitionTable;
-    if (command === 0) {
-      const slots = usableOtaSlots(table);
-      const running = this.running;
-      let target: PartitionEntry | undefined;
-      const idx = running ? slots.findIndex((s) => s.name === running.name) : -1;
-      if (slots.length === 0) target = undefined;
-      else if (idx < 0) target = slots[0];
-      else target = slots[(idx + 1) % slots.length];
-      if (target && running && target.name === running.name) target = undefined;
-      return {
-        region: target && { label: target.name, offset: target.offset, size: target.size },
-        offset: 0,
-      };
-    }
-    const p = fsPartition(table, this.core === 'esp32-legacy' ? 'esp32-legacy' : 'esp32');
-    if (!p) return { region: undefined, offset: 0 };
-    // Legacy U_SPIFFS falls back to a FAT partition, written at +0x1000 (protocol.md §2.1).
-    const fatOffset = this.core === 'esp32-legacy' && p.subtype === DATA_SUBTYPE.fat ? 0x1000 : 0;
-    return { region: { label: p.name, offset: p.offset, size: p.size }, offset: fatOffset };
-  }
-
   private activate(region: FlashRegion): boolean {
     const table = this.table as PartitionTable;
     if (this.verifyImage) {
@@ -990,8 +1009,13 @@ export class Device implements EmulatedDevice {
   private async runUpdate32(signal: AbortSignal): Promise<void> {
     const inv = this.inv as PendingInvitation;
     const upd = new Esp32Update(this.flash, this.decryptSupport);
-    const { region, offset } = this.esp32Target(inv.command);
-    if (!upd.begin(inv.size, inv.command, region, offset)) {
+    const target = esp32UpdateTarget(
+      this.table as PartitionTable,
+      this.running,
+      inv.command,
+      this.esp32Updater,
+    );
+    if (!upd.begin(inv.size, inv.command, target.region)) {
       // Begin failed: nothing goes to the host (protocol.md §2.4).
       this.log_(`Begin ERROR: ${upd.errorString()}`);
       this.callbackError(1);
@@ -1043,6 +1067,17 @@ export class Device implements EmulatedDevice {
       received += chunk.length;
       const r = upd.write(chunk);
       await this.busy(r.costMs, signal);
+      if (
+        target.overwritesRunning &&
+        this.flash.read((this.running as PartitionEntry).offset, 1)[0] !== 0xe9
+      ) {
+        // ≤ 3.3.0 on a one-slot table: Update erased the app the CPU runs from (its first sector,
+        // at the first 4 KiB flush); the next cache miss executes erased flash and the chip resets.
+        this.log_('Guru Meditation Error: the running app partition was erased (no running-partition guard)');
+        conn.destroy();
+        this.halt('fault');
+        throw new DeviceHalted();
+      }
       written = r.written;
       if (written > 0) {
         conn.write(String(written));
@@ -1053,8 +1088,12 @@ export class Device implements EmulatedDevice {
         firstError ||= upd.errorString();
       }
     }
-    const target = upd.target();
-    if (upd.end((reg) => this.activate(reg))) {
+    const staged = upd.target();
+    const endMs = esp32EndMs(inv.size >>> 0, inv.command);
+    const ended = upd.end((reg) => this.activate(reg));
+    // Update.end() reads the image back, checks its SHA-256 and rewrites otadata before `OK`.
+    if (ended) await this.busy(endMs, signal);
+    if (ended) {
       conn?.write('OK');
       conn?.close();
       this.counters.updatesCompleted++;
@@ -1064,12 +1103,13 @@ export class Device implements EmulatedDevice {
         address: this.address,
         md5: upd.md5Hex(),
         size: inv.size >>> 0,
-        partition: target?.label ?? '',
+        partition: staged?.label ?? '',
       });
       await this.persist();
       await this.delay(TIMING_MODEL.esp32.afterOkMs, signal);
       this.log_('End');
-      if (inv.command !== 0) return; // a filesystem update reboots too (ArduinoOTA always restarts)
+      // `if (_rebootOnSuccess) { delay(100); ESP.restart(); }` in ArduinoOTA.cpp `_runUpdate()`
+      // does not look at `_cmd`: a filesystem update (cmd 100) reboots as a firmware update does.
       await this.delay(TIMING_MODEL.esp32.beforeRestartMs, signal);
       this.halt('update');
       return;
@@ -1092,7 +1132,8 @@ export class Device implements EmulatedDevice {
     const upd = new Esp8266Update(this.flash, {
       fsStart: layout.fsStart,
       fsEnd: layout.fsEnd,
-      flashSize: layout.flashSize,
+      flashSize: this.flash.size, // ESP.getFlashChipRealSize(): the chip (--flash-size)
+      sdkFlashSize: this.buildFlashSize(),
       uartBoot: this.uartBoot,
     });
     if (!upd.begin(inv.size, inv.command, this.sketchSize8266)) {
@@ -1126,7 +1167,8 @@ export class Device implements EmulatedDevice {
       // Update.write(client): drain everything available (1 ms pauses while more arrives).
       let written = 0;
       for (;;) {
-        const want = Math.min(conn.available(), upd.remaining());
+        // Updater.h `write(T&)`: `available = remaining() - _bufferLen` at most; the rest is never read.
+        const want = Math.min(conn.available(), upd.room());
         if (want > 0) {
           const chunk = await this.faultyRead(conn, want, received, tf, signal);
           if (chunk === 'cut') {
@@ -1282,20 +1324,8 @@ function nonNegative(name: string, value: number): number {
 }
 
 function secretFor(core: CoreKind, options: DeviceOptions): string | undefined {
-  if (options.passwordHash !== undefined) {
-    if (!/^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(options.passwordHash)) {
-      throw new AirflashError(
-        'BAD_ARGUMENT',
-        'passwordHash must be 32 (MD5) or 64 (SHA-256) hex characters.',
-      );
-    }
-    // setPasswordHash stores the text verbatim (an upper-case hash can never match, protocol.md §3.1).
-    return options.passwordHash;
-  }
-  if (options.password !== undefined) {
-    // esp32 ≥ 3.3.1 stores SHA-256 hex; the legacy cores MD5 hex (protocol.md §3.1–§3.2).
-    return passwordSecret(options.password, core === 'esp32' ? 'sha256' : 'md5');
-  }
+  if (options.passwordHash !== undefined) return deviceSecretFromHash(core, options.passwordHash);
+  if (options.password !== undefined) return deviceSecretFromPassword(core, options.password);
   return undefined;
 }
 

@@ -83,9 +83,12 @@ export class DeviceConn {
   /** Total bytes the host has sent that reached the device's buffer. */
   delivered = 0;
 
-  constructor(socket: Socket, link: LinkModel) {
+  private readonly mss: number;
+
+  constructor(socket: Socket, link: LinkModel, mss: number) {
     this.socket = socket;
     this.link = link;
+    this.mss = mss;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
@@ -128,9 +131,10 @@ export class DeviceConn {
     if (this.dead) return;
     this.inFlight += chunk.length;
     this.flow();
-    // With a bandwidth cap, deliver MSS-sized segments, each once its own bytes are serialised (a
-    // 64 KiB socket read delivered whole would starve the device for its full serialisation time).
-    const step = this.link.bandwidth > 0 ? TIMING_MODEL.esp32.readSize : chunk.length;
+    // With a bandwidth cap, deliver segments of the device's TCP_MSS, each once its own bytes are
+    // serialised (a 64 KiB socket read delivered whole would starve the device for its full
+    // serialisation time). ESP32 Arduino: 1436; ESP8266 lwIP "v2 Lower Memory": 536 (core-profile.ts).
+    const step = this.link.bandwidth > 0 ? this.mss : chunk.length;
     for (let i = 0; i < chunk.length; i += step) {
       const piece = chunk.subarray(i, Math.min(chunk.length, i + step));
       this.wire.push({ piece, at: this.deliveryTime(piece.length) });
@@ -327,7 +331,8 @@ export function deviceConnect(
   localAddress: string,
   link: LinkModel,
   signal: AbortSignal,
-  timeoutMs = 5000,
+  timeoutMs: number,
+  mss: number,
 ): Promise<DeviceConn | undefined> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -357,7 +362,7 @@ export function deviceConnect(
       } else resolve(conn);
     };
     const onConnect = (): void => {
-      const conn = new DeviceConn(socket, link);
+      const conn = new DeviceConn(socket, link, mss);
       if (link.rttMs > 0) {
         // The SYN-ACK travels back: the device sees the connection rtt/2 after the host accepted.
         setTimeout(() => finish(conn), link.rttMs / 2);

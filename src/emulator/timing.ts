@@ -44,8 +44,16 @@ export const TIMING_MODEL = {
     afterErrorMs: 10,
     /** Time from `ESP.restart()` until `ArduinoOTA.begin()` listens again (model assumption). */
     bootMs: 600,
-    /** Device read size per pass (one TCP MSS). */
+    /** Device read size per pass: ArduinoOTA.cpp `_runUpdate()` `static uint8_t buf[1460]`. */
     readSize: 1460,
+    /**
+     * `Update.end()` before `OK` (cmd 0): `_verifyEnd()` → `esp_ota_set_boot_partition()`, which
+     * runs `esp_image_verify()` (reads the whole image back through the flash cache and hashes it
+     * with SHA-256) and rewrites one otadata sector (erase + program). ASSUMPTION (docs/emulator.md
+     * A7): read back + hash at 4 bytes/µs (≈ 4 MB/s; 40 MHz DIO flash reads at 10 MB/s raw, less
+     * cache-miss and SHA overhead), plus one sector erase; a filesystem update has no check.
+     */
+    endVerifyBytesPerMs: 4000,
   },
   /** ESP8266 ArduinoOTA (protocol.md §4.1, §4.4, §11.3–§11.4). */
   esp8266: {
@@ -74,4 +82,10 @@ export type TimingModel = typeof TIMING_MODEL;
 /** Milliseconds of flash work for writing `length` bytes that start a fresh 4 KiB sector run. */
 export function flashProgramMs(length: number): number {
   return length / TIMING_MODEL.flash.writeBytesPerMs;
+}
+
+/** Device ms `Update.end()` spends before the ESP32 sends `OK` (200 KB ≈ 95 ms, 1.3 MB ≈ 375 ms). */
+export function esp32EndMs(size: number, command: number): number {
+  if (command !== 0) return 0;
+  return size / TIMING_MODEL.esp32.endVerifyBytesPerMs + TIMING_MODEL.flash.sectorEraseMs;
 }

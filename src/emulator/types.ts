@@ -32,13 +32,17 @@ export interface Fault {
 export interface DeviceOptions {
   /** 'esp32' = arduino-esp32 ≥ 3.3.1 (64-hex nonce, PBKDF2); 'esp32-legacy' = 3.0–3.3.0; 'esp8266'. */
   core?: CoreKind;
-  /** IPv4 loopback address (127.x.y.z) or '::1'. Default 127.0.0.1. */
+  /** IPv4 loopback address (127.x.y.z) or '::1' (esp8266 only with `ipv6`). Default 127.0.0.1. */
   address?: string;
+  /** ESP8266: a build with an IPv6 lwIP variant (the default "v2 Lower Memory" has none). */
+  ipv6?: boolean;
+  /** esp32 only: the Update library revision, 'newest' (default: U_FLASHFS, running-slot guard) or '3.3.1'. */
+  esp32Updater?: '3.3.1' | 'newest';
   /** UDP OTA port; default 3232 (ESP32) / 8266 (ESP8266); 0 = chosen by the OS. */
   port?: number;
   /** setPassword(): stored as MD5 hex (legacy cores) or SHA-256 hex (esp32 ≥ 3.3.1). */
   password?: string;
-  /** setPasswordHash(): 32 hex (MD5) or 64 hex (SHA-256), stored verbatim (so lower case matters). */
+  /** setPasswordHash(): stored verbatim (so lower case matters); esp32 (≥ 3.3.1) takes only 32/64 hex. */
   passwordHash?: string;
   /** The sketch calls ArduinoOTA.handle() every loopMs (device ms); 0 = continuously. */
   loopMs?: number;
@@ -64,7 +68,7 @@ export interface DeviceOptions {
   rttMs?: number;
   /** Bytes per second of the host → device path; 0 = unlimited. */
   bandwidth?: number;
-  /** TCP receive window in bytes (default 5744). */
+  /** TCP receive window in bytes (default: the core's lwIP TCP_WND, 5744 ESP32 / 2144 ESP8266). */
   window?: number;
   /** Probability 0…1 that a datagram is lost (each direction). */
   udpLoss?: number;

@@ -71,7 +71,6 @@ export class Esp32Update {
   private progress = 0;
   private command = 0;
   private region: FlashRegion | undefined;
-  private regionOffset = 0;
   private buffer = new Uint8Array(SECTOR);
   private bufferLen = 0;
   private skip: Uint8Array | undefined;
@@ -125,7 +124,7 @@ export class Esp32Update {
    * `begin(size, command)`. `size` is ArduinoOTA's `int _size` (negative wraps like size_t).
    * `target` is the partition the caller resolved (undefined → "Partition Could Not be Found").
    */
-  begin(size: number, command: number, target: FlashRegion | undefined, regionOffset = 0): boolean {
+  begin(size: number, command: number, target: FlashRegion | undefined): boolean {
     if (this.size > 0) return false;
     this.reset();
     this.error = 0;
@@ -149,7 +148,6 @@ export class Esp32Update {
       return false;
     }
     this.region = target;
-    this.regionOffset = regionOffset;
     this.size = usize;
     this.command = command;
     this.md5 = createHash('md5');
@@ -175,7 +173,9 @@ export class Esp32Update {
       skip = 16;
       this.skip = this.buffer.slice(0, 16);
     }
-    const base = region.offset + this.regionOffset;
+    // `ESP.partitionWrite(_partition, _progress + skip, …)`: always from partition offset 0 (the
+    // 3.0-era `_paroffset = 0x1000` for a FAT target is set but never read).
+    const base = region.offset;
     const offset = base + this.progress;
     const blockErase = this.size - this.progress >= BLOCK && offset % BLOCK === 0;
     const headSectors = base % BLOCK !== 0 && offset < (Math.floor(base / BLOCK) + 1) * BLOCK;
@@ -238,7 +238,7 @@ export class Esp32Update {
     }
     const region = this.region as FlashRegion;
     if (this.command === 0) {
-      if (this.skip) this.flash.program(region.offset + this.regionOffset, this.skip);
+      if (this.skip) this.flash.program(region.offset, this.skip);
       if (this.flash.read(region.offset, 1)[0] !== 0xe9) {
         this.abortWith(ESP32_ERR.read);
         return false;
@@ -314,8 +314,10 @@ export interface Esp8266Layout {
   /** Flash offset of the filesystem start (the top of the sketch + OTA area). */
   fsStart: number;
   fsEnd: number;
-  /** Real flash size (ESP.getFlashChipRealSize). */
+  /** Real flash size (ESP.getFlashChipRealSize): the chip's, i.e. the emulator's --flash-size. */
   flashSize: number;
+  /** ESP.getFlashChipSize(): the flash size the running build was made for (its header's byte 3); default flashSize. */
+  sdkFlashSize?: number;
   /** Booted in UART download mode (the first OTA after a serial flash, before a reset). */
   uartBoot?: boolean;
 }
@@ -357,9 +359,11 @@ export class Esp8266Update {
     return `ERROR[${this.error}]: ${text}`;
   }
 
+  /** Updater.cpp `_setError()`: sets the error and calls `_reset()` ("Any error condition invalidates the entire update"). */
   private setError(err: number, detail = ''): void {
     this.error = err;
     this.errorDetail = detail;
+    this.reset();
   }
 
   isRunning(): boolean {
@@ -373,6 +377,10 @@ export class Esp8266Update {
   }
   isFinished(): boolean {
     return this.current - this.start === this.size;
+  }
+  /** What `write(client)` takes at most: `remaining() - _bufferLen` (Updater.h `write(T&)`). */
+  room(): number {
+    return this.remaining() - this.bufferLen;
   }
 
   private reset(): void {
@@ -398,6 +406,16 @@ export class Esp8266Update {
     const usize = size >>> 0;
     if (usize === 0) {
       this.setError(ESP8266_ERR.size);
+      return false;
+    }
+    // `if (!ESP.checkFlashConfig(false))`: Esp.cpp `checkFlashConfig(false)` is
+    // `getFlashChipRealSize() >= getFlashChipSize()`; a chip smaller than the running build says.
+    const sdk = this.layout.sdkFlashSize ?? this.layout.flashSize;
+    if (this.layout.flashSize < sdk) {
+      this.setError(
+        ESP8266_ERR.flashConfig,
+        `Flash config wrong: real: ${this.layout.flashSize}, SDK: ${sdk}`,
+      );
       return false;
     }
     this.reset();
@@ -438,8 +456,17 @@ export class Esp8266Update {
   private writeBuffer(): { ok: boolean; costMs: number } {
     let costMs = 0;
     if (this.current % SECTOR === 0) costMs += this.flash.erase(this.current, SECTOR);
-    costMs += this.flash.program(this.current, this.buffer.subarray(0, this.bufferLen));
-    this.md5?.update(this.buffer.subarray(0, this.bufferLen));
+    const data = this.buffer.subarray(0, this.bufferLen);
+    // Updater.cpp `_writeBuffer()`: the first buffer of a U_FLASH image that is not gzip gets
+    // header byte 2 (flash mode) set to the running chip's mode (ESP.getFlashChipMode(), from the
+    // running image's byte 2) before it is written, and restored afterwards "so the hash isn't
+    // affected": the MD5 covers the bytes sent, the staged (and later booted) image differs.
+    const programmed =
+      this.current === this.start && this.command === 0 && data[0] !== 0x1f
+        ? withFlashMode(data, esp8266FlashMode(this.flash.read(0, 4)[2] as number))
+        : data;
+    costMs += this.flash.program(this.current, programmed);
+    this.md5?.update(data);
     this.current += this.bufferLen;
     this.bufferLen = 0;
     return { ok: true, costMs };
@@ -450,6 +477,7 @@ export class Esp8266Update {
     if (this.error !== 0 || !this.isRunning()) return { written: 0, costMs };
     const len = data.length;
     if (this.progress() + this.bufferLen + len > this.size) {
+      // Updater.cpp `write(data, len)`; ArduinoOTA's `write(client)` never gets here (room()).
       this.setError(ESP8266_ERR.space);
       return { written: 0, costMs };
     }
@@ -485,7 +513,6 @@ export class Esp8266Update {
         ESP8266_ERR.md5,
         `MD5 verification failed: expected: ${this.targetMd5}, calculated: ${calculated}`,
       );
-      this.reset();
       return undefined;
     }
     if (this.command === 0) {
@@ -494,7 +521,6 @@ export class Esp8266Update {
       if (!gzip) {
         if (head[0] !== 0xe9) {
           this.setError(ESP8266_ERR.magic);
-          this.reset();
           return undefined;
         }
         const binFlash = esp8266MagicFlashSize(((head[3] as number) & 0xf0) >> 4);
@@ -503,7 +529,6 @@ export class Esp8266Update {
             ESP8266_ERR.newFlashConfig,
             `new Flash config wrong, real size: ${this.layout.flashSize}`,
           );
-          this.reset();
           return undefined;
         }
       }
@@ -512,4 +537,27 @@ export class Esp8266Update {
     this.reset();
     return staged;
   }
+}
+
+/** Esp.cpp `magicFlashChipMode(byte)`: 0 QIO, 1 QOUT, 2 DIO, 3 DOUT, anything else FM_UNKNOWN (0xFF). */
+export function esp8266FlashMode(byte: number): number {
+  return byte <= 3 ? byte : 0xff;
+}
+
+/** `data` with header byte 2 set to `mode` when the image's own mode differs (a copy; `data` is kept). */
+function withFlashMode(data: Uint8Array, mode: number): Uint8Array {
+  if (data.length < 3 || esp8266FlashMode(data[2] as number) === mode) return data;
+  const copy = data.slice();
+  copy[2] = mode;
+  return copy;
+}
+
+/**
+ * The image an ESP8266 stages (and eboot later copies to 0) for `image` sent over OTA, on a chip
+ * whose running image has flash-mode byte `runningModeByte`: what the "device runs the new
+ * firmware" check must compare against (Updater.cpp `_writeBuffer()`, see Esp8266Update).
+ */
+export function esp8266StagedImage(image: Uint8Array, runningModeByte: number): Uint8Array {
+  if (image[0] === 0x1f) return image;
+  return withFlashMode(image, esp8266FlashMode(runningModeByte));
 }

@@ -28,8 +28,11 @@ export function formatAuthLine(cnonce: string, response: string): Uint8Array {
 export class DeviceScanner {
   private pos = 0;
   private readonly data: Uint8Array;
-  constructor(data: Uint8Array) {
+  private readonly maxDigits: number;
+  /** `maxDigits`: ESP32 `while (index < INT_BUFFER_SIZE - 1)` = 14; ESP8266 `index < sizeof(data)` = 15. */
+  constructor(data: Uint8Array, maxDigits = 14) {
     this.data = data;
+    this.maxDigits = maxDigits;
   }
 
   private peek(): number {
@@ -38,16 +41,17 @@ export class DeviceScanner {
 
   /**
    * ArduinoOTA's parseInt: skip spaces, then peek digits into a 16-byte buffer. The terminating
-   * non-digit is NOT consumed. A 15th digit fills the buffer and the function returns 0. atoi
-   * wraps to a signed 32-bit int.
+   * non-digit is NOT consumed. One digit more than `maxDigits` fills the buffer and the function
+   * returns 0 (the rest of the digits stay unread). newlib `atoi` is `(int)strtol(…)`, which
+   * clamps at LONG_MAX = 2147483647 (32-bit long) instead of wrapping.
    */
   parseInt(): number {
     while (this.peek() === 0x20) this.pos++;
     let digits = '';
-    while (digits.length < 15) {
+    while (digits.length <= this.maxDigits) {
       const c = this.peek();
       if (c < 0x30 || c > 0x39) {
-        return digits === '' ? 0 : Number(BigInt.asIntN(32, BigInt(digits)));
+        return digits === '' ? 0 : Math.min(Number(digits), 2147483647);
       }
       digits += String.fromCharCode(c);
       this.pos++;
@@ -77,8 +81,8 @@ export class DeviceScanner {
  * Parse an invitation the way a device does. Returns undefined where the device stays silent:
  * a command other than 0/100, or an MD5 field that is not exactly 32 characters after the trim.
  */
-export function scanInvitation(data: Uint8Array): Invitation | undefined {
-  const sc = new DeviceScanner(data);
+export function scanInvitation(data: Uint8Array, maxDigits = 14): Invitation | undefined {
+  const sc = new DeviceScanner(data, maxDigits);
   const command = sc.parseInt();
   if (command !== COMMAND.flash && command !== COMMAND.filesystem) return undefined;
   const port = sc.parseInt();
@@ -96,8 +100,9 @@ export function scanInvitation(data: Uint8Array): Invitation | undefined {
 export function scanAuthLine(
   data: Uint8Array,
   fieldLength: 32 | 64,
+  maxDigits = 14,
 ): { cnonce: string; response: string } | undefined {
-  const sc = new DeviceScanner(data);
+  const sc = new DeviceScanner(data, maxDigits);
   const command = sc.parseInt();
   if (command !== COMMAND.auth) return undefined;
   sc.skip();

@@ -11,10 +11,12 @@ Usage: airflash emulate [options]
 Device
   --core esp32|esp32-legacy|esp8266   esp32 = arduino-esp32 >= 3.3.1 (PBKDF2, 64-hex nonce; default),
                                       esp32-legacy = 3.0-3.3.0 (MD5), esp8266
-  --address A         loopback address to listen on (default 127.0.0.1; ::1 works too)
+  --address A         loopback address to listen on (default 127.0.0.1; ::1 too, except esp8266)
+  --ipv6              esp8266: a build with an IPv6 lwIP variant (may listen on ::1)
+  --esp32-updater R   esp32 Update library revision: newest (default) or 3.3.1
   --port N            UDP OTA port (default 3232 / 8266; 0 = any free port)
   --password PW       ArduinoOTA.setPassword(PW)
-  --password-hash HEX ArduinoOTA.setPasswordHash(HEX): 32 (MD5) or 64 (SHA-256) hex
+  --password-hash H   ArduinoOTA.setPasswordHash(H), stored verbatim (esp32: 32 or 64 hex)
   --loop-ms N         the sketch calls ArduinoOTA.handle() every N ms (default 0 = continuously)
   --time-scale F      multiply every device delay and timeout by F (e.g. 0.01 for fast tests)
 Flash
@@ -31,7 +33,7 @@ Fleet and state
 Link and faults
   --rtt-ms N          round-trip time added to every packet (half each way)
   --bandwidth B       host -> device bytes per second (default unlimited)
-  --window B          device TCP receive window (default 5744)
+  --window B          device TCP receive window (default 5744 ESP32, 2144 ESP8266)
   --udp-loss P        probability (0-1) of losing each datagram
   --fault KIND[@P]    stall@P, drop@P, corrupt@P, reboot@P, powerloss@P, no-connect, garbage,
                       offline; repeatable; each fires once, in order, on the next updates
@@ -58,6 +60,7 @@ const VALUE_FLAGS: Record<string, keyof Spec | 'fault'> = {
   '--flash-layout': 'flashLayout',
   '--sketch-size': 'sketchSize',
   '--count': 'count',
+  '--esp32-updater': 'esp32Updater',
   '--rtt-ms': 'rttMs',
   '--bandwidth': 'bandwidth',
   '--window': 'window',
@@ -92,6 +95,7 @@ const FILE_KEYS: Record<string, keyof Spec | 'fault'> = {
   'rtt-ms': 'rttMs',
   'udp-loss': 'udpLoss',
   'fault-every': 'faultEvery',
+  'esp32-updater': 'esp32Updater',
   state: 'stateDir',
   fault: 'fault',
   faults: 'fault',
@@ -118,7 +122,7 @@ function setValue(spec: Spec, key: keyof Spec | 'fault', raw: unknown, where: st
     (spec as Record<string, unknown>)[key] = n;
     return;
   }
-  if (key === 'faultEvery' || key === 'mdns') {
+  if (key === 'faultEvery' || key === 'mdns' || key === 'ipv6') {
     (spec as Record<string, unknown>)[key] = raw === true || raw === 'true';
     return;
   }
@@ -145,6 +149,7 @@ export function parseEmulateArgs(argv: string[]): { base: Spec; fleetFile?: stri
     if (flag === '--json') json = true;
     else if (flag === '--fault-every') base.faultEvery = true;
     else if (flag === '--mdns') base.mdns = true;
+    else if (flag === '--ipv6') base.ipv6 = true;
     else if (flag === '--fleet') fleetFile = take();
     else {
       const key = VALUE_FLAGS[flag];
@@ -168,7 +173,7 @@ export function fleetEntry(raw: unknown, index: number): Spec {
     const known =
       key === 'fault' ||
       Object.values(VALUE_FLAGS).includes(key) ||
-      ['faultEvery', 'mdns', 'mac', 'board'].includes(key);
+      ['faultEvery', 'mdns', 'ipv6', 'mac', 'board'].includes(key);
     if (!known) throw new AirflashError('CONFIG_INVALID', `Fleet entry ${index + 1}: unknown option "${k}".`);
     setValue(spec, key, v, `fleet entry ${index + 1} "${k}"`);
   }

@@ -159,7 +159,7 @@ export function otaVerdict(
       break;
     case 'single_app':
       explanation.push(
-        `No OTA: this partition scheme has no spare OTA slot. Its only OTA slot, ${label(allSlots[0] as PartitionEntry)}, is the one running, and the new image is never written over the running one (UPDATE_ERROR_NO_PARTITION). Pick a scheme with two slots (default, min_spiffs, no_fs …) and flash it once over serial.`,
+        `No OTA: this partition scheme has no spare OTA slot. Its only OTA slot, ${label(allSlots[0] as PartitionEntry)}, is the one running. The newest arduino-esp32 Update refuses it ("Partition Could Not be Found", UPDATE_ERROR_NO_PARTITION); arduino-esp32 3.0 – 3.3.0 have no such guard: they erase the app they run from and crash mid-transfer, and the board then needs a serial flash. Pick a scheme with two slots (default, min_spiffs, no_fs …) and flash it once over serial.`,
       );
       break;
     case 'slot_gap':
