@@ -1,25 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { AirflashError } from '../errors.ts';
 import {
   blankOtadata,
   bootSlotFromOtadata,
-  builtinPartitionTable,
-  builtinSchemeFlashSize,
   DATA_SUBTYPE,
   encodePartitionTable,
   findPartition,
-  loadPartitionTable,
   OTA_STATE,
   OTADATA_SIZE,
   PARTITION_TYPE,
   type PartitionEntry,
   type PartitionTable,
-  parseFlashSize,
   setActiveOtaState,
   setBootSlot,
   usableOtaSlots,
@@ -35,6 +29,7 @@ import {
 } from '../protocol/index.ts';
 import { deviceAuthMatches, deviceSecretFromHash, deviceSecretFromPassword } from './auth-verify.ts';
 import { type CoreProfile, coreProfile, wireTxt } from './core-profile.ts';
+import { checkAddress, loadTable, nonNegative, toFlashSize } from './device-options.ts';
 import { ESP32_UPDATER_REVISIONS, type Esp32UpdaterRevision, esp32UpdateTarget } from './esp32-target.ts';
 import { initialEsp32Firmware, initialEsp8266Firmware, prng, seedFromText } from './firmware.ts';
 import { SparseFlash } from './flash.ts';
@@ -48,6 +43,7 @@ import {
   haltableSleep,
   type LinkModel,
 } from './link.ts';
+import { loadState, saveState } from './state-dir.ts';
 import { esp32EndMs, TIMING_MODEL } from './timing.ts';
 import type {
   DeviceCounters,
@@ -106,25 +102,6 @@ export function parseFault(text: string): Fault {
 const RECEIVE_TIMEOUT_FLOOR_MS = 250;
 
 const TRANSFER_FAULTS: readonly FaultKind[] = ['stall', 'drop', 'corrupt', 'reboot', 'powerloss'];
-
-function checkAddress(address: string, core: CoreKind, ipv6: boolean | undefined): void {
-  if (address === '::1') {
-    // A default ESP8266 build (lwIP "v2 Lower Memory") has no IPv6 (core-profile.ts).
-    if (ipv6 ?? coreProfile(core).ipv6) return;
-    throw new AirflashError(
-      'BAD_ARGUMENT',
-      `A default ${core} build has no IPv6, so it cannot listen on ::1.`,
-      {
-        hint: 'Use a 127.x.y.z address, or ipv6: true (--ipv6) to model a build with an IPv6 lwIP variant.',
-      },
-    );
-  }
-  if (!isIPv4(address) || !address.startsWith('127.')) {
-    throw new AirflashError('BAD_ARGUMENT', `The emulator only listens on loopback; "${address}" is not.`, {
-      hint: 'Use an address in 127.0.0.0/8 (e.g. 127.0.0.2) or ::1.',
-    });
-  }
-}
 
 function macFor(address: string, seed: number): string {
   const h = createHash('sha256').update(`${address}/${seed}`).digest();
@@ -363,7 +340,7 @@ export class Device implements EmulatedDevice {
 
   async start(): Promise<void> {
     let restored = false;
-    if (this.stateDir) restored = await this.restoreState();
+    if (this.stateDir) restored = await this.restoreState(this.stateDir);
     if (!restored) await this.writeInitialFirmware();
     await this.bindUdp();
     this.emit({
@@ -1258,39 +1235,21 @@ export class Device implements EmulatedDevice {
 
   private async persist(): Promise<void> {
     if (!this.stateDir) return;
+    const meta = { core: this.core, flashSize: this.flash.size, sketchSize: this.sketchSize8266 };
     try {
-      await this.flash.persist(join(this.stateDir, 'flash'));
-      const meta = {
-        core: this.core,
-        flashSize: this.flash.size,
-        sketchSize: this.sketchSize8266,
+      await saveState(this.stateDir, this.flash, {
+        ...meta,
         eboot: this.eboot ?? null,
         table: this.table ?? null,
-      };
-      const { writeFile, mkdir } = await import('node:fs/promises');
-      await mkdir(this.stateDir, { recursive: true });
-      await writeFile(join(this.stateDir, 'meta.json'), `${JSON.stringify(meta)}\n`);
+      });
     } catch (error) {
       this.log_(`state: cannot save (${error instanceof Error ? error.message : String(error)})`);
     }
   }
 
-  private async restoreState(): Promise<boolean> {
-    const dir = this.stateDir as string;
-    let meta: {
-      core?: string;
-      flashSize?: number;
-      sketchSize?: number;
-      eboot?: { address: number; size: number } | null;
-    };
-    try {
-      meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as typeof meta;
-    } catch {
-      return false;
-    }
-    if (meta.core !== this.core || meta.flashSize !== this.flash.size) return false;
-    const found = await this.flash.restore(join(dir, 'flash'));
-    if (!found) return false;
+  private async restoreState(dir: string): Promise<boolean> {
+    const meta = await loadState(dir, this.flash, this.core);
+    if (!meta) return false;
     if (this.core === 'esp8266' && typeof meta.sketchSize === 'number') this.sketchSize8266 = meta.sketchSize;
     if (meta.eboot) this.eboot = meta.eboot;
     this.log_(`state restored from ${dir}`);
@@ -1316,43 +1275,10 @@ export class Device implements EmulatedDevice {
   }
 }
 
-function nonNegative(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new AirflashError('BAD_ARGUMENT', `${name} must be a non-negative number, not ${String(value)}.`);
-  }
-  return value;
-}
-
 function secretFor(core: CoreKind, options: DeviceOptions): string | undefined {
   if (options.passwordHash !== undefined) return deviceSecretFromHash(core, options.passwordHash);
   if (options.password !== undefined) return deviceSecretFromPassword(core, options.password);
   return undefined;
-}
-
-async function loadTable(partitions: string | PartitionTable | undefined): Promise<{
-  table: PartitionTable;
-  schemeFlash: number | undefined;
-}> {
-  if (partitions === undefined) {
-    return { table: builtinPartitionTable('default') as PartitionTable, schemeFlash: 4 * MB };
-  }
-  if (typeof partitions !== 'string') return { table: partitions, schemeFlash: undefined };
-  const builtin = builtinPartitionTable(partitions);
-  if (builtin) return { table: builtin, schemeFlash: builtinSchemeFlashSize(partitions) };
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(partitions));
-  } catch (error) {
-    throw new AirflashError(
-      'FILE_NOT_FOUND',
-      `Partition table "${partitions}" is neither a built-in scheme nor a readable file.`,
-      {
-        hint: 'Give a scheme name such as default or min_spiffs, or the path of a CSV or binary table.',
-        cause: error,
-      },
-    );
-  }
-  return { table: loadPartitionTable(bytes), schemeFlash: undefined };
 }
 
 /** Start one emulated device; resolves when it listens. */
@@ -1377,15 +1303,4 @@ export async function startDevice(options: DeviceOptions = {}): Promise<Emulated
     throw error;
   }
   return device;
-}
-
-function toFlashSize(value: string | number): number {
-  const n = typeof value === 'number' ? value : parseFlashSize(value);
-  if (!Number.isSafeInteger(n) || n <= 0 || n % 4096 !== 0) {
-    throw new AirflashError(
-      'BAD_ARGUMENT',
-      `Flash size ${String(value)} is not a whole number of 4 KiB sectors.`,
-    );
-  }
-  return n;
 }

@@ -1,0 +1,79 @@
+import { readFile } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
+import { AirflashError } from '../errors.ts';
+import {
+  builtinPartitionTable,
+  builtinSchemeFlashSize,
+  loadPartitionTable,
+  type PartitionTable,
+  parseFlashSize,
+} from '../formats/index.ts';
+import type { CoreKind } from '../protocol/index.ts';
+import { coreProfile } from './core-profile.ts';
+
+/** Checks and loaders for DeviceOptions (startDevice()): each bad value is a BAD_ARGUMENT. */
+
+const MB = 1024 * 1024;
+
+export function checkAddress(address: string, core: CoreKind, ipv6: boolean | undefined): void {
+  if (address === '::1') {
+    // A default ESP8266 build (lwIP "v2 Lower Memory") has no IPv6 (core-profile.ts).
+    if (ipv6 ?? coreProfile(core).ipv6) return;
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `A default ${core} build has no IPv6, so it cannot listen on ::1.`,
+      {
+        hint: 'Use a 127.x.y.z address, or ipv6: true (--ipv6) to model a build with an IPv6 lwIP variant.',
+      },
+    );
+  }
+  if (!isIPv4(address) || !address.startsWith('127.')) {
+    throw new AirflashError('BAD_ARGUMENT', `The emulator only listens on loopback; "${address}" is not.`, {
+      hint: 'Use an address in 127.0.0.0/8 (e.g. 127.0.0.2) or ::1.',
+    });
+  }
+}
+
+export function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new AirflashError('BAD_ARGUMENT', `${name} must be a non-negative number, not ${String(value)}.`);
+  }
+  return value;
+}
+
+export async function loadTable(partitions: string | PartitionTable | undefined): Promise<{
+  table: PartitionTable;
+  schemeFlash: number | undefined;
+}> {
+  if (partitions === undefined) {
+    return { table: builtinPartitionTable('default') as PartitionTable, schemeFlash: 4 * MB };
+  }
+  if (typeof partitions !== 'string') return { table: partitions, schemeFlash: undefined };
+  const builtin = builtinPartitionTable(partitions);
+  if (builtin) return { table: builtin, schemeFlash: builtinSchemeFlashSize(partitions) };
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(partitions));
+  } catch (error) {
+    throw new AirflashError(
+      'FILE_NOT_FOUND',
+      `Partition table "${partitions}" is neither a built-in scheme nor a readable file.`,
+      {
+        hint: 'Give a scheme name such as default or min_spiffs, or the path of a CSV or binary table.',
+        cause: error,
+      },
+    );
+  }
+  return { table: loadPartitionTable(bytes), schemeFlash: undefined };
+}
+
+export function toFlashSize(value: string | number): number {
+  const n = typeof value === 'number' ? value : parseFlashSize(value);
+  if (!Number.isSafeInteger(n) || n <= 0 || n % 4096 !== 0) {
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `Flash size ${String(value)} is not a whole number of 4 KiB sectors.`,
+    );
+  }
+  return n;
+}
