@@ -75,7 +75,12 @@ describe('airflash upload (CLI)', () => {
       assert.equal(result['bytes'], 100_000);
       assert.equal(typeof result['seconds'], 'number');
       const phases = lines.filter((l) => l.type === 'phase').map((l) => l['phase']);
-      assert.deepEqual(phases, [
+      // 'result' (every byte confirmed, waiting for OK) shows when the ESP32's Update.end() takes
+      // measurable time before OK (issue 13 item 6); at small time scales OK can come glued.
+      const withoutResult = phases.filter((p) => p !== 'result');
+      assert.ok(phases.length - withoutResult.length <= 1);
+      if (phases.includes('result')) assert.equal(phases.at(-2), 'result');
+      assert.deepEqual(withoutResult, [
         'resolve',
         'prepare',
         'preflight',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { type DeviceOptions, type EmulatedDevice, esp32EndMs, startDevice } from '../src/emulator/index.ts';
-import { buildEsp32App, parsePartitionCsv } from '../src/formats/index.ts';
+import { buildEsp32App, otaVerdict, parsePartitionCsv } from '../src/formats/index.ts';
 import { RawTcp, RawUdp, stopAndWait, waitReply } from './helpers/raw-client.ts';
 
 /**
@@ -60,6 +60,7 @@ describe('one OTA slot: the running-partition guard (issue 13 item 5)', () => {
         assert.equal(dev.runningPartition(), 'app0');
         const img = buildEsp32App({ chip: 'esp32', size: 20000, seed: 5 });
         const reboot = dev.waitFor('reboot');
+        const booted = dev.waitFor('booted'); // registered now: the reboot takes only 6 ms
         const s = await invite(dev, img);
         assert.ok(s.conn, 'the device connects: begin() accepted the running slot');
         s.conn.socket.write(img);
@@ -67,14 +68,22 @@ describe('one OTA slot: the running-partition guard (issue 13 item 5)', () => {
         assert.equal(r.event === 'reboot' && r.reason, 'fault');
         await s.conn.ended;
         assert.equal(s.conn.text().includes('OK'), false);
-        const booted = await dev.waitFor('booted');
-        assert.equal(booted.event === 'booted' && booted.partition, '');
+        const b = await booted;
+        assert.equal(b.event === 'booted' && b.partition, '');
         assert.equal(dev.state(), 'offline');
         assert.equal(dev.readFlash(0x10000, 1)[0], 0xff); // app0's first sector erased
         await s.close();
       });
     });
   }
+
+  test('the pre-flight verdict for such a table names both outcomes (newest refuses, ≤ 3.3.0 bricks)', () => {
+    const v = otaVerdict(ONE_SLOT, 4 * 1024 * 1024);
+    assert.equal(v.ok, false);
+    assert.equal(v.reason, 'single_app');
+    assert.match(v.explanation[0] ?? '', /Partition Could Not be Found/);
+    assert.match(v.explanation[0] ?? '', /3\.0 – 3\.3\.0 .*erase the app they run from/);
+  });
 
   test('esp32 newest: OK, then begin() refuses ("Partition Could Not be Found"): no connect, app intact', async () => {
     await withDevice({ core: 'esp32', partitions: ONE_SLOT }, async (dev) => {
