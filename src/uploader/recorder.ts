@@ -85,13 +85,7 @@ export class Recorder {
 
   /** Progress, throttled to about one event per percent or per 200 ms; `force` and a new stage
    * always emit. */
-  progress(
-    bytes: number,
-    total: number,
-    sent: number,
-    stage: 'sending' | 'flashing',
-    forced = false,
-  ): void {
+  progress(bytes: number, total: number, sent: number, stage: 'sending' | 'flashing', forced = false): void {
     const now = this.now();
     const step = Math.max(1, Math.floor(total / 100));
     const force = forced || stage !== this.lastStage;

@@ -10,7 +10,11 @@ import type { UploadObservation } from './types.ts';
 type Attempt = NonNullable<UploadObservation['previousAttempts']>[number];
 
 /** Failures of the data phase, the only ones an offset belongs to. */
-const TRANSFER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['INCOMPLETE', 'TRANSFER_STALLED', 'DEVICE_ERROR']);
+const TRANSFER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'INCOMPLETE',
+  'TRANSFER_STALLED',
+  'DEVICE_ERROR',
+]);
 
 /** Offsets closer than this count as the same: 2 % of the image, at least 8 KiB (an ESP8266
  * confirms once per drain of up to a few KiB, so two runs to the same byte report a little apart). */

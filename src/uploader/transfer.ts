@@ -200,7 +200,9 @@ export function transfer(ctx: TransferContext): Promise<void> {
           'BAD_REPLY',
           'reply-cap',
           `The device sent ${tr.replyBytes} reply bytes for a ${total}-byte image, more than an ArduinoOTA device can (at most ${replyCap}): this is not an Updater's reply stream.`,
-          { hint: 'Something other than the ArduinoOTA Updater answered on this connection. Check the address and port.' },
+          {
+            hint: 'Something other than the ArduinoOTA Updater answered on this connection. Check the address and port.',
+          },
         );
         return;
       }
@@ -299,7 +301,9 @@ export function transfer(ctx: TransferContext): Promise<void> {
           // timeout: after a silent second, hand it one more device read.
           nudge = setTimeout(() => {
             nudged += AHEAD_NUDGE_BYTES;
-            rec.log(`write-ahead window full and the device silent: handing it ${AHEAD_NUDGE_BYTES} more bytes`);
+            rec.log(
+              `write-ahead window full and the device silent: handing it ${AHEAD_NUDGE_BYTES} more bytes`,
+            );
             wake();
           }, AHEAD_NUDGE_MS * t.timeScale);
         }
