@@ -50,8 +50,8 @@ export function replyByteCap(size: number): number {
   return 2 * size + 4 * DEVICE_READ_SIZE + 4096;
 }
 
-/** How long the host waits, blocked on the write-ahead window with a silent device, before it
- * hands one more device read to the network (the count split is a guess, protocol.md §4.3: an
- * underestimate must not deadlock an ESP8266, which has no receive timeout). × timeScale. */
-export const AHEAD_NUDGE_MS = 1000;
+/** Blocked on the write-ahead window with a silent device for as long as the flash-pause
+ * allowance (a whole window flashed at the slowest rate), the host hands it one more device read:
+ * the count split is a guess (protocol.md §4.3), and an underestimate must not deadlock an ESP8266,
+ * which has no receive timeout. The grants add up (the window stays wider after each). */
 export const AHEAD_NUDGE_BYTES = DEVICE_READ_SIZE;

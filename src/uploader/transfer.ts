@@ -9,7 +9,6 @@ import { formatSeconds, type Recorder } from './recorder.ts';
 import {
   AHEAD_LIMIT_BYTES,
   AHEAD_NUDGE_BYTES,
-  AHEAD_NUDGE_MS,
   flashPauseAllowanceMs,
   MIN_TRANSFER_BYTES_PER_S,
   replyByteCap,
@@ -127,11 +126,11 @@ export function transfer(ctx: TransferContext): Promise<void> {
       const waitingForResult = allWritten && counts.confirmed >= total;
       if (waitingForResult) rec.setPhase('result');
       // The device may stay silent while it writes what it holds to flash (an ESP8266 answers once
-      // per drain, protocol.md §4.3): the flash-pause allowance covers that, never more.
-      const holds = written > counts.confirmed;
-      const ms = waitingForResult ? t.resultTimeoutMs : t.stallTimeoutMs + (holds ? allowanceMs : 0);
+      // per drain, protocol.md §4.3; while bytes remain to send, it holds some or soon will): the
+      // flash-pause allowance covers that, never more.
+      const ms = waitingForResult ? t.resultTimeoutMs : t.stallTimeoutMs + allowanceMs;
       tr.silenceLimitMs = ms;
-      silence = setTimeout(() => onSilence(waitingForResult, ms, holds), ms);
+      silence = setTimeout(() => onSilence(waitingForResult, ms), ms);
     };
 
     const deviceError = (text: string): void => {
@@ -230,7 +229,7 @@ export function transfer(ctx: TransferContext): Promise<void> {
           hint: 'The device keeps its old firmware. Upload again.',
         });
     };
-    const onSilence = (waitingForResult: boolean, ms: number, holds: boolean): void => {
+    const onSilence = (waitingForResult: boolean, ms: number): void => {
       if (finished) return;
       const partial = tokenizer.end().find((tok) => tok.type === 'error');
       if (partial?.type === 'error') {
@@ -250,7 +249,7 @@ export function transfer(ctx: TransferContext): Promise<void> {
         fail(
           'TRANSFER_STALLED',
           'stall',
-          `The transfer stalled ${where()}: the device sent nothing for ${formatSeconds(ms)} (stall timeout ${formatSeconds(t.stallTimeoutMs)}${holds ? ` + ${formatSeconds(allowanceMs)} flash-pause allowance` : ''}).`,
+          `The transfer stalled ${where()}: the device sent nothing for ${formatSeconds(ms)} (stall timeout ${formatSeconds(t.stallTimeoutMs)} + ${formatSeconds(allowanceMs)} flash-pause allowance).`,
           {
             hint:
               'The device keeps its old firmware. Upload again (--retries N); move the device closer to the access ' +
@@ -298,14 +297,14 @@ export function transfer(ctx: TransferContext): Promise<void> {
         else {
           wakeWriter = done;
           // A count split that came out too small must not deadlock a device without a receive
-          // timeout: after a silent second, hand it one more device read.
+          // timeout: after a whole window's flash time of silence, hand it one more device read.
           nudge = setTimeout(() => {
             nudged += AHEAD_NUDGE_BYTES;
             rec.log(
               `write-ahead window full and the device silent: handing it ${AHEAD_NUDGE_BYTES} more bytes`,
             );
             wake();
-          }, AHEAD_NUDGE_MS * t.timeScale);
+          }, allowanceMs);
         }
         socket.on('close', done);
         writer.signal.addEventListener('abort', done, { once: true });
