@@ -79,72 +79,50 @@ describe('transfer stalls: --stall-timeout is honoured', () => {
 
 describe('transfer: retries that fail at the same offset point at the image or flash', () => {
   const data = buildEsp32App({ size: 200_000 });
-  for (const fault of ['drop@50', 'corrupt@50'])
-    it(`${fault} on every attempt: SAME_OFFSET warning, observation and diagnosis`, async () => {
-      const dev = await startDevice({
-        core: 'esp32',
-        address: '127.0.0.73',
-        port: 0,
-        timeScale: SCALE,
-        faults: [fault],
-        faultEvery: true,
-      });
-      try {
-        const events: UploadEvent[] = [];
-        const { e, obs } = await failing(
-          upload({
-            host: dev.address,
-            port: dev.port,
-            data,
-            timeScale: SCALE,
-            retries: 2,
-            onEvent: (ev) => events.push(ev),
-          }),
-        );
-        assert.equal(e.code, fault.startsWith('drop') ? 'INCOMPLETE' : 'DEVICE_ERROR', e.message);
-        const warnings = events.filter((ev) => ev.type === 'warning' && ev.code === 'SAME_OFFSET');
-        assert.equal(warnings.length, 1, 'warned once, when first seen');
-        assert.equal(obs.sameOffset?.attempts, 3);
-        assert.equal(obs.previousAttempts?.length, 2);
-        assert.ok(obs.warnings.some((w) => w.code === 'SAME_OFFSET'));
-        const top = diagnose(obs, e).causes[0];
-        assert.equal(top?.id, 'SAME_OFFSET');
-        assert.ok(
-          top.evidence.some((l) => /same offset/.test(l)),
-          top.evidence.join('\n'),
-        );
-      } finally {
-        await dev.close();
-      }
-    });
-
-  it('drops at 20 % and then 70 %: no SAME_OFFSET (a link failing at random points)', async () => {
-    const dev = await startDevice({
-      core: 'esp32',
-      address: '127.0.0.74',
-      port: 0,
-      timeScale: SCALE,
-      faults: ['drop@20', 'drop@70'],
-    });
+  /** Upload with retries to an emulated ESP32 with these faults; the failure and the events. */
+  async function retried(address: string, faults: string[], faultEvery: boolean, retries: number) {
+    const dev = await startDevice({ core: 'esp32', address, port: 0, timeScale: SCALE, faults, faultEvery });
     try {
       const events: UploadEvent[] = [];
-      const { e, obs } = await failing(
+      const failed = await failing(
         upload({
           host: dev.address,
           port: dev.port,
           data,
           timeScale: SCALE,
-          retries: 1,
+          retries,
           onEvent: (ev) => events.push(ev),
         }),
       );
-      assert.equal(e.code, 'INCOMPLETE');
-      assert.equal(obs.previousAttempts?.length, 1);
-      assert.equal(obs.sameOffset, undefined);
-      assert.ok(!events.some((ev) => ev.type === 'warning' && ev.code === 'SAME_OFFSET'));
+      const warnings = events.filter((ev) => ev.type === 'warning' && ev.code === 'SAME_OFFSET');
+      return { ...failed, warnings };
     } finally {
       await dev.close();
     }
+  }
+
+  for (const fault of ['drop@50', 'corrupt@50'])
+    it(`${fault} on every attempt: SAME_OFFSET warning, observation and diagnosis`, async () => {
+      const { e, obs, warnings } = await retried('127.0.0.73', [fault], true, 2);
+      assert.equal(e.code, fault.startsWith('drop') ? 'INCOMPLETE' : 'DEVICE_ERROR', e.message);
+      assert.equal(warnings.length, 1, 'warned once, when first seen');
+      assert.equal(obs.sameOffset?.attempts, 3);
+      assert.equal(obs.previousAttempts?.length, 2);
+      assert.ok(obs.warnings.some((w) => w.code === 'SAME_OFFSET'));
+      const top = diagnose(obs, e).causes[0];
+      assert.equal(top?.id, 'SAME_OFFSET');
+      assert.ok(
+        top.evidence.some((l) => /same offset/.test(l)),
+        top.evidence.join('\n'),
+      );
+    });
+
+  it('drops at 20 % and then 70 %: no SAME_OFFSET (a link failing at random points)', async () => {
+    const { e, obs, warnings } = await retried('127.0.0.74', ['drop@20', 'drop@70'], false, 1);
+    assert.equal(e.code, 'INCOMPLETE');
+    assert.equal(obs.previousAttempts?.length, 1);
+    assert.equal(obs.sameOffset, undefined);
+    assert.equal(warnings.length, 0);
   });
 });
 
