@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isAirflashError } from '../src/errors.ts';
+import { uploadFleet } from '../src/uploader/fleet.ts';
 import { type UploadEvent, type UploadObservation, upload } from '../src/uploader/index.ts';
 import { pause, type ScriptContext, startScriptedDevice } from './helpers/scripted-device.ts';
 
@@ -98,6 +99,27 @@ describe('transfer: an OK is success only after the whole image', () => {
     }, image(size));
     const { e } = failure(outcome);
     assert.equal(e.code, 'BAD_REPLY', e.message);
+  });
+
+  it('the fleet records a device that answers OK at once as failed (BAD_REPLY), not ok', async () => {
+    const dev = await startScriptedDevice(ADDR, ({ socket }) => {
+      socket.write('OK');
+    });
+    try {
+      const summary = await uploadFleet({
+        targets: [{ name: 'impostor', host: ADDR, port: dev.port }],
+        image: image(300_000),
+        force: true,
+        probe: false,
+        ...fast,
+      });
+      const r = summary.results[0];
+      assert.equal(r?.status, 'failed', `${r?.status} ${r?.code} ${r?.message}`);
+      assert.equal(r.code, 'BAD_REPLY');
+      assert.deepEqual(summary.devices.ok, []);
+    } finally {
+      await dev.close();
+    }
   });
 
   const STREAM = replyStream(8000, 1460); // 14601460146014601460700OK, as a real ESP8266 (protocol.md §11.3)
