@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { isAirflashError } from '../src/errors.ts';
 import { uploadFleet } from '../src/uploader/fleet.ts';
 import { type UploadEvent, type UploadObservation, upload } from '../src/uploader/index.ts';
+import { replyByteCap, transferDeadlineMs } from '../src/uploader/transfer-limits.ts';
 import { pause, type ScriptContext, startScriptedDevice } from './helpers/scripted-device.ts';
 
 const ADDR = '127.0.0.71';
@@ -174,6 +175,34 @@ describe('transfer: a device cannot keep an upload alive forever', () => {
     assert.equal(deadline, Math.ceil((24_000 / 4096) * 1000 * 0.05) + 400 + 205 + 400);
     assert.ok(ms < deadline + 3000, `took ${ms} ms for a deadline of ${deadline} ms`);
     assert.match(e.message, /deadline/);
+  });
+
+  it('the reply-byte cap: exactly the cap then OK is success, one byte more is BAD_REPLY', async () => {
+    const size = 24_000;
+    const cap = replyByteCap(size);
+    assert.equal(cap, 2 * size + 4 * 1460 + 4096);
+    for (const extra of [0, 1]) {
+      const { outcome } = await run(async (ctx) => {
+        await ctx.receivedAtLeast(ctx.size);
+        ctx.socket.write(`${'1'.repeat(cap - 2 + extra)}OK`);
+      }, image(size));
+      if (extra === 0) assert.equal(outcome.ok, true, outcome.ok ? '' : String(outcome.e));
+      else {
+        const { e, obs } = failure(outcome);
+        assert.equal(e.code, 'BAD_REPLY', e.message);
+        assert.equal(obs.transfer?.replyBytes, cap + 1);
+      }
+    }
+  });
+
+  it('the deadline formula: size at 4 KiB/s plus the stall, allowance and result waits, scaled', () => {
+    const t = { stallTimeoutMs: 10_000, resultTimeoutMs: 30_000, timeScale: 1 } as Parameters<
+      typeof transferDeadlineMs
+    >[1];
+    assert.equal(transferDeadlineMs(1_250_000, t), Math.ceil(1_250_000 / 4.096) + 10_000 + 4096 + 30_000);
+    assert.equal(transferDeadlineMs(0, t), 44_096);
+    const half = { ...t, stallTimeoutMs: 5000, resultTimeoutMs: 15_000, timeScale: 0.5 };
+    assert.equal(transferDeadlineMs(4096, half), 500 + 5000 + 2048 + 15_000);
   });
 
   for (const [what, fill] of [
