@@ -111,7 +111,7 @@ describe('airflash upload -d (live debug output)', () => {
     ])
       assert.ok(!all.includes(secret), `output contains ${secret}`);
     // nothing raw from outside: no control character except the newlines between lines
-    const raw = [...stderr.replace(/\r\x1b\[2K/g, '')].filter((ch) => {
+    const raw = [...stderr.split('\r\x1b[2K').join('')].filter((ch) => {
       const c = ch.charCodeAt(0);
       return (c < 0x20 && c !== 0x0a) || (c >= 0x7f && c <= 0x9f);
     });
