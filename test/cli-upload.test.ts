@@ -93,8 +93,11 @@ describe('airflash upload (CLI)', () => {
       const progress = lines.filter((l) => l.type === 'progress');
       let last = -1;
       for (const p of progress) {
-        assert.deepEqual(Object.keys(p).sort(), ['bytes', 'total', 'type']);
+        assert.deepEqual(Object.keys(p).sort(), ['bytes', 'sent', 'stage', 'total', 'type']);
         assert.ok((p['bytes'] as number) >= last && (p['bytes'] as number) <= (p['total'] as number));
+        // confirmed never runs ahead of what was handed to the network
+        assert.ok((p['bytes'] as number) <= (p['sent'] as number) || p['bytes'] === 0, JSON.stringify(p));
+        assert.ok(['sending', 'flashing'].includes(p['stage'] as string), JSON.stringify(p));
         last = p['bytes'] as number;
       }
       assert.equal(last, 100_000);

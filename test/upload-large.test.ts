@@ -31,6 +31,9 @@ describe('a 12 MiB firmware to an emulated 32 MB ESP32 (default_32MB)', () => {
         port: dev.port,
         file,
         timeScale: 0.05,
+        // The point here is streaming and memory, not stall detection: a scaled 0.5 s stall
+        // timeout (+ 0.2 s allowance) is shorter than a pause of this busy process on 2 loaded cores.
+        stallTimeoutMs: 10_000,
         preflight: createPreflight({ chip: 'esp32', partitions: 'default_32MB' }),
       });
       await booted;

@@ -9,7 +9,7 @@ import { noConnectCauses } from './causes/connect.ts';
 import { deviceTextCauses } from './causes/device-text.ts';
 import { deriveFacts, type Facts, likelihoodOf, observationOf, quote, type Scored } from './causes/facts.ts';
 import { badReplyCauses, lateAnswerCause, loopEstimate, noAnswerCauses } from './causes/invitation.ts';
-import { stallCauses } from './causes/transfer.ts';
+import { sameOffsetCauses, stallCauses } from './causes/transfer.ts';
 import type { Diagnosis, DiagnosisCause, FollowUpResult } from './causes/types.ts';
 
 export { firewallCommands } from './causes/connect.ts';
@@ -117,7 +117,7 @@ function causesFor(f: Facts): Scored[] {
       return badReplyCauses(f);
     case 'DEVICE_REFUSED':
     case 'DEVICE_ERROR':
-      return [...deviceTextCauses(f, text ?? f.e.message ?? ''), ...late(0.2)];
+      return [...sameOffsetCauses(f), ...deviceTextCauses(f, text ?? f.e.message ?? ''), ...late(0.2)];
     case 'AUTH_REQUIRED':
       return authRequiredCauses(f);
     case 'AUTH_FAILED': {
@@ -130,7 +130,12 @@ function causesFor(f: Facts): Scored[] {
       return [...noConnectCauses(f), ...late(0.3)];
     case 'TRANSFER_STALLED':
     case 'INCOMPLETE':
-      return [...stallCauses(f), ...(text ? deviceTextCauses(f, text) : []), ...late(0.15)];
+      return [
+        ...sameOffsetCauses(f),
+        ...stallCauses(f),
+        ...(text ? deviceTextCauses(f, text) : []),
+        ...late(0.15),
+      ];
     case 'TIMEOUT':
       if (f.fromDevice.length === 0 && f.o?.outcome?.phase === 'invite') return noAnswerCauses(f);
       return [...late(0.5), ...otherErrorCauses(f)];

@@ -106,6 +106,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
   const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>): void => {
     const at = rec.now();
     obs.sent.push({ at, ...entry });
+    rec.sentDatagram(entry.kind, bytes);
     ctx.udp.send(bytes, ctx.device.port, ctx.device.address, (error) => {
       if (error) inbox.fail(udpError(error, ctx));
     });

@@ -10,12 +10,19 @@ export class Recorder {
   phase: UploadPhase = 'resolve';
   private readonly t0 = performance.now();
   private readonly listener: ((event: UploadEvent) => void) | undefined;
+  private readonly debugEvents: boolean;
   private lastProgressAt = -1;
   private lastProgressBytes = -1;
+  private lastStage: string | undefined;
 
-  constructor(obs: UploadObservation, listener: ((event: UploadEvent) => void) | undefined) {
+  constructor(
+    obs: UploadObservation,
+    listener: ((event: UploadEvent) => void) | undefined,
+    debugEvents = false,
+  ) {
     this.obs = obs;
     this.listener = listener;
+    this.debugEvents = debugEvents;
   }
 
   /** Milliseconds since the upload started (monotonic, 0.1 ms resolution). */
@@ -23,10 +30,26 @@ export class Recorder {
     return Math.round((performance.now() - this.t0) * 10) / 10;
   }
 
+  /** A timeline entry (kept in the observation), also a debug event. */
   log(what: string): void {
     const at = this.now();
     this.obs.timeline.push({ at, what });
-    debug('upload +%sms %s', at, what);
+    this.debugEvent(at, what);
+  }
+
+  /** A step worth seeing live but not worth keeping (each TCP reply chunk). */
+  trace(what: string): void {
+    this.debugEvent(this.now(), what);
+  }
+
+  /** A datagram as it is sent, with its text; the secret part of an auth line is masked. */
+  sentDatagram(kind: string, bytes: Uint8Array): void {
+    this.trace(`udp → ${kind} ${JSON.stringify(maskDatagram(bytes))}`);
+  }
+
+  private debugEvent(at: number, text: string): void {
+    debug('upload +%sms %s', at, text);
+    if (this.debugEvents) this.emit({ type: 'debug', at, text });
   }
 
   emit(event: UploadEvent): void {
@@ -60,10 +83,12 @@ export class Recorder {
     this.emit({ type: 'hint', message });
   }
 
-  /** Progress, throttled to about one event per percent or per 200 ms; `force` always emits. */
-  progress(bytes: number, total: number, sent: number, force = false): void {
+  /** Progress, throttled to about one event per percent or per 200 ms; `force` and a new stage
+   * always emit. */
+  progress(bytes: number, total: number, sent: number, stage: 'sending' | 'flashing', forced = false): void {
     const now = this.now();
     const step = Math.max(1, Math.floor(total / 100));
+    const force = forced || stage !== this.lastStage;
     if (
       !force &&
       bytes !== total &&
@@ -74,8 +99,18 @@ export class Recorder {
     if (!force && bytes === this.lastProgressBytes) return;
     this.lastProgressAt = now;
     this.lastProgressBytes = bytes;
-    this.emit({ type: 'progress', bytes, total, sent });
+    this.lastStage = stage;
+    this.emit({ type: 'progress', bytes, total, sent, stage });
   }
+}
+
+/** The text of a datagram for debug output: an auth line `200 <cnonce> <response>` keeps only
+ * its shape (the response is derived from the password). */
+export function maskDatagram(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes).toString('latin1');
+  const auth = /^(\d+) (\S+) (\S+)(\n?)$/.exec(text);
+  if (auth) return `${auth[1]} ${'*'.repeat(8)} ${'*'.repeat(8)}${auth[4]}`;
+  return text;
 }
 
 export function formatSeconds(ms: number): string {

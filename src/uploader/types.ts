@@ -16,8 +16,14 @@ export type UploadPhase =
 /** Events emitted through `UploadOptions.onEvent`. The library never prints; the CLI renders these. */
 export type UploadEvent =
   | { type: 'phase'; phase: UploadPhase }
-  /** `bytes`: bytes the device confirmed (its counts, bounded by the bytes sent); `total` only on `OK`. */
-  | { type: 'progress'; bytes: number; total: number; sent: number }
+  /** `bytes`: bytes the device confirmed (its counts, bounded by the bytes sent); `total` only on
+   * `OK`. `sent`: bytes handed to the network (the host's socket buffers are not the device).
+   * `stage`: `sending` while the host still has image bytes to hand over; `flashing` once every
+   * byte was handed over and the device is writing what it holds (then, after its MD5 check, `OK`). */
+  | { type: 'progress'; bytes: number; total: number; sent: number; stage?: 'sending' | 'flashing' }
+  /** Only with `debug: true`: one step as it happens (datagrams with their text, passwords
+   * masked; each TCP reply chunk). `at`: ms since the upload started. Not stored. */
+  | { type: 'debug'; at: number; text: string }
   | { type: 'warning'; code: string; message: string }
   /** Something worth telling a waiting user, e.g. "the device answered after 29.6 s: ...". */
   | { type: 'hint'; message: string }
@@ -80,6 +86,8 @@ export interface UploadOptions {
   /** Recorded in the observation (for the diagnosis); not used to decide anything here. */
   context?: { chip?: string; partitions?: string; slotSize?: number; core?: string; force?: boolean };
   onEvent?: (event: UploadEvent) => void;
+  /** Emit `debug` events (every datagram and reply chunk as it happens). Default false. */
+  debug?: boolean;
   signal?: AbortSignal;
 }
 
@@ -260,15 +268,38 @@ export interface UploadObservation {
   };
   transfer?: {
     startedAt: number;
-    /** Bytes handed to the operating system. */
+    /** Bytes handed to the operating system (its socket buffers are not the device). */
     bytesSent: number;
     /** Bytes the device confirmed (sum of its counts; a hint, the counts have no separator). */
     bytesConfirmed: number;
     /** Number of reply chunks with counts. */
     countChunks: number;
+    /** Bytes the device sent on the data connection (capped, docs/upload.md). */
+    replyBytes?: number;
+    /** Most bytes handed to the network beyond the device's counts. */
+    aheadLimit?: number;
+    /** Extra silence allowed while the device holds unconfirmed bytes (writes them to flash). */
+    flashPauseAllowanceMs?: number;
+    /** The silence limit in force when the transfer ended (stall timeout [+ allowance], or the
+     * result timeout). */
+    silenceLimitMs?: number;
+    /** Overall deadline of the transfer (size at the minimum rate + the fixed waits). */
+    deadlineMs?: number;
     lastDeviceDataAt?: number;
     endedAt?: number;
-    end?: 'ok' | 'device-error' | 'eof' | 'reset' | 'stall' | 'result-timeout' | 'aborted';
+    /** early-ok: `OK` before the whole image was handed over (or before any count); reply-cap:
+     * more reply bytes than a device sends; deadline: the overall deadline passed. */
+    end?:
+      | 'ok'
+      | 'device-error'
+      | 'eof'
+      | 'reset'
+      | 'stall'
+      | 'result-timeout'
+      | 'aborted'
+      | 'early-ok'
+      | 'reply-cap'
+      | 'deadline';
     /** Bytes after `OK` (a real device sends none). */
     trailing?: number;
   };
@@ -287,6 +318,9 @@ export interface UploadObservation {
   /** A readable log of everything above, in order. */
   timeline: Array<{ at: number; what: string }>;
   outcome?: { ok: boolean; code?: ErrorCode; phase?: UploadPhase; message: string; at: number };
-  /** Previous failed attempts of the same upload (`retries`), oldest first. */
-  previousAttempts?: Array<{ code: ErrorCode; message: string }>;
+  /** Previous failed attempts of the same upload (`retries`), oldest first, with the bytes the
+   * device had confirmed when each failed (transfer failures). */
+  previousAttempts?: Array<{ code: ErrorCode; message: string; bytesConfirmed?: number; bytesSent?: number }>;
+  /** Set when every attempt (at least two) failed in the transfer at about the same offset. */
+  sameOffset?: { attempts: number; offsets: number[]; code: ErrorCode };
 }

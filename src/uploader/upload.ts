@@ -9,6 +9,7 @@ import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
 import { formatSeconds, Recorder } from './recorder.ts';
+import { attemptSummary, noteSameOffset } from './same-offset.ts';
 import { transfer } from './transfer.ts';
 import type { UploadObservation, UploadOptions, UploadResult } from './types.ts';
 
@@ -125,9 +126,9 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
   const signal = o.signal;
   const passwordSource = o.passwordSource ?? (o.password ? 'option' : undefined);
   const retries = o.retries ?? 0;
-  const previous: Array<{ code: ErrorCode; message: string }> = [];
+  const previous: NonNullable<UploadObservation['previousAttempts']> = [];
 
-  let rec = new Recorder(newObservation(o, t, passwordSource), o.onEvent);
+  let rec = new Recorder(newObservation(o, t, passwordSource), o.onEvent, o.debug === true);
   let target: ResolvedTarget;
   let image: PreparedImage;
   try {
@@ -185,13 +186,14 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
       return { ...result, attempts: attempt };
     } catch (error) {
       const e = finalise(rec, error);
+      noteSameOffset(rec, previous, e);
       if (attempt > retries || !isRetryable(e.code) || signal?.aborted) throw e;
-      previous.push({ code: e.code, message: e.message });
+      previous.push(attemptSummary(e, rec.obs));
       rec.emit({ type: 'retry', attempt, of: retries + 1, code: e.code, message: e.message });
       await sleep(t.retryPauseMs * attempt, signal).catch((err: unknown) => {
         throw finalise(rec, err);
       });
-      const fresh = new Recorder(newObservation(o, t, passwordSource), o.onEvent);
+      const fresh = new Recorder(newObservation(o, t, passwordSource), o.onEvent, o.debug === true);
       fresh.obs.target = { ...rec.obs.target };
       fresh.obs.image = { ...rec.obs.image };
       if (rec.obs.preflight) fresh.obs.preflight = rec.obs.preflight;

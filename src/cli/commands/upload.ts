@@ -138,11 +138,6 @@ export function uploadOptionsFromArgs(
   };
 }
 
-function debugLines(obs: UploadObservation | undefined): string {
-  if (!obs) return '';
-  return `${obs.timeline.map((e) => `  +${(e.at / 1000).toFixed(3)}s ${e.what}`).join('\n')}\n`;
-}
-
 /** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
 async function resolveWithMdns(host: string, options: { signal?: AbortSignal }): Promise<string[]> {
   const { resolveHost } = await import('../../discovery/index.ts');
@@ -195,9 +190,9 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
             }),
           }),
       onEvent: (e) => renderer.event(e),
+      ...(v.debug === true ? { debug: true } : {}),
       signal: io.signal,
     });
-    if (v.debug === true) io.stderr.write(debugLines(result.observation));
     const secs = result.durationMs / 1000;
     const loop =
       result.loopPeriodMs === undefined
@@ -218,7 +213,6 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     const e = toAirflashError(error);
     const obs = e.data['observation'] as UploadObservation | undefined;
-    if (v.debug === true) io.stderr.write(debugLines(obs));
     const diagnosis = await diagnosisFor(e, { signal: io.signal, onNote: (text) => renderer.note(text) });
     const human = `${renderError(e)}${diagnosis ? renderDiagnosis(diagnosis) : ''}`;
     renderer.result(

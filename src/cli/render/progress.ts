@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { UploadEvent, UploadPhase } from '../../uploader/index.ts';
 import type { DiagnosisView } from './diagnosis.ts';
+import { escapeControl } from './safe-text.ts';
 
 export type OutputMode = 'json' | 'bar' | 'plain';
 
@@ -101,14 +102,19 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
     clearBar();
     stderr.write(`${prefix}${text}\n`);
   };
-  const drawBar = (bytes: number, total: number, force: boolean): void => {
+  let flashingShown = false;
+  const drawBar = (bytes: number, total: number, force: boolean, flashing: boolean): void => {
     const now = Date.now();
     if (!force && now - lastBarAt < 100) return;
     lastBarAt = now;
     const secs = Math.max(0.001, (now - transferStart) / 1000);
     const rate = bytes / secs;
+    const tail =
+      flashing && bytes < total
+        ? '  all sent; the device is writing what it holds to flash'
+        : `  ${formatBytes(Math.round(rate))}/s`;
     stderr.write(
-      `\r\x1b[2K${prefix}Uploading ${bar(total === 0 ? 1 : bytes / total, width)}  ${formatBytes(bytes)} / ${formatBytes(total)}  ${formatBytes(Math.round(rate))}/s`,
+      `\r\x1b[2K${prefix}Uploading ${bar(total === 0 ? 1 : bytes / total, width)}  ${formatBytes(bytes)} / ${formatBytes(total)} confirmed${tail}`,
     );
     barShown = true;
     if (total > 0 && bytes >= total) {
@@ -129,17 +135,35 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
             if (text !== undefined && !(mode === 'bar' && e.phase === 'transfer')) line(`${text}...`);
           }
           break;
-        case 'progress':
-          if (mode === 'json') json({ type: 'progress', bytes: e.bytes, total: e.total });
-          else if (mode === 'bar') drawBar(e.bytes, e.total, e.bytes === e.total);
+        case 'progress': {
+          const flashing = e.stage === 'flashing';
+          if (mode === 'json')
+            json({
+              type: 'progress',
+              bytes: e.bytes,
+              total: e.total,
+              sent: e.sent,
+              ...(e.stage ? { stage: e.stage } : {}),
+            });
+          else if (mode === 'bar') drawBar(e.bytes, e.total, e.bytes === e.total || flashing, flashing);
           else {
+            if (flashing && !flashingShown && e.bytes < e.total) {
+              flashingShown = true;
+              line(
+                `All ${formatBytes(e.sent)} sent; the device confirmed ${formatBytes(e.bytes)} and is writing the rest it holds to flash`,
+              );
+            }
             const pct = e.total === 0 ? 100 : Math.floor((100 * e.bytes) / e.total);
             const step = Math.floor(pct / 10) * 10;
             if (step > lastPercentLine) {
               lastPercentLine = step;
-              line(`Uploading: ${step}% (${formatBytes(e.bytes)} of ${formatBytes(e.total)})`);
+              line(`Uploading: ${step}% (${formatBytes(e.bytes)} of ${formatBytes(e.total)} confirmed)`);
             }
           }
+          break;
+        }
+        case 'debug':
+          line(`  +${(e.at / 1000).toFixed(3)}s ${escapeControl(e.text)}`);
           break;
         case 'warning':
           if (mode === 'json') json({ type: 'warning', code: e.code, message: e.message });
@@ -151,6 +175,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
         case 'retry':
           line(`attempt ${e.attempt} of ${e.of} failed (${e.code}: ${e.message}); trying again`);
           lastPercentLine = -1;
+          flashingShown = false;
           break;
       }
     },

@@ -14,7 +14,7 @@ function whereEvidence(f: Facts, text: string): string[] {
     const size = o.image.size ?? 0;
     const pct = size > 0 ? Math.floor((100 * t.bytesConfirmed) / size) : 0;
     lines.push(
-      `after ${t.bytesSent} of ${size} bytes sent (about ${t.bytesConfirmed} = ${pct} % confirmed by the device), it wrote ${quote(text)}${t.endedAt === undefined ? '' : ` ${at(t.endedAt)}`}`,
+      `after about ${t.bytesConfirmed} of ${size} bytes confirmed by the device (${pct} %; ${t.bytesSent} handed to the network), it wrote ${quote(text)}${t.endedAt === undefined ? '' : ` ${at(t.endedAt)}`}`,
     );
   } else lines.push(`the device said ${quote(text)}`);
   return lines;

@@ -8,14 +8,30 @@ function progressEvidence(f: Facts): string[] {
   const size = o.image.size ?? 0;
   const pct = size > 0 ? Math.floor((100 * t.bytesConfirmed) / size) : 0;
   const lines = [
-    `the device connected ${at(o.connect?.connectedAt ?? t.startedAt)}; ${t.bytesSent} of ${size} bytes handed to the network, about ${t.bytesConfirmed} (${pct} %) confirmed by the device in ${t.countChunks} count(s)`,
+    `the device connected ${at(o.connect?.connectedAt ?? t.startedAt)} and confirmed about ${t.bytesConfirmed} of ${size} bytes (${pct} %) in ${t.countChunks} count(s); ${t.bytesSent} were handed to the network (the host's socket buffers are not the device)`,
   ];
+  const same = o.sameOffset;
+  if (same)
+    lines.push(
+      `all ${same.attempts} attempts failed at about the same offset (${same.offsets.join(', ')} bytes confirmed): a weak link fails at random points, so this points at the image or the device's flash there`,
+    );
   if (t.lastDeviceDataAt !== undefined)
     lines.push(
       `its last reply came ${at(t.lastDeviceDataAt)}${t.endedAt === undefined ? '' : `; the transfer ended ${at(t.endedAt)} (${secs(t.endedAt - t.lastDeviceDataAt)} later)`}`,
     );
   else lines.push('the device never sent a count');
   return lines;
+}
+
+/** "no reply for 9.1 s (stall timeout 5.0 s + 4.1 s flash-pause allowance)": the wait in force. */
+function silenceText(o: Facts['o']): string {
+  const t = o?.transfer;
+  const stall = o?.options.stallTimeoutMs ?? 0;
+  const limit = t?.silenceLimitMs ?? stall;
+  const allowance = limit - stall;
+  return allowance > 0
+    ? `no reply for ${secs(limit)} (stall timeout ${secs(stall)} + ${secs(allowance)} flash-pause allowance for the bytes the device may still be writing to flash)`
+    : `no reply for ${secs(limit)} (stall timeout)`;
 }
 
 const RETRY = (f: Facts): string =>
@@ -34,9 +50,9 @@ export function stallCauses(f: Facts): Scored[] {
   const causes: Scored[] = [];
   if (end === 'stall' || f.code === 'TRANSFER_STALLED') {
     ev.push(
-      f.esp8266
-        ? `no reply for ${secs(o?.options.stallTimeoutMs ?? 0)}; an ESP8266 has no receive timeout: it waits as long as the connection stays open`
-        : `no reply for ${secs(o?.options.stallTimeoutMs ?? 0)}; an ESP32 gives up after 1 s without data (then re-sends its last count 3 times, ~4 s)`,
+      end === 'deadline'
+        ? `the device kept answering but the transfer passed its deadline of ${secs(t?.deadlineMs ?? 0)} (the image at the slowest accepted rate plus the fixed waits)`
+        : `${silenceText(o)}; ${f.esp8266 ? 'an ESP8266 has no receive timeout: it waits as long as the connection stays open' : 'an ESP32 gives up after 1 s without data (then re-sends its last count 3 times, ~4 s)'}`,
     );
     causes.push({
       id: 'WEAK_LINK_STALL',
@@ -131,4 +147,24 @@ export function stallCauses(f: Facts): Scored[] {
     });
   }
   return causes;
+}
+
+/** Every attempt (with --retries) failed at about the same offset: not the link (upload.ts notes it). */
+export function sameOffsetCauses(f: Facts): Scored[] {
+  const same = f.o?.sameOffset;
+  if (!same) return [];
+  const size = f.o?.image.size ?? 0;
+  const pct = size > 0 ? Math.floor((100 * Math.min(...same.offsets)) / size) : 0;
+  return [
+    {
+      id: 'SAME_OFFSET',
+      score: 0.97,
+      title: `Every attempt failed at the same point (about ${pct} %): the image or the device's flash there, not the link`,
+      evidence: progressEvidence(f),
+      next: [
+        'Check the image: rebuild it, and run airflash image FIRMWARE.bin (a truncated or damaged file fails at the same place).',
+        "If the image is good, the device's flash may be failing in that region: try another partition scheme (the other OTA slot), or flash once over serial.",
+      ],
+    },
+  ];
 }
