@@ -561,9 +561,9 @@ function authFailed(
     scheme === 'sha256'
       ? 'the device speaks the SHA-256/PBKDF2 exchange (arduino-esp32 ≥ 3.3.1)'
       : 'the device speaks the MD5 exchange (ESP8266 or arduino-esp32 ≤ 3.3.0)';
-  const pw = ctx.password ?? '';
-  const extra = /\s-{1,2}[a-z]/i.test(pw)
-    ? ` The password contains "${pw.slice(pw.search(/\s-{1,2}[a-z]/i)).trim()}": several options were probably passed as one argument.`
+  // Never quote any part of the password: say only what it looks like.
+  const extra = passwordLooksLikeOptions(ctx.password ?? '')
+    ? ' The password contains white space followed by "-" (it looks like more options): several options were probably passed as one argument.'
     : '';
   return new AirflashError(
     'AUTH_FAILED',
@@ -574,6 +574,11 @@ function authFailed(
       hint: 'Check the password given with -a / AIRFLASH_PASSWORD against ArduinoOTA.setPassword() in the sketch.',
     },
   );
+}
+
+/** A password with white space then `-x` / `--x`: PlatformIO's one-line upload_flags. */
+export function passwordLooksLikeOptions(password: string): boolean {
+  return /\s-{1,2}[a-z]/i.test(password);
 }
 
 function refusedHint(text: string): string {

@@ -204,6 +204,8 @@ export interface UploadObservation {
     /** Length of the password (never the password), and whether it contains white space. */
     passwordLength?: number;
     passwordHasSpace?: boolean;
+    /** White space followed by `-x` / `--x` in the password (options glued to it); never the text. */
+    passwordLooksLikeOptions?: boolean;
     md5Target: boolean;
     attemptTimeoutMs: number;
     inviteAttempts: number;

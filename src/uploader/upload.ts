@@ -4,7 +4,13 @@ import { AirflashError, type ErrorCode, toAirflashError } from '../errors.ts';
 import { COMMAND, DEFAULT_PORT, formatInvitation } from '../protocol/index.ts';
 import { abortError, sleep, throwIfAborted } from '../util/abort.ts';
 import { resolveTimeouts, type Timeouts } from './defaults.ts';
-import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
+import {
+  type HandshakeEvent,
+  HandshakeState,
+  handshake,
+  passwordLooksLikeOptions,
+  RESET_DATAGRAM,
+} from './handshake.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
@@ -84,7 +90,13 @@ function newObservation(
     options: {
       passwordGiven: pw !== '',
       ...(passwordSource && pw !== '' ? { passwordSource } : {}),
-      ...(pw !== '' ? { passwordLength: pw.length, passwordHasSpace: /\s/.test(pw) } : {}),
+      ...(pw !== ''
+        ? {
+            passwordLength: pw.length,
+            passwordHasSpace: /\s/.test(pw),
+            ...(passwordLooksLikeOptions(pw) ? { passwordLooksLikeOptions: true } : {}),
+          }
+        : {}),
       md5Target: o.md5Target === true,
       attemptTimeoutMs: t.attemptTimeoutMs,
       inviteAttempts: t.inviteAttempts,

@@ -3,7 +3,7 @@
  * discovery filter (`--all`, `--board`, `--name`). `airflash upload` hands the whole argv here
  * when one of those options is present; `-i` keeps espota's single-device meaning.
  */
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -697,7 +697,12 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
       results: summary.results,
     };
     try {
-      await writeFile(resolve(io.cwd, values.report), `${JSON.stringify(report, null, 2)}\n`);
+      // Owner-only: the report names devices, addresses and errors (0600 also over an existing file).
+      const path = resolve(io.cwd, values.report);
+      await chmod(path, 0o600).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+      await writeFile(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
     } catch (error) {
       io.stderr.write(`airflash: cannot write the report ${values.report}: ${(error as Error).message}\n`);
       return EXIT.failed;
