@@ -46,6 +46,8 @@ export interface HandshakeOutcome {
 export const RESET_DATAGRAM = asciiBytes('0\n');
 
 const AUTH_FAILED_TEXT = 'Authentication Failed';
+/** Datagrams recorded in the observation; later ones are only counted (`obs.udp.unrecorded`). */
+export const RECEIVED_KEPT = 256;
 /** New invitation rounds (stale re-invite, MD5 fallback, lost answers) before giving up. */
 const MAX_ROUNDS = 5;
 
@@ -310,14 +312,17 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
       use: 'ignored',
       ...(c.nonce === undefined ? {} : { nonceLength: c.nonce.length }),
     };
-    obs.received.push(record);
+    // Bounded: a device flooding datagrams gets the first RECEIVED_KEPT recorded, the rest counted.
+    const kept = obs.received.length < RECEIVED_KEPT;
+    if (kept) obs.received.push(record);
+    else if (obs.udp) obs.udp.unrecorded = (obs.udp.unrecorded ?? 0) + 1;
     if (!fromDevice) {
       rec.log(
         `ignored a datagram from ${ev.from}:${ev.port} (not the device): ${JSON.stringify(record.text)}`,
       );
       continue;
     }
-    rec.log(`device → ${JSON.stringify(record.text)}`);
+    if (kept) rec.log(`device → ${JSON.stringify(record.text)}`);
     if (!firstAnswerSeen) {
       firstAnswerSeen = true;
       const first = roundInvites[0] ?? 0;

@@ -225,7 +225,23 @@ export interface UploadObservation {
     info?: Record<string, unknown>;
   };
   sent: SentDatagram[];
+  /** Datagrams the handshake read: every one from the device, the first few from others. */
   received: ReceivedDatagram[];
+  /** Counts of the invitation socket (bounded queue; docs/upload.md "Bounds"). */
+  udp?: {
+    fromDevice: number;
+    /** From other addresses: counted; only the first few are queued and recorded. */
+    foreign: number;
+    /** From the device but dropped because the queue was full. */
+    dropped: number;
+    /** Arrived after the handshake (counted, not read). */
+    afterHandshake: number;
+    queueLimit: number;
+    /** Longest the queue got. */
+    queueHighWater?: number;
+    /** Read by the handshake but not recorded in `received` (over its bound). */
+    unrecorded?: number;
+  };
   /** Invitations sent in total (all rounds). */
   invitationsSent: number;
   /** Time from the first invitation to the first datagram from the device. */

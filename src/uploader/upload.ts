@@ -17,6 +17,7 @@ import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, res
 import { formatSeconds, Recorder } from './recorder.ts';
 import { transfer } from './transfer.ts';
 import type { UploadObservation, UploadOptions, UploadResult } from './types.ts';
+import { UdpIntake } from './udp-intake.ts';
 
 /** Codes that a new attempt cannot fix. */
 const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -327,7 +328,7 @@ async function uploadOnce(
         return;
       }
       claimed = true;
-      inbox.push({ kind: 'conn', socket: s, from, at });
+      inbox.push({ kind: 'conn', socket: s, from, at }, true);
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
@@ -358,15 +359,7 @@ async function uploadOnce(
     // One UDP socket for every invitation, the auth line and every answer.
     const u = createSocket(target.family === 6 ? 'udp6' : 'udp4');
     udp = u;
-    u.on('message', (msg, rinfo) =>
-      inbox.push({
-        kind: 'udp',
-        data: msg,
-        from: normaliseAddress(rinfo.address),
-        port: rinfo.port,
-        at: rec.now(),
-      }),
-    );
+    const intake = new UdpIntake(u, inbox, rec, device);
     await new Promise<void>((resolve, reject) => {
       u.once('error', reject);
       u.bind({ address: local, port: 0 }, () => {
@@ -404,7 +397,8 @@ async function uploadOnce(
       state,
     );
     connection = hs.socket;
-    // Keep reading the UDP socket (stray answers are recorded) but the handshake is over.
+    // The handshake is over: nothing reads the inbox any more, so stop filling it.
+    intake.stop();
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
     const loop = loopEstimate(obs, t.loopSeenMs, t.lateAnswerMs);
