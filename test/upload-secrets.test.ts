@@ -83,6 +83,44 @@ for (const core of ['esp32', 'esp32-legacy'] as const) {
   }
 }
 
+describe('a one-line upload_flags argument', () => {
+  it('is split with a note that shows *** for the password', async () => {
+    const dev = await startDevice({
+      core: 'esp32',
+      address: '127.0.5.91',
+      port: 0,
+      password: 'Zr7kQ2pw',
+      timeScale: 0.05,
+    });
+    try {
+      for (const joined of [
+        '--auth=Zr7kQ2pw --port=PORT',
+        '-a Zr7kQ2pw --port=PORT',
+        '--auth Zr7kQ2pw -p PORT',
+      ]) {
+        const arg = joined.replace('PORT', String(dev.port));
+        const r = await runCliInMemory([
+          'upload',
+          '-i',
+          dev.address,
+          arg,
+          '-f',
+          file,
+          '--time-scale',
+          '0.05',
+          '--json',
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /SPLIT_ARGUMENT/);
+        assert.match(r.stdout, /\*\*\*/);
+        assertNoSecret('SPLIT_ARGUMENT note', r.stdout + r.stderr, 'Zr7kQ2pw');
+      }
+    } finally {
+      await dev.close();
+    }
+  });
+});
+
 describe('fleet --report', () => {
   it('holds no part of the password and is written 0600 (also over an existing 0644 file)', async () => {
     const pw = 'hunter2 -xZq9';
