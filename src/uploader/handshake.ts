@@ -15,12 +15,15 @@ import {
 import { sleep } from '../util/abort.ts';
 import type { Timeouts } from './defaults.ts';
 import type { Inbox } from './inbox.ts';
+import type { PortCheck } from './port-check.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 import type { ReceivedDatagram, SentDatagram } from './types.ts';
 
 export type HandshakeEvent =
   | { kind: 'udp'; data: Uint8Array; from: string; port: number; at: number }
-  | { kind: 'conn'; socket: Socket; from: string; at: number };
+  | { kind: 'conn'; socket: Socket; from: string; at: number }
+  /** The OS reported the device's UDP port closed (ICMP port unreachable, see port-check.ts). */
+  | { kind: 'refused'; errno: string; at: number };
 
 export interface HandshakeContext {
   rec: Recorder;
@@ -32,6 +35,8 @@ export interface HandshakeContext {
   password: string | undefined;
   md5Target: boolean;
   signal: AbortSignal | undefined;
+  /** Sends the first invitation on a socket connected to the device, to hear ICMP (port-check.ts). */
+  portCheck?: PortCheck;
 }
 
 export interface HandshakeOutcome {
@@ -105,19 +110,21 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
   let connectHardEnd = 0;
   let finalWindow = false;
 
-  const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>): void => {
+  const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>, connected = false): void => {
     const at = rec.now();
     obs.sent.push({ at, ...entry });
-    ctx.udp.send(bytes, ctx.device.port, ctx.device.address, (error) => {
+    const done = (error: Error | null): void => {
       if (error) inbox.fail(udpError(error, ctx));
-    });
+    };
+    if (!connected || ctx.portCheck?.send(bytes, done) !== true)
+      ctx.udp.send(bytes, ctx.device.port, ctx.device.address, done);
   };
 
   const invite = (reason: SentDatagram['reason']): void => {
     attempt++;
     roundInvites.push(rec.now());
     obs.invitationsSent++;
-    send(ctx.invitation, { kind: 'invitation', attempt, reason });
+    send(ctx.invitation, { kind: 'invitation', attempt, reason }, rounds === 1 && attempt === 1);
     rec.log(`invitation ${attempt}/${t.inviteAttempts} (${reason})`);
     deadline = rec.now() + t.attemptTimeoutMs;
   };
@@ -269,6 +276,31 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
         }
       }
       continue;
+    }
+
+    if (ev.kind === 'refused') {
+      // Nothing listens on that port. Acted on only before any answer: later it is stale.
+      if (mode !== 'invite' || firstAnswerSeen || rounds > 1) {
+        rec.log(`ignored a late port-unreachable report (${ev.errno})`);
+        continue;
+      }
+      obs.portRefused ??= [];
+      obs.portRefused.push({ port: ctx.device.port, at: ev.at, errno: ev.errno });
+      const after = ev.at - (roundInvites[0] ?? ev.at);
+      rec.log(
+        `port ${ctx.device.port} unreachable (${ev.errno}) ${formatSeconds(after)} after the invitation`,
+      );
+      throw new AirflashError(
+        'NO_INVITATION_REPLY',
+        `Nothing listens on UDP port ${ctx.device.port} at ${ctx.device.address}: the system answered the invitation with "port unreachable" after ${formatSeconds(after)}.`,
+        {
+          phase: 'invite',
+          data: { portRefused: true },
+          hint:
+            'Check the port (ESP32 uses 3232, ESP8266 8266: -p PORT) and that the sketch calls ArduinoOTA.begin() ' +
+            '(a device that crashed or restarted has no OTA service).',
+        },
+      );
     }
 
     if (ev.kind === 'conn') {

@@ -29,6 +29,8 @@ export interface UploadOptions {
   host: string;
   /** Device UDP OTA port. Default 3232 (espota `-p`); 8266 for ESP8266 devices. */
   port?: number;
+  /** The OTA port the device advertises over mDNS, when known: tried first if nothing listens on `port`. */
+  advertisedPort?: number;
   /** Image file path (espota `-f`). Exactly one of `file` and `data`. */
   file?: string;
   /** Image bytes, instead of `file`. */
@@ -227,6 +229,10 @@ export interface UploadObservation {
   sent: SentDatagram[];
   /** Datagrams the handshake read: every one from the device, the first few from others. */
   received: ReceivedDatagram[];
+  /** Ports where the OS reported ICMP "port unreachable" to the first invitation, in order. */
+  portRefused?: Array<{ port: number; at: number; errno: string }>;
+  /** Nothing listened on the port given; the device answered on `used` (warning WRONG_PORT). */
+  portCorrection?: { given: number; used: number; why: string };
   /** Counts of the invitation socket (bounded queue; docs/upload.md "Bounds"). */
   udp?: {
     fromDevice: number;

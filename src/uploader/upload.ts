@@ -14,10 +14,12 @@ import {
 import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
+import { PortCheck } from './port-check.ts';
 import { formatSeconds, Recorder } from './recorder.ts';
 import { transfer } from './transfer.ts';
 import type { UploadObservation, UploadOptions, UploadResult } from './types.ts';
 import { UdpIntake } from './udp-intake.ts';
+import { withPortFallback } from './wrong-port.ts';
 
 /** Codes that a new attempt cannot fix. */
 const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -54,6 +56,7 @@ function validate(o: UploadOptions): void {
   if (o.file === undefined && o.data === undefined)
     throw new AirflashError('BAD_ARGUMENT', 'No image given.', { hint: 'Pass the firmware with -f FILE.' });
   checkNumber('port', o.port, 1, 65535);
+  checkNumber('advertisedPort', o.advertisedPort, 1, 65535);
   checkNumber('hostPort', o.hostPort, 0, 65535);
   checkNumber('inviteAttempts', o.inviteAttempts, 1, 1000);
   checkNumber('retries', o.retries, 0, 100);
@@ -194,7 +197,8 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
 
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await uploadOnce(o, t, rec, target, image);
+      const r = rec;
+      const result = await withPortFallback(r, image, o, () => uploadOnce(o, t, r, target, image));
       return { ...result, attempts: attempt };
     } catch (error) {
       const e = finalise(rec, error);
@@ -289,6 +293,8 @@ async function uploadOnce(
   let claimed = false;
   let connection: Socket | undefined;
   const state = new HandshakeState();
+  let portCheck: PortCheck | undefined;
+  const intakes: UdpIntake[] = [];
   let succeeded = false;
   try {
     throwIfAborted(signal);
@@ -359,7 +365,7 @@ async function uploadOnce(
     // One UDP socket for every invitation, the auth line and every answer.
     const u = createSocket(target.family === 6 ? 'udp6' : 'udp4');
     udp = u;
-    const intake = new UdpIntake(u, inbox, rec, device);
+    intakes.push(new UdpIntake(u, inbox, rec, device));
     await new Promise<void>((resolve, reject) => {
       u.once('error', reject);
       u.bind({ address: local, port: 0 }, () => {
@@ -374,6 +380,16 @@ async function uploadOnce(
     });
     u.on('error', (error) => inbox.fail(toAirflashError(error, 'NETWORK_ERROR')));
     obs.local.udpPort = u.address().port;
+    portCheck = new PortCheck(device);
+    if (
+      await portCheck.open(
+        target.family,
+        local,
+        () => rec.now(),
+        (r) => inbox.push({ kind: 'refused', ...r }, true),
+      )
+    )
+      intakes.push(new UdpIntake(portCheck.socket as UdpSocket, inbox, rec, device));
     rec.log(`listening on ${local}:${tcpPort}, UDP ${local}:${obs.local.udpPort}`);
 
     const invitation = formatInvitation({
@@ -393,12 +409,13 @@ async function uploadOnce(
         password: o.password === '' ? undefined : o.password,
         md5Target: o.md5Target === true,
         signal,
+        portCheck,
       },
       state,
     );
     connection = hs.socket;
     // The handshake is over: nothing reads the inbox any more, so stop filling it.
-    intake.stop();
+    for (const intake of intakes) intake.stop();
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
     const loop = loopEstimate(obs, t.loopSeenMs, t.lateAnswerMs);
@@ -439,6 +456,7 @@ async function uploadOnce(
       throw abortError(signal);
     throw error;
   } finally {
+    portCheck?.close();
     // Leave the device idle: a device left waiting for auth would eat the next invitation.
     if (!succeeded && state.deviceWaitingAuth && udp) {
       try {
