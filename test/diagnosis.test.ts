@@ -66,7 +66,8 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
       assert.equal(c.id, 'WRONG_PORT');
       assert.equal(c.likelihood, 'high');
       assert.match(c.title, /answers on port 8266, not 3232/);
-      assert.ok(has(c.evidence, /2 invitation\(s\) sent to 127\.0\.55\.1:3232/));
+      // 3232 is closed: the first invitation is refused (ICMP), so the upload stops at once.
+      assert.ok(has(c.evidence, /1 invitation\(s\) sent to 127\.0\.55\.1:3232/));
       assert.ok(has(c.evidence, /port 8266 .*answered "AUTH [0-9a-f]{20}/));
       assert.ok(has(c.next, /-p 8266/));
       assert.match(d.summary, /Most likely: Wrong port/);
@@ -446,7 +447,8 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
       ...FAST,
     });
     const text = renderDiagnosis(diagnose(undefined, e));
-    assert.match(text, /^Diagnosis: No answer from 127\.0\.55\.19 port 3232/);
+    // Nothing listens there: the OS refuses the first invitation (ICMP port unreachable).
+    assert.match(text, /^Diagnosis: Nothing listens on UDP port 3232 at 127\.0\.55\.19/);
     assert.match(
       text,
       /\n {2}1\. \[(high|medium|low)\] .+\(WRONG_PORT|OTA_NOT_RUNNING|WRONG_IP|LOOP_BLOCKED|UDP_BLOCKED\)/,

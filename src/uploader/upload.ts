@@ -11,6 +11,7 @@ import {
   passwordLooksLikeOptions,
   RESET_DATAGRAM,
 } from './handshake.ts';
+import { lockDevice } from './host-lock.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
@@ -295,6 +296,7 @@ async function uploadOnce(
   const state = new HandshakeState();
   let portCheck: PortCheck | undefined;
   const intakes: UdpIntake[] = [];
+  let unlock = (): void => {};
   let succeeded = false;
   try {
     throwIfAborted(signal);
@@ -398,6 +400,11 @@ async function uploadOnce(
       size: image.size,
       md5: image.md5,
     });
+    // One handshake at a time per device in this process (host-lock.ts).
+    const t0 = rec.now();
+    unlock = await lockDevice(`${device.address}:${device.port}`, signal);
+    if (rec.now() - t0 >= 1)
+      rec.log(`waited ${formatSeconds(rec.now() - t0)} for another upload's handshake with this device`);
     const hs = await handshake(
       {
         rec,
@@ -416,6 +423,7 @@ async function uploadOnce(
     connection = hs.socket;
     // The handshake is over: nothing reads the inbox any more, so stop filling it.
     for (const intake of intakes) intake.stop();
+    unlock();
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
     const loop = loopEstimate(obs, t.loopSeenMs, t.lateAnswerMs);
@@ -468,6 +476,7 @@ async function uploadOnce(
         // best effort
       }
     }
+    unlock();
     connection?.destroy();
     for (const s of sockets) s.destroy();
     if (udp) {

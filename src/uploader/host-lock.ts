@@ -1,0 +1,44 @@
+import { abortError } from '../util/abort.ts';
+
+/** The handshake in progress per device (`address:port`) in this process, and its waiters. */
+const held = new Map<string, Promise<void>>();
+
+/**
+ * Serialise handshakes with one device within this process: two uploaders that invite the same
+ * device within milliseconds interleave their invitations and auth lines, and the device's nonce
+ * changes under the first one (a false AUTH_FAILED). Held from the first invitation to the
+ * connect-back only; the transfer runs unlocked (a busy device ignores other invitations anyway).
+ * Resolves with the release function; rejects on abort while waiting.
+ */
+export async function lockDevice(key: string, signal: AbortSignal | undefined): Promise<() => void> {
+  for (;;) {
+    const current = held.get(key);
+    if (current === undefined) break;
+    await waitOrAbort(current, signal);
+  }
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  held.set(key, mine);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (held.get(key) === mine) held.delete(key);
+    release();
+  };
+}
+
+function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
