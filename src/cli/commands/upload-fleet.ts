@@ -11,7 +11,6 @@ import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
 import { DEFAULT_PORT } from '../../protocol/index.ts';
 import {
-  basicDiagnosis,
   type FleetDiagnose,
   type FleetEvent,
   type FleetOptions,
@@ -298,20 +297,10 @@ export async function resolveFleetTargets(
   return targets;
 }
 
-/** The diagnosis module's `diagnose(observation, error)` when it is there, else the basic one. */
+/** The library's `diagnoseUpload()` (follow-up included), the same diagnosis as `airflash upload`. */
 export async function loadDiagnose(): Promise<FleetDiagnose> {
-  for (const specifier of ['../../diagnosis/diagnose.ts', '../../diagnosis/diagnose.js']) {
-    try {
-      const mod = (await import(specifier)) as { diagnose?: unknown };
-      const fn = mod.diagnose;
-      if (typeof fn === 'function') {
-        return fn as FleetDiagnose;
-      }
-    } catch {
-      // not there (yet)
-    }
-  }
-  return basicDiagnosis;
+  const { diagnoseUpload } = await import('../../diagnosis/diagnose-upload.ts');
+  return (observation, error) => diagnoseUpload(error, observation ? { observation } : {});
 }
 
 // ------------------------------------------------------------------ rendering

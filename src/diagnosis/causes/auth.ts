@@ -120,7 +120,10 @@ export function authFailedCauses(f: Facts): Scored[] {
       title,
       evidence,
       next: [
-        `airflash upload -i ${f.host} -p ${f.port} -a 'PASSWORD' -m -f FIRMWARE.bin   (-m: the device stores an MD5 hash)`,
+        // With -m given (and refused), advising -m again would repeat the mistake: drop it.
+        o?.options.md5Target
+          ? `airflash upload -i ${f.host} -p ${f.port} -a 'PASSWORD' -f FIRMWARE.bin   (without -m: airflash tries the SHA-256 hash first)`
+          : `airflash upload -i ${f.host} -p ${f.port} -a 'PASSWORD' -m -f FIRMWARE.bin   (-m: the device stores an MD5 hash)`,
         'In the sketch, prefer ArduinoOTA.setPassword("…") (stored as SHA-256 on arduino-esp32 ≥ 3.3.1); a hash given to setPasswordHash must be lower-case hex.',
       ],
     });

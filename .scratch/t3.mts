@@ -1,0 +1,15 @@
+import { startDevice } from '../src/emulator/index.ts';
+import { buildEsp32App } from '../src/formats/index.ts';
+import { runCliInMemory } from '../test/helpers/cli-io.ts';
+import { writeFileSync } from 'node:fs';
+writeFileSync('.scratch/fw.bin', buildEsp32App({ size: 50000, seed: 1 }));
+const dev = await startDevice({ core: 'esp32', address: '127.0.8.1', password: 'a', timeScale: 0.05 });
+const r = await runCliInMemory(['upload', '-i', dev.address, '-a', 'b', '-f', '.scratch/fw.bin', '--time-scale', '0.05']);
+console.log(r.stdout, r.stderr);
+const r2 = await runCliInMemory(['upload', '-i', dev.address, '-a', 'b', '-m', '-f', '.scratch/fw.bin', '--time-scale', '0.05']);
+console.log(r2.stdout, r2.stderr);
+await dev.close();
+const dev2 = await startDevice({ core: 'esp8266', address: '127.0.8.2', timeScale: 0.05, uartBoot: true });
+const r3 = await runCliInMemory(['upload', '-i', dev2.address, '-p', '8266', '-f', '.scratch/fw.bin', '--time-scale', '0.05', '--force']);
+console.log(r3.stdout, r3.stderr);
+await dev2.close();
