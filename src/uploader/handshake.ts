@@ -37,6 +37,8 @@ export interface HandshakeContext {
   signal: AbortSignal | undefined;
   /** Sends the first invitation on a socket connected to the device, to hear ICMP (port-check.ts). */
   portCheck?: PortCheck;
+  /** The device said OK to an upload of this process moments ago: it is rebooting (host-lock.ts). */
+  rebootingUntil?: number;
 }
 
 export interface HandshakeOutcome {
@@ -127,7 +129,12 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
     send(ctx.invitation, { kind: 'invitation', attempt, reason }, rounds === 1 && attempt === 1);
     rec.log(`invitation ${attempt}/${t.inviteAttempts} (${reason})`);
     deadline = rec.now() + t.attemptTimeoutMs;
+    if (rebootWait()) deadline = rec.now() + Math.min(t.attemptTimeoutMs, t.rebootPollMs);
   };
+  // While a device we just updated reboots, invitations are lost (it is off the network): re-invite
+  // often until it is back, without using up the attempts (a booted device answers at once).
+  const rebootWait = (): boolean =>
+    !firstAnswerSeen && rounds === 1 && ctx.rebootingUntil !== undefined && rec.now() < ctx.rebootingUntil;
 
   const newRound = async (reason: SentDatagram['reason'], failure: AirflashError): Promise<void> => {
     if (rounds >= MAX_ROUNDS) throw failure;
@@ -205,6 +212,17 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
       // A deadline passed.
       switch (mode) {
         case 'invite':
+          if (rebootWait()) {
+            if (obs.rebootWait === undefined) {
+              obs.rebootWait = true;
+              rec.hint(
+                `the device is rebooting after the previous update; inviting every ${formatSeconds(t.rebootPollMs)} until it is back (up to ${formatSeconds((ctx.rebootingUntil ?? 0) - (roundInvites[0] ?? 0))})`,
+              );
+            }
+            attempt--;
+            invite('reboot');
+            continue;
+          }
           if (attempt < t.inviteAttempts) {
             if (attempt === 1)
               rec.hint(
@@ -361,7 +379,19 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
       const last = roundInvites.filter((s) => s <= ev.at).at(-1) ?? first;
       obs.firstAnswerLatencyMs = Math.round(ev.at - first);
       obs.firstAnswerSinceLastInvitationMs = Math.round(ev.at - last);
-      if (obs.firstAnswerLatencyMs >= t.lateAnswerMs)
+      const unanswered = roundInvites.filter((s) => s < ev.at).length - 1;
+      if (
+        obs.firstAnswerLatencyMs >= t.lateAnswerMs &&
+        obs.firstAnswerSinceLastInvitationMs < t.lateAnswerMs
+      ) {
+        // The latest invitation was answered at once: the earlier ones were lost (the device was
+        // away, e.g. rebooting, or the link drops datagrams), not delayed by a blocked loop().
+        obs.invitationsLost = unanswered;
+        if (!obs.rebootWait)
+          rec.hint(
+            `the device answered invitation ${unanswered + 1} at once but not the ${unanswered} before it: those were lost (the device was away, e.g. rebooting after an update, or datagrams are dropped), not delayed by loop()`,
+          );
+      } else if (obs.firstAnswerLatencyMs >= t.lateAnswerMs)
         rec.hint(
           `the device answered after ${formatSeconds(obs.firstAnswerLatencyMs)}: its loop() blocks ArduinoOTA.handle() (each step now waits for its next handle() call)`,
         );
@@ -440,7 +470,8 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
             backlog > 0 &&
             previous !== undefined &&
             ev.at - latest <= promptMs &&
-            latest - previous >= t.attemptTimeoutMs / 2
+            // (while a device reboots its invitations are lost, however close together)
+            (latest - previous >= t.attemptTimeoutMs / 2 || obs.rebootWait === true)
           ) {
             rec.log(
               `answered ${formatSeconds(ev.at - latest)} after the latest invitation: the ${backlog} earlier ones were lost, not queued`,

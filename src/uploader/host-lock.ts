@@ -42,3 +42,18 @@ function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise
     });
   });
 }
+
+/** When each device (`address:port`) last said OK at the end of an upload of this process (epoch ms). */
+const updatedAt = new Map<string, number>();
+
+/** Remember that the device just confirmed an update: it reboots now. */
+export function markUpdated(key: string, at: number = Date.now()): void {
+  updatedAt.set(key, at);
+  if (updatedAt.size > 1024) updatedAt.delete(updatedAt.keys().next().value as string);
+}
+
+/** Epoch ms since the device's last confirmed update by this process, or undefined. */
+export function sinceUpdated(key: string, now: number = Date.now()): number | undefined {
+  const at = updatedAt.get(key);
+  return at === undefined ? undefined : now - at;
+}

@@ -144,6 +144,7 @@ export interface SentDatagram {
     | 'fallback'
     | 'probe'
     | 'after-timeout'
+    | 'reboot'
     | 'answer'
     | 'idle';
   /** For auth lines: which password hash was used. */
@@ -229,6 +230,10 @@ export interface UploadObservation {
   sent: SentDatagram[];
   /** Datagrams the handshake read: every one from the device, the first few from others. */
   received: ReceivedDatagram[];
+  /** Invitations before the first answer that were lost (the latest one was answered at once). */
+  invitationsLost?: number;
+  /** The device was rebooting after an update of this process: invitations were repeated until it was back. */
+  rebootWait?: boolean;
   /** Ports where the OS reported ICMP "port unreachable" to the first invitation, in order. */
   portRefused?: Array<{ port: number; at: number; errno: string }>;
   /** Nothing listened on the port given; the device answered on `used` (warning WRONG_PORT). */

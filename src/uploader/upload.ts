@@ -11,7 +11,7 @@ import {
   passwordLooksLikeOptions,
   RESET_DATAGRAM,
 } from './handshake.ts';
-import { lockDevice } from './host-lock.ts';
+import { lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
@@ -402,7 +402,13 @@ async function uploadOnce(
     });
     // One handshake at a time per device in this process (host-lock.ts).
     const t0 = rec.now();
-    unlock = await lockDevice(`${device.address}:${device.port}`, signal);
+    const key = `${device.address}:${device.port}`;
+    unlock = await lockDevice(key, signal);
+    const since = sinceUpdated(key);
+    const rebootingUntil =
+      since !== undefined && since < t.rebootAllowanceMs
+        ? rec.now() + t.rebootAllowanceMs - since
+        : undefined;
     if (rec.now() - t0 >= 1)
       rec.log(`waited ${formatSeconds(rec.now() - t0)} for another upload's handshake with this device`);
     const hs = await handshake(
@@ -417,6 +423,7 @@ async function uploadOnce(
         md5Target: o.md5Target === true,
         signal,
         portCheck,
+        ...(rebootingUntil === undefined ? {} : { rebootingUntil }),
       },
       state,
     );
@@ -426,6 +433,7 @@ async function uploadOnce(
     unlock();
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
+    markUpdated(key); // ArduinoOTA reboots after every confirmed update (firmware and filesystem)
     const loop = loopEstimate(obs, t.loopSeenMs, t.lateAnswerMs);
     if (loop) {
       obs.loopPeriodMs = loop.ms;
