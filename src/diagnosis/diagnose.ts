@@ -9,6 +9,7 @@ import { noConnectCauses } from './causes/connect.ts';
 import { deviceTextCauses } from './causes/device-text.ts';
 import { deriveFacts, type Facts, likelihoodOf, observationOf, quote, type Scored } from './causes/facts.ts';
 import { badReplyCauses, lateAnswerCause, loopEstimate, noAnswerCauses } from './causes/invitation.ts';
+import { lossyLinkCauses } from './causes/lossy.ts';
 import { stallCauses } from './causes/transfer.ts';
 import type { Diagnosis, DiagnosisCause, FollowUpResult } from './causes/types.ts';
 
@@ -211,7 +212,7 @@ export function diagnose(
   }
   const message = f.e.message ?? f.o?.outcome?.message ?? 'The upload failed.';
   const what = firstSentence(message);
-  const causes = rank([...causesFor(f), ...advisories(f)], [message, what]);
+  const causes = rank([...causesFor(f), ...lossyLinkCauses(f), ...advisories(f)], [message, what]);
   const top = causes[0];
   // The error message is shown beside the diagnosis (CLI, fleet, dashboard): not repeated here.
   return {

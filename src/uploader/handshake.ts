@@ -56,7 +56,7 @@ const AUTH_FAILED_TEXT = 'Authentication Failed';
 /** Datagrams recorded in the observation; later ones are only counted (`obs.udp.unrecorded`). */
 export const RECEIVED_KEPT = 256;
 /** New invitation rounds (stale re-invite, MD5 fallback, lost answers) before giving up. */
-const MAX_ROUNDS = 5;
+const MAX_ROUNDS = 8;
 
 type ReplyKind = ReceivedDatagram['kind'];
 
@@ -158,7 +158,11 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
     obs.auth?.tries.push({ secret: kind, sentAt: authSentAt, outcome: 'pending' });
     state.deviceWaitingAuth = false;
     mode = 'auth';
-    deadline = authSentAt + Math.max(t.authTimeoutMs, adapt(t, lastLatencyMs, 2, 2 * t.marginMs));
+    // A prompt device answers the auth line within moments: wait one attempt, not the full auth
+    // timeout, before taking the answer as lost (a slow device gets the adaptive wait).
+    const authWait =
+      lastLatencyMs < t.loopSeenMs ? Math.min(t.authTimeoutMs, t.attemptTimeoutMs) : t.authTimeoutMs;
+    deadline = authSentAt + Math.max(authWait, adapt(t, lastLatencyMs, 2, 2 * t.marginMs));
     rec.log(
       `auth line sent (${s}, ${kind} password hash), waiting up to ${formatSeconds(deadline - authSentAt)}`,
     );
@@ -247,23 +251,35 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
           state.deviceWaitingAuth = true;
           await newRound(
             'after-timeout',
-            new AirflashError('AUTH_FAILED', 'The device stopped answering during authentication.', {
-              phase: 'auth',
-            }),
+            lostAnswers(ctx, 'The device stopped answering during authentication'),
           );
           continue;
         case 'auth': {
           const tr = lastTry();
           if (tr) tr.outcome = 'no-answer';
-          const failure = new AirflashError(
-            'AUTH_FAILED',
-            `No answer to the authentication after ${formatSeconds(rec.now() - authSentAt)}.`,
-            {
-              phase: 'auth',
-              hint: 'Check the password (-a); if the device is busy, give it more time with --auth-timeout.',
-            },
-          );
-          if (secretIndex + 1 < secrets.length) {
+          const tries = obs.auth?.tries ?? [];
+          // Only an explicit "Authentication Failed" says the password is wrong; silence after a
+          // prompt answer to the invitation is a lost datagram (lossy link): TIMEOUT, not AUTH_FAILED.
+          const refusedOnce = tries.some((x) => x.outcome === 'failed');
+          const failure = refusedOnce
+            ? new AirflashError(
+                'AUTH_FAILED',
+                `No answer to the authentication after ${formatSeconds(rec.now() - authSentAt)}.`,
+                {
+                  phase: 'auth',
+                  hint: 'Check the password (-a); if the device is busy, give it more time with --auth-timeout.',
+                },
+              )
+            : lostAnswers(ctx, `No answer to ${tries.length} authentication line(s)`);
+          const current = secrets[secretIndex];
+          const silentWithThis = tries.filter(
+            (x) => x.secret === current && x.outcome === 'no-answer',
+          ).length;
+          if (!refusedOnce && silentWithThis < 2 && rounds < MAX_ROUNDS) {
+            // One lost answer: the same password hash again, with a new invitation.
+            rec.log('no answer to the auth line (lost?); inviting again with the same password hash');
+            await newRound('after-timeout', failure);
+          } else if (secretIndex + 1 < secrets.length) {
             secretIndex++;
             rec.log('no answer to the auth line; trying the MD5 password hash with a new invitation');
             await newRound('fallback', failure);
@@ -647,6 +663,19 @@ function authFailed(
 /** A password with white space then `-x` / `--x`: PlatformIO's one-line upload_flags. */
 export function passwordLooksLikeOptions(password: string): boolean {
   return /\s-{1,2}[a-z]/i.test(password);
+}
+
+/** The device answered, then its answers stopped arriving: lost datagrams, not a refusal. */
+function lostAnswers(ctx: HandshakeContext, what: string): AirflashError {
+  const answered = ctx.rec.obs.received.filter((r) => r.fromDevice).length;
+  return new AirflashError(
+    'TIMEOUT',
+    `${what}, although it answered ${answered} datagram(s) of this upload: its answers were lost on the way (a lossy link), not refused.`,
+    {
+      phase: 'auth',
+      hint: 'Improve the Wi-Fi link (signal, distance, interference) or retry with --retries 3; the password was not refused.',
+    },
+  );
 }
 
 function refusedHint(text: string): string {
