@@ -51,7 +51,11 @@ describe('CLI', { concurrency: true }, () => {
       assert.equal(d.causes[0]?.likelihood, 'high');
       assert.ok(d.causes[0]?.evidence.some((e) => /port 8266 .*answered "OK"/.test(e)));
       assert.match(r.stderr, /No answer on port 3232: asking 127\.0\.58\.1 on ports 3232 and 8266/);
-      assert.match(r.stderr, /Diagnosis: .*Most likely: Wrong port: the OTA service answers on port 8266/);
+      assert.match(r.stderr, /a loop\(\) with delay\(30000\) answers that late/);
+      assert.match(
+        r.stderr,
+        /Diagnosis \(most likely first\):\n {2}1\. \[high\] Wrong port: the OTA service answers on port 8266/,
+      );
       assert.match(r.stderr, /next: airflash upload -i 127\.0\.58\.1 -p 8266/);
     } finally {
       await dev.close();
@@ -74,9 +78,17 @@ describe('CLI', { concurrency: true }, () => {
       ]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /error \[AUTH_FAILED\]/);
-      assert.match(r.stderr, /Diagnosis: /);
+      assert.match(r.stderr, /Diagnosis \(most likely first\):/);
       assert.match(r.stderr, / {2}1\. \[high\] The device refused the password .*\(AUTH_WRONG_PASSWORD\)/);
       assert.match(r.stderr, /seen: auth line with the SHA-256 password hash/);
+      // Each thing once (issue 11): the error message, the top cause's title, each evidence line.
+      const count = (needle: string): number => r.stderr.split(needle).length - 1;
+      const message = /error \[AUTH_FAILED\]: (.*)\n/.exec(r.stderr)?.[1] as string;
+      assert.equal(count(message), 1, 'the error message appears once');
+      const title = / {2}1\. \[high\] (.*) \(AUTH_WRONG_PASSWORD\)/.exec(r.stderr)?.[1] as string;
+      assert.equal(count(title), 1, 'the most likely cause appears once');
+      for (const line of r.stderr.split('\n').filter((l) => l.includes('seen: ')))
+        assert.equal(count(line), 1, `said once: ${line}`);
     } finally {
       await dev.close();
     }

@@ -37,9 +37,6 @@ for (const core of ['esp32', 'esp8266'] as const) {
   describe(`two uploaders, one ${core}`, () => {
     for (const start of ['together', 'B 5 ms later', 'B when A is sending'] as const) {
       for (const password of [undefined, 'shared secret']) {
-        // Simultaneous starts with a password are covered below only for staggered starts: see the
-        // note in docs/benchmarks.md (the winner's invitation resets the device's nonce).
-        if (password && start !== 'B when A is sending') continue;
         it(`${start}${password ? ', with a password' : ''}: one wins, the loser gets NO_INVITATION_REPLY`, async () => {
           const dev = await startDevice({
             core,

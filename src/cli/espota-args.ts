@@ -248,6 +248,14 @@ function isOptionToken(token: string, specs: readonly OptionSpec<string>[]): boo
   return sm !== null && specs.some((s) => s.short === sm[1]);
 }
 
+/** `--auth=x y` / `--au x` / `-a x` / `-ax` → the option with *** for its value. */
+function redactAuth(part: string): string {
+  const long = /^(--(?:a|au|aut|auth))(=|\s+)[\s\S]*$/.exec(part);
+  if (long) return `${long[1]}${long[2] === '=' ? '=' : ' '}***`;
+  if (/^-a/.test(part)) return '-a ***';
+  return part;
+}
+
 /**
  * Split argv elements that hold several options (`--auth=2357 --port=8266` as ONE argument, which
  * is what PlatformIO passes for a one-line `upload_flags`). Only splits before tokens that are
@@ -274,7 +282,8 @@ export function splitJoinedOptions(
       out.push(arg);
       continue;
     }
-    const parts = groups.map((g) => g.join(' '));
+    // Never echo a password: the value of -a / --auth (and any prefix of --auth) shows as ***.
+    const parts = groups.map((g) => redactAuth(g.join(' ')));
     for (const [first, ...rest] of groups) {
       const opt = first ?? '';
       // `-a 2357` / `--auth 2357` inside one argument: option and value become two arguments.
@@ -285,7 +294,7 @@ export function splitJoinedOptions(
     notes.push({
       code: 'SPLIT_ARGUMENT',
       message:
-        `The single argument "${arg}" holds several options; read it as ${parts.map((p) => `"${p}"`).join(' ')}. ` +
+        `A single argument holds several options; read it as ${parts.map((p) => `"${p}"`).join(' ')}. ` +
         'This happens when PlatformIO upload_flags are written on one line (each line becomes ONE argument, so ' +
         'espota.py would take everything after --auth= as the password). Put one flag per line in platformio.ini.',
     });

@@ -9,6 +9,7 @@ import { noConnectCauses } from './causes/connect.ts';
 import { deviceTextCauses } from './causes/device-text.ts';
 import { deriveFacts, type Facts, likelihoodOf, observationOf, quote, type Scored } from './causes/facts.ts';
 import { badReplyCauses, lateAnswerCause, loopEstimate, noAnswerCauses } from './causes/invitation.ts';
+import { lossyLinkCauses } from './causes/lossy.ts';
 import { sameOffsetCauses, stallCauses } from './causes/transfer.ts';
 import type { Diagnosis, DiagnosisCause, FollowUpResult } from './causes/types.ts';
 
@@ -169,7 +170,8 @@ function advisories(f: Facts): Scored[] {
   return out;
 }
 
-function rank(scored: Scored[]): DiagnosisCause[] {
+/** Ranked, one per id; evidence lines that only repeat `said` (the error message, the title) are dropped. */
+function rank(scored: Scored[], said: readonly string[] = []): DiagnosisCause[] {
   const best = new Map<string, Scored>();
   for (const c of scored) {
     const prev = best.get(c.id);
@@ -181,7 +183,7 @@ function rank(scored: Scored[]): DiagnosisCause[] {
       id: c.id,
       likelihood: likelihoodOf(c.score),
       title: c.title,
-      evidence: [...new Set(c.evidence)],
+      evidence: [...new Set(c.evidence)].filter((e) => e !== c.title && !said.includes(e)),
       next: c.next,
     }));
 }
@@ -213,11 +215,13 @@ export function diagnose(
       causes,
     };
   }
-  const causes = rank([...causesFor(f), ...advisories(f)]);
+  const message = f.e.message ?? f.o?.outcome?.message ?? 'The upload failed.';
+  const what = firstSentence(message);
+  const causes = rank([...causesFor(f), ...lossyLinkCauses(f), ...advisories(f)], [message, what]);
   const top = causes[0];
-  const what = firstSentence(f.e.message ?? f.o?.outcome?.message ?? 'The upload failed.');
+  // The error message is shown beside the diagnosis (CLI, fleet, dashboard): not repeated here.
   return {
-    summary: top ? `${what} Most likely: ${top.title}.` : what,
+    summary: top ? `Most likely: ${top.title}.` : what,
     code: f.code ?? null,
     causes,
   };
@@ -237,8 +241,11 @@ export function needsFollowUp(observation: UploadObservation | undefined, error?
 /** The diagnosis for people: numbered causes, each with what was seen and what to do. */
 export function renderDiagnosis(d: Diagnosis, options: { maxCauses?: number } = {}): string {
   const max = options.maxCauses ?? 4;
-  const lines: string[] = [`Diagnosis: ${d.summary}`];
   const shown = d.causes.filter((c, i) => i === 0 || c.likelihood !== 'low').slice(0, max);
+  // Each fact once: with causes listed, the summary (the first cause's title) is not printed.
+  const lines: string[] = [
+    shown.length === 0 || d.code === null ? `Diagnosis: ${d.summary}` : 'Diagnosis (most likely first):',
+  ];
   shown.forEach((c, i) => {
     lines.push(`  ${i + 1}. [${c.likelihood}] ${c.title} (${c.id})`);
     for (const e of c.evidence) lines.push(`       seen: ${e}`);

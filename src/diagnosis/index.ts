@@ -13,6 +13,7 @@ export {
   renderDiagnosis,
   type TcpCheck,
 } from './diagnose.ts';
+export { type DiagnoseUploadOptions, diagnoseUpload, FOLLOW_UP_WAIT_MS } from './diagnose-upload.ts';
 export {
   type DoctorEnvSummary,
   type DoctorFinding,

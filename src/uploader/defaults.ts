@@ -25,6 +25,10 @@ export const DEFAULTS = {
   /** A gap between two handle()-driven steps longer than this is reported as the loop period
    * (above ESP8266's fixed 100 ms between OK and connect). */
   loopSeenMs: 400,
+  /** Re-invitation interval while a device we just updated reboots. */
+  rebootPollMs: 250,
+  /** How long after its OK a device we updated may take to come back (reboot + Wi-Fi + begin()). */
+  rebootAllowanceMs: 20_000,
 } as const;
 
 export interface Timeouts {
@@ -40,6 +44,8 @@ export interface Timeouts {
   retryPauseMs: number;
   lateAnswerMs: number;
   loopSeenMs: number;
+  rebootPollMs: number;
+  rebootAllowanceMs: number;
   timeScale: number;
 }
 
@@ -71,6 +77,8 @@ export function resolveTimeouts(o: {
     retryPauseMs: s(DEFAULTS.retryPauseMs),
     lateAnswerMs: s(DEFAULTS.lateAnswerMs),
     loopSeenMs: s(DEFAULTS.loopSeenMs),
+    rebootPollMs: s(DEFAULTS.rebootPollMs),
+    rebootAllowanceMs: s(DEFAULTS.rebootAllowanceMs),
     timeScale: scale,
   };
 }

@@ -36,6 +36,7 @@ export type FleetUploadOptions = Pick<
 >;
 
 /** What a diagnosis function gets; its return value is put in the device's `result.diagnosis`. */
+/** May return a promise (e.g. `diagnoseUpload`, which runs the follow-up first). */
 export type FleetDiagnose = (observation: UploadObservation | undefined, error: unknown) => unknown;
 
 export interface FleetOptions {

@@ -144,9 +144,10 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
   const canaryCount = options.canary ?? 0;
   const maxFailures = options.maxFailures;
   const given: FleetDiagnose = options.diagnose ?? basicDiagnosis;
-  const diagnose: FleetDiagnose = (observation, error) => {
+  // The diagnosis may be async (`diagnoseUpload()` runs the follow-up first, as the CLI does).
+  const diagnose = async (observation: UploadObservation | undefined, error: unknown): Promise<unknown> => {
     try {
-      return given(observation, error);
+      return await given(observation, error);
     } catch {
       return basicDiagnosis(observation, error);
     }
@@ -206,12 +207,12 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
     canary: slot.canary,
     warnings: slot.warnings,
   });
-  const refusedResult = (slot: Slot, error: AirflashError): DeviceResult => ({
+  const refusedResult = async (slot: Slot, error: AirflashError): Promise<DeviceResult> => ({
     ok: false,
     status: 'failed',
     code: error.code,
     message: error.message,
-    diagnosis: diagnose(undefined, error),
+    diagnosis: await diagnose(undefined, error),
     seconds: 0,
     bytes: 0,
     attempts: 0,
@@ -228,7 +229,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
   if (options.dryRun) {
     for (const slot of slots) {
       for (const w of slot.warnings) emit({ type: 'warning', device: slot.target.name, ...w });
-      if (slot.refused) finish(slot, refusedResult(slot, slot.refused));
+      if (slot.refused) finish(slot, await refusedResult(slot, slot.refused));
       else
         finish(slot, {
           ok: false,
@@ -260,7 +261,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
     const t0 = performance.now();
     const seconds = (): number => Math.round(performance.now() - t0) / 1000;
     for (const w of slot.warnings) emit({ type: 'warning', device: name, ...w });
-    if (slot.refused) return refusedResult(slot, slot.refused);
+    if (slot.refused) return await refusedResult(slot, slot.refused);
     const upl = options.upload ?? {};
     const net = {
       ...(upl.hostIp === undefined ? {} : { hostIp: upl.hostIp }),
@@ -287,7 +288,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
           status: 'failed',
           code: e.code,
           message: e.message,
-          diagnosis: diagnose(undefined, e),
+          diagnosis: await diagnose(undefined, e),
           seconds: seconds(),
           bytes: 0,
           attempts: 0,
@@ -385,7 +386,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
               status: 'failed',
               code: 'DEVICE_OFFLINE',
               message: `updated, but it did not answer again within ${(canaryTimeoutMs / 1000).toFixed(1)} s of its reboot: the new firmware may not start (boot loop, rollback) or not run ArduinoOTA.`,
-              diagnosis: diagnose(
+              diagnosis: await diagnose(
                 r.observation,
                 new AirflashError('DEVICE_OFFLINE', 'The canary did not come back after its update.', {
                   hint: 'Check the device on its serial port: does the new firmware boot, join the network and call ArduinoOTA.begin()?',
@@ -421,7 +422,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
     }
     const e = lastError as AirflashError;
     const { observation } = e.data as { observation?: UploadObservation };
-    const diagnosis = diagnose(observation, e);
+    const diagnosis = await diagnose(observation, e);
     return {
       ok: false,
       status: 'failed',
@@ -475,7 +476,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
   const halted = (): boolean => stopped !== null || signal?.aborted === true;
 
   const queue = slots.filter((s) => !s.refused);
-  for (const slot of slots) if (slot.refused) finish(slot, refusedResult(slot, slot.refused));
+  for (const slot of slots) if (slot.refused) finish(slot, await refusedResult(slot, slot.refused));
 
   if (canaryCount > 0) {
     // Canary stage: devices in order until N were updated; an offline one is skipped and the

@@ -15,12 +15,15 @@ import {
 import { sleep } from '../util/abort.ts';
 import type { Timeouts } from './defaults.ts';
 import type { Inbox } from './inbox.ts';
+import type { PortCheck } from './port-check.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 import type { ReceivedDatagram, SentDatagram } from './types.ts';
 
 export type HandshakeEvent =
   | { kind: 'udp'; data: Uint8Array; from: string; port: number; at: number }
-  | { kind: 'conn'; socket: Socket; from: string; at: number };
+  | { kind: 'conn'; socket: Socket; from: string; at: number }
+  /** The OS reported the device's UDP port closed (ICMP port unreachable, see port-check.ts). */
+  | { kind: 'refused'; errno: string; at: number };
 
 export interface HandshakeContext {
   rec: Recorder;
@@ -32,6 +35,10 @@ export interface HandshakeContext {
   password: string | undefined;
   md5Target: boolean;
   signal: AbortSignal | undefined;
+  /** Sends the first invitation on a socket connected to the device, to hear ICMP (port-check.ts). */
+  portCheck?: PortCheck;
+  /** The device said OK to an upload of this process moments ago: it is rebooting (host-lock.ts). */
+  rebootingUntil?: number;
 }
 
 export interface HandshakeOutcome {
@@ -46,8 +53,10 @@ export interface HandshakeOutcome {
 export const RESET_DATAGRAM = asciiBytes('0\n');
 
 const AUTH_FAILED_TEXT = 'Authentication Failed';
+/** Datagrams recorded in the observation; later ones are only counted (`obs.udp.unrecorded`). */
+export const RECEIVED_KEPT = 256;
 /** New invitation rounds (stale re-invite, MD5 fallback, lost answers) before giving up. */
-const MAX_ROUNDS = 5;
+const MAX_ROUNDS = 8;
 
 type ReplyKind = ReceivedDatagram['kind'];
 
@@ -103,23 +112,30 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
   let connectHardEnd = 0;
   let finalWindow = false;
 
-  const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>): void => {
+  const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>, connected = false): void => {
     const at = rec.now();
     obs.sent.push({ at, ...entry });
     rec.sentDatagram(entry.kind, bytes);
-    ctx.udp.send(bytes, ctx.device.port, ctx.device.address, (error) => {
+    const done = (error: Error | null): void => {
       if (error) inbox.fail(udpError(error, ctx));
-    });
+    };
+    if (!connected || ctx.portCheck?.send(bytes, done) !== true)
+      ctx.udp.send(bytes, ctx.device.port, ctx.device.address, done);
   };
 
   const invite = (reason: SentDatagram['reason']): void => {
     attempt++;
     roundInvites.push(rec.now());
     obs.invitationsSent++;
-    send(ctx.invitation, { kind: 'invitation', attempt, reason });
+    send(ctx.invitation, { kind: 'invitation', attempt, reason }, rounds === 1 && attempt === 1);
     rec.log(`invitation ${attempt}/${t.inviteAttempts} (${reason})`);
     deadline = rec.now() + t.attemptTimeoutMs;
+    if (rebootWait()) deadline = rec.now() + Math.min(t.attemptTimeoutMs, t.rebootPollMs);
   };
+  // While a device we just updated reboots, invitations are lost (it is off the network): re-invite
+  // often until it is back, without using up the attempts (a booted device answers at once).
+  const rebootWait = (): boolean =>
+    !firstAnswerSeen && rounds === 1 && ctx.rebootingUntil !== undefined && rec.now() < ctx.rebootingUntil;
 
   const newRound = async (reason: SentDatagram['reason'], failure: AirflashError): Promise<void> => {
     if (rounds >= MAX_ROUNDS) throw failure;
@@ -143,7 +159,11 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
     obs.auth?.tries.push({ secret: kind, sentAt: authSentAt, outcome: 'pending' });
     state.deviceWaitingAuth = false;
     mode = 'auth';
-    deadline = authSentAt + Math.max(t.authTimeoutMs, adapt(t, lastLatencyMs, 2, 2 * t.marginMs));
+    // A prompt device answers the auth line within moments: wait one attempt, not the full auth
+    // timeout, before taking the answer as lost (a slow device gets the adaptive wait).
+    const authWait =
+      lastLatencyMs < t.loopSeenMs ? Math.min(t.authTimeoutMs, t.attemptTimeoutMs) : t.authTimeoutMs;
+    deadline = authSentAt + Math.max(authWait, adapt(t, lastLatencyMs, 2, 2 * t.marginMs));
     rec.log(
       `auth line sent (${s}, ${kind} password hash), waiting up to ${formatSeconds(deadline - authSentAt)}`,
     );
@@ -197,6 +217,17 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
       // A deadline passed.
       switch (mode) {
         case 'invite':
+          if (rebootWait()) {
+            if (obs.rebootWait === undefined) {
+              obs.rebootWait = true;
+              rec.hint(
+                `the device is rebooting after the previous update; inviting every ${formatSeconds(t.rebootPollMs)} until it is back (up to ${formatSeconds((ctx.rebootingUntil ?? 0) - (roundInvites[0] ?? 0))})`,
+              );
+            }
+            attempt--;
+            invite('reboot');
+            continue;
+          }
           if (attempt < t.inviteAttempts) {
             if (attempt === 1)
               rec.hint(
@@ -221,23 +252,35 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
           state.deviceWaitingAuth = true;
           await newRound(
             'after-timeout',
-            new AirflashError('AUTH_FAILED', 'The device stopped answering during authentication.', {
-              phase: 'auth',
-            }),
+            lostAnswers(ctx, 'The device stopped answering during authentication'),
           );
           continue;
         case 'auth': {
           const tr = lastTry();
           if (tr) tr.outcome = 'no-answer';
-          const failure = new AirflashError(
-            'AUTH_FAILED',
-            `No answer to the authentication after ${formatSeconds(rec.now() - authSentAt)}.`,
-            {
-              phase: 'auth',
-              hint: 'Check the password (-a); if the device is busy, give it more time with --auth-timeout.',
-            },
-          );
-          if (secretIndex + 1 < secrets.length) {
+          const tries = obs.auth?.tries ?? [];
+          // Only an explicit "Authentication Failed" says the password is wrong; silence after a
+          // prompt answer to the invitation is a lost datagram (lossy link): TIMEOUT, not AUTH_FAILED.
+          const refusedOnce = tries.some((x) => x.outcome === 'failed');
+          const failure = refusedOnce
+            ? new AirflashError(
+                'AUTH_FAILED',
+                `No answer to the authentication after ${formatSeconds(rec.now() - authSentAt)}.`,
+                {
+                  phase: 'auth',
+                  hint: 'Check the password (-a); if the device is busy, give it more time with --auth-timeout.',
+                },
+              )
+            : lostAnswers(ctx, `No answer to ${tries.length} authentication line(s)`);
+          const current = secrets[secretIndex];
+          const silentWithThis = tries.filter(
+            (x) => x.secret === current && x.outcome === 'no-answer',
+          ).length;
+          if (!refusedOnce && silentWithThis < 2 && rounds < MAX_ROUNDS) {
+            // One lost answer: the same password hash again, with a new invitation.
+            rec.log('no answer to the auth line (lost?); inviting again with the same password hash');
+            await newRound('after-timeout', failure);
+          } else if (secretIndex + 1 < secrets.length) {
             secretIndex++;
             rec.log('no answer to the auth line; trying the MD5 password hash with a new invitation');
             await newRound('fallback', failure);
@@ -268,6 +311,31 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
         }
       }
       continue;
+    }
+
+    if (ev.kind === 'refused') {
+      // Nothing listens on that port. Acted on only before any answer: later it is stale.
+      if (mode !== 'invite' || firstAnswerSeen || rounds > 1) {
+        rec.log(`ignored a late port-unreachable report (${ev.errno})`);
+        continue;
+      }
+      obs.portRefused ??= [];
+      obs.portRefused.push({ port: ctx.device.port, at: ev.at, errno: ev.errno });
+      const after = ev.at - (roundInvites[0] ?? ev.at);
+      rec.log(
+        `port ${ctx.device.port} unreachable (${ev.errno}) ${formatSeconds(after)} after the invitation`,
+      );
+      throw new AirflashError(
+        'NO_INVITATION_REPLY',
+        `Nothing listens on UDP port ${ctx.device.port} at ${ctx.device.address}: the system answered the invitation with "port unreachable" after ${formatSeconds(after)}.`,
+        {
+          phase: 'invite',
+          data: { portRefused: true },
+          hint:
+            'Check the port (ESP32 uses 3232, ESP8266 8266: -p PORT) and that the sketch calls ArduinoOTA.begin() ' +
+            '(a device that crashed or restarted has no OTA service).',
+        },
+      );
     }
 
     if (ev.kind === 'conn') {
@@ -311,21 +379,36 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
       use: 'ignored',
       ...(c.nonce === undefined ? {} : { nonceLength: c.nonce.length }),
     };
-    obs.received.push(record);
+    // Bounded: a device flooding datagrams gets the first RECEIVED_KEPT recorded, the rest counted.
+    const kept = obs.received.length < RECEIVED_KEPT;
+    if (kept) obs.received.push(record);
+    else if (obs.udp) obs.udp.unrecorded = (obs.udp.unrecorded ?? 0) + 1;
     if (!fromDevice) {
       rec.log(
         `ignored a datagram from ${ev.from}:${ev.port} (not the device): ${JSON.stringify(record.text)}`,
       );
       continue;
     }
-    rec.log(`device → ${JSON.stringify(record.text)}`);
+    if (kept) rec.log(`device → ${JSON.stringify(record.text)}`);
     if (!firstAnswerSeen) {
       firstAnswerSeen = true;
       const first = roundInvites[0] ?? 0;
       const last = roundInvites.filter((s) => s <= ev.at).at(-1) ?? first;
       obs.firstAnswerLatencyMs = Math.round(ev.at - first);
       obs.firstAnswerSinceLastInvitationMs = Math.round(ev.at - last);
-      if (obs.firstAnswerLatencyMs >= t.lateAnswerMs)
+      const unanswered = roundInvites.filter((s) => s < ev.at).length - 1;
+      if (
+        obs.firstAnswerLatencyMs >= t.lateAnswerMs &&
+        obs.firstAnswerSinceLastInvitationMs < t.lateAnswerMs
+      ) {
+        // The latest invitation was answered at once: the earlier ones were lost (the device was
+        // away, e.g. rebooting, or the link drops datagrams), not delayed by a blocked loop().
+        obs.invitationsLost = unanswered;
+        if (!obs.rebootWait)
+          rec.hint(
+            `the device answered invitation ${unanswered + 1} at once but not the ${unanswered} before it: those were lost (the device was away, e.g. rebooting after an update, or datagrams are dropped), not delayed by loop()`,
+          );
+      } else if (obs.firstAnswerLatencyMs >= t.lateAnswerMs)
         rec.hint(
           `the device answered after ${formatSeconds(obs.firstAnswerLatencyMs)}: its loop() blocks ArduinoOTA.handle() (each step now waits for its next handle() call)`,
         );
@@ -404,7 +487,8 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
             backlog > 0 &&
             previous !== undefined &&
             ev.at - latest <= promptMs &&
-            latest - previous >= t.attemptTimeoutMs / 2
+            // (while a device reboots its invitations are lost, however close together)
+            (latest - previous >= t.attemptTimeoutMs / 2 || obs.rebootWait === true)
           ) {
             rec.log(
               `answered ${formatSeconds(ev.at - latest)} after the latest invitation: the ${backlog} earlier ones were lost, not queued`,
@@ -562,9 +646,9 @@ function authFailed(
     scheme === 'sha256'
       ? 'the device speaks the SHA-256/PBKDF2 exchange (arduino-esp32 ≥ 3.3.1)'
       : 'the device speaks the MD5 exchange (ESP8266 or arduino-esp32 ≤ 3.3.0)';
-  const pw = ctx.password ?? '';
-  const extra = /\s-{1,2}[a-z]/i.test(pw)
-    ? ` The password contains "${pw.slice(pw.search(/\s-{1,2}[a-z]/i)).trim()}": several options were probably passed as one argument.`
+  // Never quote any part of the password: say only what it looks like.
+  const extra = passwordLooksLikeOptions(ctx.password ?? '')
+    ? ' The password contains white space followed by "-" (it looks like more options): several options were probably passed as one argument.'
     : '';
   return new AirflashError(
     'AUTH_FAILED',
@@ -573,6 +657,24 @@ function authFailed(
       phase: 'auth',
       deviceText: AUTH_FAILED_TEXT,
       hint: 'Check the password given with -a / AIRFLASH_PASSWORD against ArduinoOTA.setPassword() in the sketch.',
+    },
+  );
+}
+
+/** A password with white space then `-x` / `--x`: PlatformIO's one-line upload_flags. */
+export function passwordLooksLikeOptions(password: string): boolean {
+  return /\s-{1,2}[a-z]/i.test(password);
+}
+
+/** The device answered, then its answers stopped arriving: lost datagrams, not a refusal. */
+function lostAnswers(ctx: HandshakeContext, what: string): AirflashError {
+  const answered = ctx.rec.obs.received.filter((r) => r.fromDevice).length;
+  return new AirflashError(
+    'TIMEOUT',
+    `${what}, although it answered ${answered} datagram(s) of this upload: its answers were lost on the way (a lossy link), not refused.`,
+    {
+      phase: 'auth',
+      hint: 'Improve the Wi-Fi link (signal, distance, interference) or retry with --retries 3; the password was not refused.',
     },
   );
 }

@@ -1,20 +1,42 @@
 import { abortError } from '../util/abort.ts';
 
+/** Default bound of an inbox: far above what an honest device sends in one handshake. */
+export const INBOX_CAPACITY = 64;
+
 /**
- * A queue of events (datagrams, connections) that an async state machine pulls from with a
- * deadline. One waiter at a time. Timers and abort listeners are removed on every path.
+ * A bounded queue of events (datagrams, connections) that an async state machine pulls from with
+ * a deadline. One waiter at a time. Timers and abort listeners are removed on every path.
  */
 export class Inbox<T> {
   private readonly items: T[] = [];
   private waiter: ((item: T | undefined) => void) | undefined;
   private failure: unknown;
 
-  push(item: T): void {
+  readonly capacity: number;
+
+  constructor(capacity: number = INBOX_CAPACITY) {
+    this.capacity = capacity;
+  }
+
+  /** Items waiting to be read. */
+  get length(): number {
+    return this.items.length;
+  }
+
+  /**
+   * Hand an item to the waiter or queue it. Returns false (and drops it) when the queue is full,
+   * unless `essential` (one-off events such as the device's connection).
+   */
+  push(item: T, essential = false): boolean {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
       w(item);
-    } else this.items.push(item);
+      return true;
+    }
+    if (!essential && this.items.length >= this.capacity) return false;
+    this.items.push(item);
+    return true;
   }
 
   /** Fail the current and every later `next()` with this error (e.g. a socket error). */

@@ -35,6 +35,8 @@ export interface UploadOptions {
   host: string;
   /** Device UDP OTA port. Default 3232 (espota `-p`); 8266 for ESP8266 devices. */
   port?: number;
+  /** The OTA port the device advertises over mDNS, when known: tried first if nothing listens on `port`. */
+  advertisedPort?: number;
   /** Image file path (espota `-f`). Exactly one of `file` and `data`. */
   file?: string;
   /** Image bytes, instead of `file`. */
@@ -150,6 +152,7 @@ export interface SentDatagram {
     | 'fallback'
     | 'probe'
     | 'after-timeout'
+    | 'reboot'
     | 'answer'
     | 'idle';
   /** For auth lines: which password hash was used. */
@@ -212,6 +215,8 @@ export interface UploadObservation {
     /** Length of the password (never the password), and whether it contains white space. */
     passwordLength?: number;
     passwordHasSpace?: boolean;
+    /** White space followed by `-x` / `--x` in the password (options glued to it); never the text. */
+    passwordLooksLikeOptions?: boolean;
     md5Target: boolean;
     attemptTimeoutMs: number;
     inviteAttempts: number;
@@ -231,7 +236,31 @@ export interface UploadObservation {
     info?: Record<string, unknown>;
   };
   sent: SentDatagram[];
+  /** Datagrams the handshake read: every one from the device, the first few from others. */
   received: ReceivedDatagram[];
+  /** Invitations before the first answer that were lost (the latest one was answered at once). */
+  invitationsLost?: number;
+  /** The device was rebooting after an update of this process: invitations were repeated until it was back. */
+  rebootWait?: boolean;
+  /** Ports where the OS reported ICMP "port unreachable" to the first invitation, in order. */
+  portRefused?: Array<{ port: number; at: number; errno: string }>;
+  /** Nothing listened on the port given; the device answered on `used` (warning WRONG_PORT). */
+  portCorrection?: { given: number; used: number; why: string };
+  /** Counts of the invitation socket (bounded queue; docs/upload.md "Bounds"). */
+  udp?: {
+    fromDevice: number;
+    /** From other addresses: counted; only the first few are queued and recorded. */
+    foreign: number;
+    /** From the device but dropped because the queue was full. */
+    dropped: number;
+    /** Arrived after the handshake (counted, not read). */
+    afterHandshake: number;
+    queueLimit: number;
+    /** Longest the queue got. */
+    queueHighWater?: number;
+    /** Read by the handshake but not recorded in `received` (over its bound). */
+    unrecorded?: number;
+  };
   /** Invitations sent in total (all rounds). */
   invitationsSent: number;
   /** Time from the first invitation to the first datagram from the device. */

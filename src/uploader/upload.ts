@@ -4,14 +4,24 @@ import { AirflashError, type ErrorCode, toAirflashError } from '../errors.ts';
 import { COMMAND, DEFAULT_PORT, formatInvitation } from '../protocol/index.ts';
 import { abortError, sleep, throwIfAborted } from '../util/abort.ts';
 import { resolveTimeouts, type Timeouts } from './defaults.ts';
-import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
+import {
+  type HandshakeEvent,
+  HandshakeState,
+  handshake,
+  passwordLooksLikeOptions,
+  RESET_DATAGRAM,
+} from './handshake.ts';
+import { lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
+import { PortCheck } from './port-check.ts';
 import { formatSeconds, Recorder } from './recorder.ts';
 import { attemptSummary, noteSameOffset } from './same-offset.ts';
 import { transfer } from './transfer.ts';
 import type { UploadObservation, UploadOptions, UploadResult } from './types.ts';
+import { UdpIntake } from './udp-intake.ts';
+import { withPortFallback } from './wrong-port.ts';
 
 /** Codes that a new attempt cannot fix. */
 const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -48,6 +58,7 @@ function validate(o: UploadOptions): void {
   if (o.file === undefined && o.data === undefined)
     throw new AirflashError('BAD_ARGUMENT', 'No image given.', { hint: 'Pass the firmware with -f FILE.' });
   checkNumber('port', o.port, 1, 65535);
+  checkNumber('advertisedPort', o.advertisedPort, 1, 65535);
   checkNumber('hostPort', o.hostPort, 0, 65535);
   checkNumber('inviteAttempts', o.inviteAttempts, 1, 1000);
   checkNumber('retries', o.retries, 0, 100);
@@ -85,7 +96,13 @@ function newObservation(
     options: {
       passwordGiven: pw !== '',
       ...(passwordSource && pw !== '' ? { passwordSource } : {}),
-      ...(pw !== '' ? { passwordLength: pw.length, passwordHasSpace: /\s/.test(pw) } : {}),
+      ...(pw !== ''
+        ? {
+            passwordLength: pw.length,
+            passwordHasSpace: /\s/.test(pw),
+            ...(passwordLooksLikeOptions(pw) ? { passwordLooksLikeOptions: true } : {}),
+          }
+        : {}),
       md5Target: o.md5Target === true,
       attemptTimeoutMs: t.attemptTimeoutMs,
       inviteAttempts: t.inviteAttempts,
@@ -182,7 +199,8 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
 
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await uploadOnce(o, t, rec, target, image);
+      const r = rec;
+      const result = await withPortFallback(r, image, o, () => uploadOnce(o, t, r, target, image));
       return { ...result, attempts: attempt };
     } catch (error) {
       const e = finalise(rec, error);
@@ -278,6 +296,9 @@ async function uploadOnce(
   let claimed = false;
   let connection: Socket | undefined;
   const state = new HandshakeState();
+  let portCheck: PortCheck | undefined;
+  const intakes: UdpIntake[] = [];
+  let unlock = (): void => {};
   let succeeded = false;
   try {
     throwIfAborted(signal);
@@ -317,7 +338,7 @@ async function uploadOnce(
         return;
       }
       claimed = true;
-      inbox.push({ kind: 'conn', socket: s, from, at });
+      inbox.push({ kind: 'conn', socket: s, from, at }, true);
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
@@ -348,15 +369,7 @@ async function uploadOnce(
     // One UDP socket for every invitation, the auth line and every answer.
     const u = createSocket(target.family === 6 ? 'udp6' : 'udp4');
     udp = u;
-    u.on('message', (msg, rinfo) =>
-      inbox.push({
-        kind: 'udp',
-        data: msg,
-        from: normaliseAddress(rinfo.address),
-        port: rinfo.port,
-        at: rec.now(),
-      }),
-    );
+    intakes.push(new UdpIntake(u, inbox, rec, device));
     await new Promise<void>((resolve, reject) => {
       u.once('error', reject);
       u.bind({ address: local, port: 0 }, () => {
@@ -371,6 +384,16 @@ async function uploadOnce(
     });
     u.on('error', (error) => inbox.fail(toAirflashError(error, 'NETWORK_ERROR')));
     obs.local.udpPort = u.address().port;
+    portCheck = new PortCheck(device);
+    if (
+      await portCheck.open(
+        target.family,
+        local,
+        () => rec.now(),
+        (r) => inbox.push({ kind: 'refused', ...r }, true),
+      )
+    )
+      intakes.push(new UdpIntake(portCheck.socket as UdpSocket, inbox, rec, device));
     rec.log(`listening on ${local}:${tcpPort}, UDP ${local}:${obs.local.udpPort}`);
 
     const invitation = formatInvitation({
@@ -379,6 +402,17 @@ async function uploadOnce(
       size: image.size,
       md5: image.md5,
     });
+    // One handshake at a time per device in this process (host-lock.ts).
+    const t0 = rec.now();
+    const key = `${device.address}:${device.port}`;
+    unlock = await lockDevice(key, signal);
+    const since = sinceUpdated(key);
+    const rebootingUntil =
+      since !== undefined && since < t.rebootAllowanceMs
+        ? rec.now() + t.rebootAllowanceMs - since
+        : undefined;
+    if (rec.now() - t0 >= 1)
+      rec.log(`waited ${formatSeconds(rec.now() - t0)} for another upload's handshake with this device`);
     const hs = await handshake(
       {
         rec,
@@ -390,13 +424,18 @@ async function uploadOnce(
         password: o.password === '' ? undefined : o.password,
         md5Target: o.md5Target === true,
         signal,
+        portCheck,
+        ...(rebootingUntil === undefined ? {} : { rebootingUntil }),
       },
       state,
     );
     connection = hs.socket;
-    // Keep reading the UDP socket (stray answers are recorded) but the handshake is over.
+    // The handshake is over: nothing reads the inbox any more, so stop filling it.
+    for (const intake of intakes) intake.stop();
+    unlock();
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
+    markUpdated(key); // ArduinoOTA reboots after every confirmed update (firmware and filesystem)
     const loop = loopEstimate(obs, t.loopSeenMs, t.lateAnswerMs);
     if (loop) {
       obs.loopPeriodMs = loop.ms;
@@ -435,6 +474,7 @@ async function uploadOnce(
       throw abortError(signal);
     throw error;
   } finally {
+    portCheck?.close();
     // Leave the device idle: a device left waiting for auth would eat the next invitation.
     if (!succeeded && state.deviceWaitingAuth && udp) {
       try {
@@ -446,6 +486,7 @@ async function uploadOnce(
         // best effort
       }
     }
+    unlock();
     connection?.destroy();
     for (const s of sockets) s.destroy();
     if (udp) {

@@ -3,7 +3,7 @@
  * discovery filter (`--all`, `--board`, `--name`). `airflash upload` hands the whole argv here
  * when one of those options is present; `-i` keeps espota's single-device meaning.
  */
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +11,6 @@ import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
 import { DEFAULT_PORT } from '../../protocol/index.ts';
 import {
-  basicDiagnosis,
   type FleetDiagnose,
   type FleetEvent,
   type FleetOptions,
@@ -298,20 +297,10 @@ export async function resolveFleetTargets(
   return targets;
 }
 
-/** The diagnosis module's `diagnose(observation, error)` when it is there, else the basic one. */
+/** The library's `diagnoseUpload()` (follow-up included), the same diagnosis as `airflash upload`. */
 export async function loadDiagnose(): Promise<FleetDiagnose> {
-  for (const specifier of ['../../diagnosis/diagnose.ts', '../../diagnosis/diagnose.js']) {
-    try {
-      const mod = (await import(specifier)) as { diagnose?: unknown };
-      const fn = mod.diagnose;
-      if (typeof fn === 'function') {
-        return fn as FleetDiagnose;
-      }
-    } catch {
-      // not there (yet)
-    }
-  }
-  return basicDiagnosis;
+  const { diagnoseUpload } = await import('../../diagnosis/diagnose-upload.ts');
+  return (observation, error) => diagnoseUpload(error, observation ? { observation } : {});
 }
 
 // ------------------------------------------------------------------ rendering
@@ -697,7 +686,12 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
       results: summary.results,
     };
     try {
-      await writeFile(resolve(io.cwd, values.report), `${JSON.stringify(report, null, 2)}\n`);
+      // Owner-only: the report names devices, addresses and errors (0600 also over an existing file).
+      const path = resolve(io.cwd, values.report);
+      await chmod(path, 0o600).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+      await writeFile(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
     } catch (error) {
       io.stderr.write(`airflash: cannot write the report ${values.report}: ${(error as Error).message}\n`);
       return EXIT.failed;

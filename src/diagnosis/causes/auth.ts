@@ -1,14 +1,6 @@
 /** Causes for a refused or unanswered authentication. */
 import { at, type Facts, quote, type Scored, schemeText, secs } from './facts.ts';
 
-const FLAG_IN_PASSWORD = /\s-{1,2}[a-z]/i;
-
-/** The part of the password that looks like another option ("--port=8266"), from the error message. */
-function extraTextFromMessage(message: string | undefined): string | undefined {
-  const m = /The password contains "([^"]+)"/.exec(message ?? '');
-  return m?.[1];
-}
-
 function triesEvidence(f: Facts): string[] {
   const a = f.o?.auth;
   if (!a) return [];
@@ -64,24 +56,24 @@ export function authFailedCauses(f: Facts): Scored[] {
   const shaRefused = tries.some((t) => t.secret === 'sha256' && t.outcome === 'failed');
   const md5Tried = tries.some((t) => t.secret === 'md5');
   const md5Refused = tries.some((t) => t.secret === 'md5' && t.outcome === 'failed');
-  const extra = extraTextFromMessage(f.e.message);
+  // Only what the password looks like is recorded, never any part of it.
+  const extra = o?.options.passwordLooksLikeOptions === true;
   const hasSpace = o?.options.passwordHasSpace === true;
 
   // The password has other options glued to it (PlatformIO one-line upload_flags).
-  if (extra !== undefined || hasSpace) {
+  if (extra || hasSpace) {
     const ev = [...evidence];
     ev.push(
-      extra !== undefined
-        ? `the password given contains "${extra}", which looks like another option`
+      extra
+        ? `the password given (${o?.options.passwordLength ?? '?'} characters) contains white space followed by "-", like another option`
         : `the password given (${o?.options.passwordLength ?? '?'} characters) contains white space`,
     );
     causes.push({
       id: 'AUTH_PASSWORD_HAS_EXTRA_TEXT',
-      score: extra !== undefined || FLAG_IN_PASSWORD.test(f.e.message ?? '') ? 0.96 : 0.6,
-      title:
-        extra !== undefined
-          ? `The password includes "${extra}": several options were passed as one argument`
-          : 'The password contains a space: other options may have been passed as part of it',
+      score: extra ? 0.96 : 0.6,
+      title: extra
+        ? 'The password includes what looks like more options: several options were passed as one argument'
+        : 'The password contains a space: other options may have been passed as part of it',
       evidence: ev,
       next: [
         'PlatformIO: put each flag on its own line (a one-line upload_flags value is ONE argument):\nupload_flags =\n    --auth=PASSWORD\n    --port=8266',
@@ -128,7 +120,10 @@ export function authFailedCauses(f: Facts): Scored[] {
       title,
       evidence,
       next: [
-        `airflash upload -i ${f.host} -p ${f.port} -a 'PASSWORD' -m -f FIRMWARE.bin   (-m: the device stores an MD5 hash)`,
+        // With -m given (and refused), advising -m again would repeat the mistake: drop it.
+        o?.options.md5Target
+          ? `airflash upload -i ${f.host} -p ${f.port} -a 'PASSWORD' -f FIRMWARE.bin   (without -m: airflash tries the SHA-256 hash first)`
+          : `airflash upload -i ${f.host} -p ${f.port} -a 'PASSWORD' -m -f FIRMWARE.bin   (-m: the device stores an MD5 hash)`,
         'In the sketch, prefer ArduinoOTA.setPassword("…") (stored as SHA-256 on arduino-esp32 ≥ 3.3.1); a hash given to setPasswordHash must be lower-case hex.',
       ],
     });

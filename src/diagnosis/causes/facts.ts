@@ -252,6 +252,11 @@ export function invitationEvidence(f: Facts): string[] {
     lines.push(
       `nothing came back from the device${gaveUp === undefined ? '' : ` (gave up ${at(gaveUp)}, ${secs(Math.max(0, gaveUp - last))} after the last invitation)`}`,
     );
+  const refused = o.portRefused ?? [];
+  if (refused.length > 0)
+    lines.push(
+      `UDP port${refused.length > 1 ? 's' : ''} ${refused.map((p) => p.port).join(' and ')} at ${f.address} answered the first invitation with ICMP "port unreachable" (within ${secs(Math.max(...refused.map((p) => p.at - first)))}, ${refused.map((p) => p.errno).join(', ')}): nothing listens there`,
+    );
   for (const r of f.fromOthers.slice(0, 3))
     lines.push(`a datagram from ${r.from}:${r.fromPort} (not the device) ${at(r.at)}: ${quote(r.text)}`);
   return lines;

@@ -45,7 +45,11 @@ export function noAnswerCauses(f: Facts): Scored[] {
   const causes: Scored[] = [];
   const base = invitationEvidence(f);
   const fu = followUpEvidence(f);
-  const ports = f.followUp?.ports ?? [];
+  // The uploader's own port check (ICMP port unreachable to the first invitation) counts as a refusal.
+  const ports = [...(f.followUp?.ports ?? [])];
+  for (const r of f.o?.portRefused ?? [])
+    if (!ports.some((p) => p.port === r.port))
+      ports.push({ port: r.port, source: 'upload', outcome: 'refused', sent: 1, waitedMs: 0 });
   const original = ports.find((p) => p.port === f.port);
   const others = ports.filter((p) => p.port !== f.port);
   const otherAnswered = others.find((p) => p.outcome === 'answered');
