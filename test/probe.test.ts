@@ -200,6 +200,10 @@ describe('probe()', { concurrency: true }, () => {
         assert.equal(r.loopPeriodMs, undefined);
         assert.match(r.core.range, /ESP8266/);
         assert.deepEqual(snapshot(dev), before);
+        // The probe's `0\n` has left its socket when probe() resolves; the device reads it from
+        // its own socket a moment later. Wait for that (bounded) instead of a fixed few ms.
+        const until = Date.now() + 2000;
+        while (dev.state() !== 'idle' && Date.now() < until) await sleep(5);
         assert.equal(dev.state(), 'idle');
         const up = await upload({
           host: dev.address,
@@ -235,6 +239,7 @@ describe('probe()', { concurrency: true }, () => {
         assert.equal(alt.answered, false, 'not on the port asked');
         assert.equal(alt.port, 8266);
         assert.ok(alt.notes.some((n) => /answers on port 8266: upload with -p 8266/.test(n)));
+        assert.match(alt.summary, /^ArduinoOTA answers on 127\.0\.56\.24:8266, not on the port asked/);
         const up = await upload({
           host: dev.address,
           port: 8266,

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AirflashError } from '../errors.ts';
 import { throwIfAborted } from '../util/abort.ts';
+import { airflashFindings, uploadCommandFor } from './doctor-airflash.ts';
 import { checkSources, checkUploadSettings, coreOf, type EnvFacts, isOtaEnv } from './doctor-checks.ts';
 import { defaultOtaPort, type EspotaCore } from './doctor-espota.ts';
 import { checkPartitionsAndFirmware } from './doctor-partitions.ts';
@@ -149,6 +150,7 @@ function envFacts(config: PlatformioConfig, name: string, file: string): EnvFact
   set('uploadProtocol', opt('upload_protocol'));
   set('uploadPort', opt('upload_port'));
   set('uploadFlags', opt('upload_flags'));
+  set('uploadCommand', opt('upload_command'));
   set('core', coreOf(facts.platform?.value, facts.board?.value));
   return facts;
 }
@@ -353,31 +355,63 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
       if (!host || !env.core) continue;
       throwIfAborted(signal);
       const port = summary?.espotaPort ?? defaultOtaPort(env.core);
-      findings.push(...(await probeEnv(options.probe, env.name, env.core, host, port, signal)));
+      const hasPassword = (summary?.espotaArgs ?? env.flags).some((a) => /^(-a|--auth)(=.|$)/.test(a));
+      const firmwarePath = toPosix(join(buildDir, env.name, 'firmware.bin'));
+      findings.push(
+        ...(await probeEnv(
+          options.probe,
+          { env: env.name, core: env.core, host, port, firmwarePath, hasPassword },
+          signal,
+        )),
+      );
     }
+  }
+
+  // The airflash integration: recognise it, or recommend it where espota is the problem.
+  const slowLoopEverywhere = findings.some((f) => f.code === 'BLOCKING_DELAY' && f.severity === 'error');
+  let adjusted = findings;
+  for (const env of otaEnvs) {
+    const slow =
+      slowLoopEverywhere ||
+      adjusted.some((f) => f.env === env.name && f.code === 'PROBE_ANSWERED' && f.severity === 'warning');
+    adjusted = airflashFindings(env, adjusted, slow);
   }
 
   return {
     projectDir,
     configFile: configPath,
     envs: summaries,
-    findings,
+    findings: adjusted,
     sources: scan?.files ?? [],
   };
 }
 
 async function probeEnv(
   probe: DoctorProbe,
-  env: string,
-  core: EspotaCore,
-  host: string,
-  port: number,
+  target: {
+    env: string;
+    core: EspotaCore;
+    host: string;
+    port: number;
+    firmwarePath: string;
+    hasPassword: boolean;
+  },
   signal: AbortSignal | undefined,
 ): Promise<DoctorFinding[]> {
+  const { env, core, host, port, firmwarePath, hasPassword } = target;
   const opts = signal ? { signal } : {};
   try {
     const result = await probe(host, port, opts);
     if (result.answered) {
+      const period = result.loopPeriodMs;
+      const loopText =
+        period !== undefined
+          ? `handle() every ≈${(period / 1000).toFixed(1)} s`
+          : result.loopKind === 'fast'
+            ? 'handle() is called often'
+            : result.loopKind === 'not-visible'
+              ? 'loop period not visible'
+              : undefined;
       const details = [
         result.authRequired === undefined
           ? undefined
@@ -385,24 +419,23 @@ async function probeEnv(
             ? 'asks for a password'
             : 'no password',
         result.authScheme,
-        result.loopPeriodMs === undefined
-          ? undefined
-          : `handle() every ≈${(result.loopPeriodMs / 1000).toFixed(1)} s`,
+        loopText,
       ].filter((d): d is string => d !== undefined);
-      const slow = result.loopPeriodMs !== undefined && result.loopPeriodMs >= 10000;
+      const slow = period !== undefined && period >= 10000;
+      const needsPassword = result.authRequired === true || hasPassword;
       return [
         {
           severity: slow ? 'warning' : 'info',
           env,
           code: 'PROBE_ANSWERED',
           what: `${host}:${port} answered as an ArduinoOTA service${details.length > 0 ? ` (${details.join(', ')})` : ''}.`,
-          why:
-            result.summary ??
-            (slow
-              ? 'The device answers late: espota waits only 10 s per step.'
-              : 'The device is reachable and its OTA service runs.'),
+          why: slow
+            ? `Each handshake step waits up to ${(period / 1000).toFixed(1)} s for the next handle() call, but espota waits only 10 s per step; airflash measures the answer time and waits accordingly.`
+            : result.loopKind === 'not-visible' && result.loopWhy !== undefined
+              ? `The device is reachable and its OTA service runs; the loop period cannot be seen: ${result.loopWhy}.`
+              : 'The device is reachable and its OTA service runs.',
           fix: slow
-            ? `airflash upload -i ${host} -p ${port} -f firmware.bin   ; adapts its waits`
+            ? `${needsPassword ? 'AIRFLASH_PASSWORD must hold the OTA password. ' : ''}Upload with airflash, which waits for the loop:\n${uploadCommandFor({ host, port, firmware: firmwarePath, password: needsPassword })}`
             : 'Nothing to do.',
         },
       ];

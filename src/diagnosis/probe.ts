@@ -28,6 +28,12 @@ import { sleep, throwIfAborted } from '../util/abort.ts';
 import { observationOf } from './causes/facts.ts';
 import type { FollowUpResult, MdnsSeen, PortCheck, TcpCheck } from './causes/types.ts';
 
+/**
+ * The longest round trip taken as "network", ms: answers further apart than 2.5× this are loop
+ * periods, not a slow link (a LAN or a VPN to one answers well within it).
+ */
+const MAX_RTT_MS = 250;
+
 /** MD5 of zero bytes: the MD5 field of a size-0 invitation. */
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 
@@ -185,12 +191,20 @@ class PortSession {
 
   send(data: Uint8Array): number {
     const at = this.now();
-    if (!this.closed)
+    void this.sent(data);
+    return at;
+  }
+
+  /** Send and resolve once the datagram has left this socket (its send callback ran). */
+  sent(data: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
       this.socket.send(data, (error) => {
         if (error && (error as NodeJS.ErrnoException).code === 'ECONNREFUSED')
           this.inbox.push({ kind: 'refused', at: this.now() });
+        resolve();
       });
-    return at;
+    });
   }
 
   /** The next answer (refusals are returned too), or undefined after `ms`. */
@@ -356,13 +370,15 @@ async function askPorts(
 }
 
 /** Leave every device we talked to idle: a device waiting for auth takes `0\n` as a failed auth. */
-function sendIdle(states: AskState[], skip?: PortSession): void {
+async function sendIdle(states: AskState[], skip?: PortSession): Promise<void> {
+  const sends: Promise<void>[] = [];
   for (const st of states) {
     if (st.session === skip) continue;
     if (st.check.outcome === 'refused') continue;
     if (st.check.outcome === 'answered' && st.check.reply !== 'auth') continue;
-    st.session.send(RESET_DATAGRAM);
+    sends.push(st.session.sent(RESET_DATAGRAM));
   }
+  await Promise.all(sends);
 }
 
 // ------------------------------------------------------------------ mDNS
@@ -515,7 +531,7 @@ export async function followUp(
     const unique = wanted.filter((w, i) => wanted.findIndex((x) => x.port === w.port) === i);
     // Every port gets the full wait: a late answer on the upload's port is the evidence of a slow loop().
     const states = await askPorts(ctx, unique, waitMs, waitMs, signal);
-    sendIdle(states);
+    await sendIdle(states);
     await settleAfter(states, scale, signal);
     const tcp = await tcpPromise;
     return {
@@ -530,18 +546,18 @@ export async function followUp(
   }
 }
 
-/** After an ESP8266 `ERR:` it waits 100 ms before listening again; after `0\n` let it arrive. */
+/**
+ * After an ESP8266 `ERR:` it ignores datagrams for 100 ms: wait that out (with a margin) so the
+ * next upload's invitation is read. The idle datagrams (`0\n`) need no wait: sendIdle() resolves
+ * once each has left its socket, and nothing comes back to observe.
+ */
 async function settleAfter(
   states: AskState[],
   scale: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const err = states.some((s) => s.check.reply === 'error');
-  const reset = states.some(
-    (s) => s.check.outcome !== 'refused' && s.check.reply !== 'ok' && s.check.reply !== 'error',
-  );
-  if (err) await sleep(Math.max(5, Math.round(250 * scale)), signal);
-  else if (reset) await sleep(5, signal);
+  if (states.some((s) => s.check.reply === 'error'))
+    await sleep(Math.max(5, Math.round(250 * scale)), signal);
 }
 
 // ------------------------------------------------------------------ probe
@@ -617,8 +633,10 @@ async function measureLoop(
     samples: number;
     timeoutMs: number;
     scale: number;
-    /** The quickest round trip seen (an answer "at once" still takes one). */
+    /** The quickest ICMP refusal seen: a pure round trip (Infinity when none). */
     rttMs: number;
+    /** How long the first answer took: a round trip plus the wait for the next handle() call. */
+    firstLatencyMs: number;
     signal: AbortSignal | undefined;
     onNote?: (m: string) => void;
   },
@@ -629,7 +647,13 @@ async function measureLoop(
   const callsPerGap = reply === 'auth' ? 2 : 1;
   const errPause = Math.max(5, Math.round(250 * o.scale));
   const gaps: number[] = [];
-  const fastMs = Math.max(30, 60 * o.scale, Number.isFinite(o.rttMs) ? 2.5 * o.rttMs : 0);
+  // An answer "at once" still takes one round trip. The first answer's latency bounds the round
+  // trip only from above (it also holds the wait for the next handle() call), and a LAN round
+  // trip stays under MAX_RTT_MS. A gap under fastMs is "at once" — or, without a refusal to time
+  // the link, possibly a loop period that the first answer's latency hid (checked below).
+  const rtt = Math.min(o.rttMs, o.firstLatencyMs, MAX_RTT_MS);
+  const fastMs = Math.max(30, 60 * o.scale, Number.isFinite(rtt) ? 1.5 * rtt : 0);
+  const floorMs = Math.max(30, 60 * o.scale);
   for (let i = 0; i < o.samples; i++) {
     if (reply === 'auth') {
       session.send(RESET_DATAGRAM);
@@ -665,7 +689,7 @@ async function measureLoop(
     if (gap / callsPerGap >= 10_000 * o.scale) break;
     if (gap < fastMs) break;
   }
-  if (reply === 'auth') session.send(RESET_DATAGRAM);
+  if (reply === 'auth') await session.sent(RESET_DATAGRAM);
   if (gaps.length === 0)
     return {
       kind: 'none',
@@ -689,6 +713,34 @@ async function measureLoop(
       handleCallsPerGap: 1,
       why: 'ESP8266 answers ERR from handle(): the time between two ERR answers is one loop period',
     };
+  }
+  // OK answers: a device that calls handle() continuously answers one round trip after each
+  // invitation, a periodic one at its next handle() call. Invite once more, half a gap after an
+  // answer: continuous, the gap grows by that half; periodic, it stays one period.
+  if (reply === 'ok' && g < fastMs && g >= floorMs && !(o.rttMs <= MAX_RTT_MS && 1.5 * o.rttMs > g)) {
+    const last = answers.at(-1) as number;
+    await sleep(Math.round(g / 2), o.signal);
+    session.send(ctx.invitation);
+    check.sent++;
+    const deadline = ctx.now() + Math.max(o.timeoutMs, 3 * g);
+    let got: number | undefined;
+    while (got === undefined && deadline > ctx.now()) {
+      const ev = await session.next(deadline - ctx.now(), o.signal);
+      if (ev === undefined) break;
+      if (ev.kind === 'msg') got = ev.at;
+    }
+    if (got !== undefined) {
+      const g2 = Math.round(got - last);
+      o.onNote?.(`answer after a pause: ${(g2 / 1000).toFixed(2)} s after the previous one`);
+      if (g2 < 1.25 * g)
+        return {
+          kind: 'measured',
+          periodMs: Math.round(g),
+          gapsMs: [...gaps, g2],
+          handleCallsPerGap: 1,
+          why: 'ESP32 reads one datagram per handle() call: the time between two OK answers is one loop period (an invitation sent half a period later was still answered at the next call)',
+        };
+    }
   }
   if (g < fastMs)
     return {
@@ -717,6 +769,14 @@ function probeSummary(r: Omit<ProbeResult, 'summary'>): string {
   const target = `${r.address}:${r.port}`;
   if (r.reply === 'other')
     return `Something answered on ${target}, but not ArduinoOTA: ${JSON.stringify(r.replyText ?? '')}.`;
+  const elsewhere = r.ports.find(
+    (p) => p.port === r.port && p.outcome === 'answered' && p.reply !== undefined && p.reply !== 'other',
+  );
+  if (!r.answered && elsewhere !== undefined && elsewhere.source !== 'given') {
+    const asked = r.ports.find((p) => p.source === 'given');
+    const there = asked?.outcome === 'refused' ? 'is closed (ICMP port unreachable)' : 'did not answer';
+    return `ArduinoOTA answers on ${target}, not on the port asked: UDP ${asked?.port ?? '?'} ${there}; upload with -p ${r.port}.`;
+  }
   if (!r.answered) {
     const refused = r.ports.filter((p) => p.outcome === 'refused').map((p) => p.port);
     const silent = r.ports.filter((p) => p.outcome === 'silent').map((p) => p.port);
@@ -817,10 +877,10 @@ export async function probe(
 
     let loop: ProbeLoop = { kind: 'none', gapsMs: [], why: 'nothing answered' };
     let measured = false;
-    // The round trip: the quickest answer or ICMP refusal seen (an answer "at once" takes one RTT).
+    // The round trip: the quickest ICMP refusal seen (the kernel answers at once).
     const rttMs = Math.min(
       ...states
-        .filter((s) => s.check.outcome !== 'silent')
+        .filter((s) => s.check.outcome === 'refused')
         .map((s) => s.check.latencyMs ?? Number.POSITIVE_INFINITY),
     );
     const reply = answered?.check.reply;
@@ -855,22 +915,13 @@ export async function probe(
         answered.check.nonceLength === 32 &&
         (answered.check.port === DEFAULT_PORT.esp8266 || mdns?.[0]?.core === 'esp8266')
       ) {
-        // Probably ESP8266: its AUTH comes from the network callback; measuring would show nothing.
-        measured = true;
-        loop = await measureLoop(ctx, answered, {
-          samples: 1,
-          timeoutMs,
-          scale,
-          rttMs,
-          signal,
-          ...(note ? { onNote: note } : {}),
-        });
-        if (loop.kind === 'fast')
-          loop = {
-            kind: 'not-visible',
-            gapsMs: loop.gapsMs,
-            why: 'an ESP8266 answers invitations (AUTH) from its network callback, even while loop() sits in delay(); only the OK after a successful begin() waits for handle(), which needs the password — so the loop period cannot be seen from outside',
-          };
+        // Probably ESP8266: its AUTH comes from the network callback, so the time between two
+        // AUTH answers is the network's and the Wi-Fi stack's, never the loop's: do not measure.
+        loop = {
+          kind: 'not-visible',
+          gapsMs: [],
+          why: 'an ESP8266 answers invitations (AUTH) from its network callback, even while loop() sits in delay(); only the OK after a successful begin() waits for handle(), and that needs the password — so the loop period cannot be seen from outside (if this is an ESP32 with arduino-esp32 ≤ 3.3.0 on port 8266, its period is not measured either)',
+        };
       } else {
         note?.('measuring how often loop() calls ArduinoOTA.handle()…');
         measured = true;
@@ -879,13 +930,14 @@ export async function probe(
           timeoutMs,
           scale,
           rttMs,
+          firstLatencyMs: answered.check.latencyMs ?? Number.POSITIVE_INFINITY,
           signal,
           ...(note ? { onNote: note } : {}),
         });
       }
     }
     // measureLoop() leaves its own port idle; every other port that may wait for auth gets `0\n`.
-    sendIdle(states, measured ? answered?.session : undefined);
+    await sendIdle(states, measured ? answered?.session : undefined);
     await settleAfter(states, scale, signal);
 
     const core = coreFrom(reply, answered?.check.nonceLength, answered?.check.port ?? primaryPort, mdns);
