@@ -3,16 +3,17 @@
  * snippet that fixes it. Reads files only; talks to the network only through an injected `probe`.
  */
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AirflashError } from '../errors.ts';
+import { MAX_CSV_CHARS } from '../formats/partitions/csv.ts';
 import { throwIfAborted } from '../util/abort.ts';
 import { airflashFindings, uploadCommandFor } from './doctor-airflash.ts';
 import { checkSources, checkUploadSettings, coreOf, type EnvFacts, isOtaEnv } from './doctor-checks.ts';
 import { defaultOtaPort, type EspotaCore } from './doctor-espota.ts';
 import { checkPartitionsAndFirmware } from './doctor-partitions.ts';
 import type { DoctorEnvSummary, DoctorFinding, DoctorProbe, DoctorReport } from './doctor-types.ts';
-import { type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
+import { MAX_INI_CHARS, type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
 import { SOURCE_EXTENSIONS, type SourceFile, type SourceScan, scanSources } from './source-scan.ts';
 
 export type {
@@ -50,6 +51,18 @@ async function isFile(path: string): Promise<number | undefined> {
     return s.isFile() ? s.size : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The first `bytes` bytes of a file, one character per byte. */
+async function readHead(path: string, bytes: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = new Uint8Array(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return new TextDecoder('latin1').decode(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
   }
 }
 
@@ -163,7 +176,12 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   const configPath = join(projectDir, 'platformio.ini');
   let text: string;
   try {
-    text = await readFile(configPath, 'utf8');
+    const size = (await stat(configPath)).size;
+    // An oversized file is read only far enough for the parser to refuse it (CONFIG_INVALID).
+    text =
+      size > MAX_INI_CHARS
+        ? await readHead(configPath, MAX_INI_CHARS + 1)
+        : await readFile(configPath, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const dirExists = (await stat(projectDir).catch(() => undefined))?.isDirectory() === true;
@@ -280,10 +298,15 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
       let projectCsv: { path: string; text: string } | undefined;
       if (partitions && env.core === 'esp32') {
         const csvPath = resolve(projectDir, partitions.value.trim());
-        if ((await isFile(csvPath)) !== undefined) {
+        const csvSize = await isFile(csvPath);
+        if (csvSize !== undefined) {
           projectCsv = {
             path: toPosix(relative(projectDir, csvPath)),
-            text: await readFile(csvPath, 'utf8'),
+            // An oversized file is read only far enough for the parser to refuse it (PARTITION_CSV).
+            text:
+              csvSize > MAX_CSV_CHARS
+                ? await readHead(csvPath, MAX_CSV_CHARS + 1)
+                : await readFile(csvPath, 'utf8'),
           };
         }
       }
