@@ -3,7 +3,7 @@
  * snippet that fixes it. Reads files only; talks to the network only through an injected `probe`.
  */
 
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AirflashError } from '../errors.ts';
 import { MAX_CSV_CHARS } from '../formats/partitions/csv.ts';
@@ -13,7 +13,8 @@ import { checkSources, checkUploadSettings, coreOf, type EnvFacts, isOtaEnv } fr
 import { defaultOtaPort, type EspotaCore } from './doctor-espota.ts';
 import { checkPartitionsAndFirmware } from './doctor-partitions.ts';
 import type { DoctorEnvSummary, DoctorFinding, DoctorProbe, DoctorReport } from './doctor-types.ts';
-import { MAX_INI_CHARS, type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
+import { buildDirOf, readHead, readPioProject, requireEnv } from './pio-project.ts';
+import type { PlatformioConfig } from './platformio-ini.ts';
 import { SOURCE_EXTENSIONS, type SourceFile, type SourceScan, scanSources } from './source-scan.ts';
 
 export type {
@@ -51,18 +52,6 @@ async function isFile(path: string): Promise<number | undefined> {
     return s.isFile() ? s.size : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** The first `bytes` bytes of a file, one character per byte. */
-async function readHead(path: string, bytes: number): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = new Uint8Array(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return new TextDecoder('latin1').decode(buffer.subarray(0, bytesRead));
-  } finally {
-    await handle.close();
   }
 }
 
@@ -172,43 +161,14 @@ function envFacts(config: PlatformioConfig, name: string, file: string): EnvFact
 export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   const { signal } = options;
   throwIfAborted(signal);
-  const projectDir = resolve(options.projectDir);
-  const configPath = join(projectDir, 'platformio.ini');
-  let text: string;
-  try {
-    const size = (await stat(configPath)).size;
-    // An oversized file is read only far enough for the parser to refuse it (CONFIG_INVALID).
-    text =
-      size > MAX_INI_CHARS
-        ? await readHead(configPath, MAX_INI_CHARS + 1)
-        : await readFile(configPath, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const dirExists = (await stat(projectDir).catch(() => undefined))?.isDirectory() === true;
-    throw new AirflashError(
-      'FILE_NOT_FOUND',
-      dirExists
-        ? `There is no platformio.ini in ${projectDir}${code && code !== 'ENOENT' ? ` (${code})` : ''}.`
-        : `The project directory ${projectDir} does not exist.`,
-      {
-        hint: 'Run airflash doctor in a PlatformIO project (the folder holding platformio.ini), or pass its path: airflash doctor path/to/project',
-        cause: error,
-      },
-    );
-  }
+  const project = await readPioProject(options.projectDir, {
+    ...(options.sysenv ? { sysenv: options.sysenv } : {}),
+  });
+  const { projectDir, configPath, config } = project;
   const file = 'platformio.ini';
-  const config = parsePlatformioIni(text, { file, sysenv: options.sysenv ?? process.env });
   const findings: DoctorFinding[] = [];
   const allEnvs = config.envs();
-
-  if (options.env !== undefined && !allEnvs.includes(options.env)) {
-    throw new AirflashError('BAD_ARGUMENT', `There is no [env:${options.env}] in ${configPath}.`, {
-      hint:
-        allEnvs.length > 0
-          ? `Known environments: ${allEnvs.join(', ')}.`
-          : 'platformio.ini defines no [env:NAME] section.',
-    });
-  }
+  if (options.env !== undefined) requireEnv(project, options.env);
   if (allEnvs.length === 0) {
     findings.push({
       severity: 'error',
@@ -256,7 +216,7 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   const scan: SourceScan | undefined = sourceFiles.length > 0 ? scanSources(sourceFiles) : undefined;
   const scanForChecks = scan ?? scanSources([]);
 
-  const buildDir = config.get('platformio', 'build_dir') ?? '.pio/build';
+  const buildDir = buildDirOf(config);
   const summaries: DoctorEnvSummary[] = [];
 
   for (const env of facts) {
