@@ -151,7 +151,8 @@ describe('platformio.ini: bounded interpolation', () => {
     assert.equal(parsePlatformioIni(reversed(31)).get('s', 'a31'), 'x');
     const message = failsFast(() => parsePlatformioIni(reversed(32)), 'CONFIG_INVALID');
     assert.match(message, /nested more than 32 references deep/);
-    failsFast(() => parsePlatformioIni(reversed(20_000)), 'CONFIG_INVALID');
+    // 10,000 levels overflowed the stack of the recursive lookup before the bound.
+    failsFast(() => parsePlatformioIni(reversed(10_000)), 'CONFIG_INVALID', 2000);
   });
 
   it('long lines, whitespace runs and "${" runs: linear, coded', () => {

@@ -498,12 +498,10 @@ export function parsePlatformioIni(text: string, options: PlatformioConfigOption
     envs: () => [...sections.keys()].filter((s) => s.startsWith('env:')).map((s) => s.slice(4)),
     defaultEnvs: () => config.getList('platformio', 'default_envs'),
     options: (section) => {
-      const out: string[] = [];
-      for (const name of walk(section)) {
-        for (const option of sections.get(name)?.options.keys() ?? [])
-          if (!out.includes(option)) out.push(option);
-      }
-      return out;
+      const out = new Set<string>();
+      for (const name of walk(section))
+        for (const option of sections.get(name)?.options.keys() ?? []) out.add(option);
+      return [...out];
     },
     lookup: (section, option) => lookup(section, option.toLowerCase()),
     get: (section, option) => lookup(section, option.toLowerCase())?.value,
