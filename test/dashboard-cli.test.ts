@@ -42,9 +42,11 @@ test('airflash dashboard: the first stdout line is the URL; devices file loaded;
   dirs.push(dir);
   await writeFile(
     join(dir, 'airflash.devices.json'),
-    JSON.stringify([{ name: 'shed', address: '127.0.0.77', core: 'esp8266', passwordEnv: 'SHED_PW' }]),
+    JSON.stringify([
+      { name: 'shed', address: '127.0.0.77', core: 'esp8266', passwordEnv: 'AIRFLASH_SHED_PW' },
+    ]),
   );
-  const t = io(dir, { SHED_PW: 'from-env' });
+  const t = io(dir, { AIRFLASH_SHED_PW: 'from-env' });
   const run = runCli(['dashboard', '--port', '0', '--state', join(dir, 'state'), '--no-mdns'], t.io);
   const url = await firstLine(t.out);
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -58,7 +60,7 @@ test('airflash dashboard: the first stdout line is the URL; devices file loaded;
   assert.deepEqual(shed['sources'], ['file']);
   // The password comes from the environment variable; the API only says there is one.
   assert.equal(shed['hasPassword'], true);
-  assert.equal(shed['passwordEnv'], 'SHED_PW');
+  assert.equal(shed['passwordEnv'], 'AIRFLASH_SHED_PW');
   assert.ok(!JSON.stringify(devices).includes('from-env'));
   assert.match(t.err(), /1 device\(s\) from the devices file/);
   t.controller.abort();

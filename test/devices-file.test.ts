@@ -28,7 +28,7 @@ test('a valid file loads with every field, normalized', () => {
       core: 'esp32',
       chip: 'ESP32-S3',
       partitions: 'min_spiffs',
-      passwordEnv: 'KITCHEN_PW',
+      passwordEnv: 'AIRFLASH_KITCHEN_PW',
     },
     { name: 'porch', address: 'porch-light.local', core: 'esp8266', partitions: 'tables/porch.csv' },
     { name: 'attic', address: 'fd00::9' },
@@ -43,7 +43,7 @@ test('a valid file loads with every field, normalized', () => {
       core: 'esp32',
       chip: 'esp32s3',
       partitions: 'min_spiffs',
-      passwordEnv: 'KITCHEN_PW',
+      passwordEnv: 'AIRFLASH_KITCHEN_PW',
     },
     {
       name: 'porch',
@@ -143,8 +143,41 @@ test('loadDevicesFile: cwd default (absent → []), explicit path (absent → er
 });
 
 test('devicePassword reads the named environment variable and says which one is missing', () => {
-  const record = { name: 'kitchen', address: '10.0.0.1', passwordEnv: 'KITCHEN_PW' };
-  assert.equal(devicePassword(record, { KITCHEN_PW: 's3cret' }), 's3cret');
+  const record = { name: 'kitchen', address: '10.0.0.1', passwordEnv: 'AIRFLASH_KITCHEN_PW' };
+  assert.equal(devicePassword(record, { AIRFLASH_KITCHEN_PW: 's3cret' }), 's3cret');
   assert.equal(devicePassword({ name: 'open', address: '10.0.0.2' }, {}), undefined);
-  assert.throws(() => devicePassword(record, {}), devicesError(/\$KITCHEN_PW, which is not set/));
+  assert.throws(() => devicePassword(record, {}), devicesError(/\$AIRFLASH_KITCHEN_PW, which is not set/));
+});
+
+test('passwordEnv must start with AIRFLASH_: another secret is never sent to a device', () => {
+  const entry = (passwordEnv: string): string =>
+    JSON.stringify([{ name: 'x', address: '10.0.0.1', passwordEnv }]);
+  for (const name of [
+    'GITHUB_TOKEN',
+    'AWS_SECRET_ACCESS_KEY',
+    'AIRFLASH_',
+    'airflash_PW',
+    'XAIRFLASH_PW',
+    'AIRFLASHPW',
+  ]) {
+    assert.throws(
+      () => parseDevicesFile(entry(name)),
+      devicesError(
+        /does not start with AIRFLASH_; airflash reads passwords only from variables named AIRFLASH_/,
+        0,
+        'passwordEnv',
+      ),
+      name,
+    );
+  }
+  assert.equal(parseDevicesFile(entry('AIRFLASH_P')).devices[0]?.passwordEnv, 'AIRFLASH_P');
+  assert.throws(
+    () =>
+      devicePassword(
+        { name: 'x', address: '10.0.0.1', passwordEnv: 'GITHUB_TOKEN' },
+        { GITHUB_TOKEN: 'ghp_secret' },
+      ),
+    (e: unknown) =>
+      isAirflashError(e, 'DEVICES_FILE') && !String((e as Error).message).includes('ghp_secret'),
+  );
 });

@@ -110,7 +110,8 @@ describe('CLI', { concurrency: true }, () => {
         /^ArduinoOTA answers on 127\.0\.58\.3:3232; wants a password \(SHA-256\/PBKDF2 challenge\)/,
       );
       assert.match(human.stdout, /UDP 8266: +closed \(ICMP port unreachable/);
-      assert.match(human.stdout, /loop period: +about 0\.10 s between handle\(\) calls/);
+      // A 100 ms loop (1 s scaled 1:10); the period is measured in real time, so allow ±20 %.
+      assert.match(human.stdout, /loop period: +about 0\.(0[89]|1[0-2]) s between handle\(\) calls/);
       assert.match(human.stdout, /side effect: /);
       const json = await runCliInMemory([
         'probe',

@@ -500,6 +500,26 @@ describe('doctor: upload settings', () => {
   });
 });
 
+describe('doctor: output from files', () => {
+  it('platformio.ini values are printed with control characters escaped; --json keeps them', async () => {
+    const ini = GOOD_INI.replace(
+      'upload_port = 127.0.0.1',
+      'upload_port = 127.0.0.1\x1b]0;owned\x07\x9b2J',
+    ).replace('--port=3232', '--port=3232\n    --bogus\x1b[31m');
+    const dir = await project({ 'platformio.ini': ini, 'src/main.cpp': GOOD_MAIN });
+    const human = await runDoctorCli(['doctor', dir], '/');
+    const raw = [...human.stdout].filter((c) => {
+      const n = c.charCodeAt(0);
+      return (n < 0x20 && c !== '\n') || (n >= 0x7f && n <= 0x9f);
+    });
+    assert.deepEqual(raw, []);
+    assert.match(human.stdout, /127\.0\.0\.1\\x1b\]0;owned\\x07\\x9b2J/);
+    assert.match(human.stdout, /--bogus\\x1b\[31m/);
+    const { report } = await doctorJson(dir);
+    assert.ok(JSON.stringify(report).includes('\\u001b]0;owned'), 'JSON keeps the text (escaped by JSON)');
+  });
+});
+
 describe('doctor: errors and usage', () => {
   it('no platformio.ini → exit 1 with a clear message', async () => {
     const dir = await project({ 'src/main.cpp': GOOD_MAIN });

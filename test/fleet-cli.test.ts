@@ -67,13 +67,13 @@ test('20 devices from airflash emulate --fleet, a devices file with passwordEnv,
   const env: NodeJS.ProcessEnv = {};
   const records = list.map((d, i) => {
     const password = d.targetPassword ?? d.spec.password;
-    if (password !== undefined) env[`OTA_PW_${i}`] = password;
+    if (password !== undefined) env[`AIRFLASH_OTA_PW_${i}`] = password;
     return {
       name: d.name,
       address: d.spec.address,
       port: emulator.ports.get(d.spec.address),
       ...(d.listedCore === undefined ? {} : { core: d.listedCore }),
-      ...(password === undefined ? {} : { passwordEnv: `OTA_PW_${i}` }),
+      ...(password === undefined ? {} : { passwordEnv: `AIRFLASH_OTA_PW_${i}` }),
     };
   });
   await writeFile(join(dir, 'devices.json'), JSON.stringify(records, null, 2));
@@ -286,7 +286,7 @@ test('--name filter: mDNS on loopback, passwords from the devices file, and its 
   await writeFile(
     join(dir, 'airflash.devices.json'),
     JSON.stringify([
-      { name: 'kitchen-2', address: '127.0.78.2', passwordEnv: 'KITCHEN2_PW' },
+      { name: 'kitchen-2', address: '127.0.78.2', passwordEnv: 'AIRFLASH_KITCHEN2_PW' },
       { name: 'kitchen-3', address: '127.0.78.9', port: 3232 },
     ]),
   );
@@ -307,7 +307,7 @@ test('--name filter: mDNS on loopback, passwords from the devices file, and its 
       '--time-scale',
       String(UPLOADER_SCALE),
     ],
-    { cwd: dir, env: { AIRFLASH_MDNS_PORT: String(mdnsPort), KITCHEN2_PW: 'k2' } },
+    { cwd: dir, env: { AIRFLASH_MDNS_PORT: String(mdnsPort), AIRFLASH_KITCHEN2_PW: 'k2' } },
   );
   const lines = jsonLines(run.stdout);
   const summary = lines.at(-1) as unknown as FleetSummary;
@@ -342,11 +342,11 @@ test('usage errors and refusals: -i with fleet options, no image, a refused imag
   // A devices file whose passwordEnv is not set is refused before anything is sent.
   await writeFile(
     join(dir, 'pw.json'),
-    JSON.stringify([{ name: 'x', address: '127.0.79.3', passwordEnv: 'NOPE_PW' }]),
+    JSON.stringify([{ name: 'x', address: '127.0.79.3', passwordEnv: 'AIRFLASH_NOPE_PW' }]),
   );
   const e = await runCliInMemory(['upload', '--devices', 'pw.json', '-f', 'firmware.bin'], { cwd: dir });
   assert.equal(e.code, 1);
-  assert.match(e.stderr, /NOPE_PW/);
+  assert.match(e.stderr, /AIRFLASH_NOPE_PW/);
 });
 
 test('argument helpers', () => {

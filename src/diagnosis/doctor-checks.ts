@@ -3,6 +3,7 @@
  * Pure: facts in, findings out.
  */
 
+import { isAirflashCommand } from './doctor-airflash.ts';
 import {
   defaultOtaPort,
   type EspotaCore,
@@ -25,6 +26,8 @@ export interface EnvFacts {
   uploadProtocol?: ResolvedOption;
   uploadPort?: ResolvedOption;
   uploadFlags?: ResolvedOption;
+  /** upload_command (runs with upload_protocol = custom). */
+  uploadCommand?: ResolvedOption;
   /** upload_flags split the PlatformIO way. */
   flags: string[];
   core?: EspotaCore;
@@ -45,6 +48,7 @@ function looksLikeSerialPort(port: string): boolean {
 export function isOtaEnv(env: EnvFacts): boolean {
   const protocol = env.uploadProtocol?.value.trim().toLowerCase();
   if (protocol === 'espota') return true;
+  if (protocol === 'custom' && isAirflashCommand(env.uploadCommand?.value)) return true;
   const port = env.uploadPort?.value.trim();
   return port !== undefined && looksLikeNetworkPort(port);
 }

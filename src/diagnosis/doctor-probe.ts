@@ -43,8 +43,14 @@ export function toDoctorProbeResult(value: unknown): DoctorProbeResult {
     pick(value, ['authScheme', 'authGeneration', 'scheme'], isStr) ??
     pick(auth, ['scheme', 'generation'], isStr);
   if (scheme !== undefined) out.authScheme = scheme;
+  const loopKind = pick(loop, ['kind'], isStr);
+  const loopWhy = pick(loop, ['why'], isStr);
+  if (loopKind !== undefined) out.loopKind = loopKind;
+  if (loopWhy !== undefined) out.loopWhy = loopWhy;
+  // A period counts only when it was measured: a "fast" loop's periodMs is an upper bound.
   const period =
-    pick(value, ['loopPeriodMs', 'handlePeriodMs', 'periodMs'], isNum) ?? pick(loop, ['periodMs'], isNum);
+    pick(value, ['loopPeriodMs', 'handlePeriodMs', 'periodMs'], isNum) ??
+    (loopKind === undefined || loopKind === 'measured' ? pick(loop, ['periodMs'], isNum) : undefined);
   if (period !== undefined) out.loopPeriodMs = period;
   const summary = pick(value, ['summary', 'message', 'verdict'], isStr);
   if (summary !== undefined) out.summary = summary;

@@ -65,8 +65,12 @@ export interface DoctorProbeResult {
   authRequired?: boolean;
   /** Auth generation, e.g. "md5" or "pbkdf2-sha256", when known. */
   authScheme?: string;
-  /** Estimated time between two `handle()` calls, when measured. */
+  /** Estimated time between two `handle()` calls, when measured (never a guess). */
   loopPeriodMs?: number;
+  /** What the probe made of the loop: measured, fast, not-visible, skipped, none. */
+  loopKind?: string;
+  /** Why, in the probe's words (e.g. why the period cannot be seen). */
+  loopWhy?: string;
   /** One-line human summary from the probe. */
   summary?: string;
 }

@@ -6,12 +6,15 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AirflashError } from '../errors.ts';
+import { MAX_CSV_CHARS } from '../formats/partitions/csv.ts';
 import { throwIfAborted } from '../util/abort.ts';
+import { airflashFindings, uploadCommandFor } from './doctor-airflash.ts';
 import { checkSources, checkUploadSettings, coreOf, type EnvFacts, isOtaEnv } from './doctor-checks.ts';
 import { defaultOtaPort, type EspotaCore } from './doctor-espota.ts';
 import { checkPartitionsAndFirmware } from './doctor-partitions.ts';
 import type { DoctorEnvSummary, DoctorFinding, DoctorProbe, DoctorReport } from './doctor-types.ts';
-import { type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
+import { buildDirOf, readHead, readPioProject, requireEnv } from './pio-project.ts';
+import type { PlatformioConfig } from './platformio-ini.ts';
 import { SOURCE_EXTENSIONS, type SourceFile, type SourceScan, scanSources } from './source-scan.ts';
 
 export type {
@@ -149,6 +152,7 @@ function envFacts(config: PlatformioConfig, name: string, file: string): EnvFact
   set('uploadProtocol', opt('upload_protocol'));
   set('uploadPort', opt('upload_port'));
   set('uploadFlags', opt('upload_flags'));
+  set('uploadCommand', opt('upload_command'));
   set('core', coreOf(facts.platform?.value, facts.board?.value));
   return facts;
 }
@@ -157,38 +161,14 @@ function envFacts(config: PlatformioConfig, name: string, file: string): EnvFact
 export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   const { signal } = options;
   throwIfAborted(signal);
-  const projectDir = resolve(options.projectDir);
-  const configPath = join(projectDir, 'platformio.ini');
-  let text: string;
-  try {
-    text = await readFile(configPath, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const dirExists = (await stat(projectDir).catch(() => undefined))?.isDirectory() === true;
-    throw new AirflashError(
-      'FILE_NOT_FOUND',
-      dirExists
-        ? `There is no platformio.ini in ${projectDir}${code && code !== 'ENOENT' ? ` (${code})` : ''}.`
-        : `The project directory ${projectDir} does not exist.`,
-      {
-        hint: 'Run airflash doctor in a PlatformIO project (the folder holding platformio.ini), or pass its path: airflash doctor path/to/project',
-        cause: error,
-      },
-    );
-  }
+  const project = await readPioProject(options.projectDir, {
+    ...(options.sysenv ? { sysenv: options.sysenv } : {}),
+  });
+  const { projectDir, configPath, config } = project;
   const file = 'platformio.ini';
-  const config = parsePlatformioIni(text, { file, sysenv: options.sysenv ?? process.env });
   const findings: DoctorFinding[] = [];
   const allEnvs = config.envs();
-
-  if (options.env !== undefined && !allEnvs.includes(options.env)) {
-    throw new AirflashError('BAD_ARGUMENT', `There is no [env:${options.env}] in ${configPath}.`, {
-      hint:
-        allEnvs.length > 0
-          ? `Known environments: ${allEnvs.join(', ')}.`
-          : 'platformio.ini defines no [env:NAME] section.',
-    });
-  }
+  if (options.env !== undefined) requireEnv(project, options.env);
   if (allEnvs.length === 0) {
     findings.push({
       severity: 'error',
@@ -236,7 +216,7 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   const scan: SourceScan | undefined = sourceFiles.length > 0 ? scanSources(sourceFiles) : undefined;
   const scanForChecks = scan ?? scanSources([]);
 
-  const buildDir = config.get('platformio', 'build_dir') ?? '.pio/build';
+  const buildDir = buildDirOf(config);
   const summaries: DoctorEnvSummary[] = [];
 
   for (const env of facts) {
@@ -278,10 +258,15 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
       let projectCsv: { path: string; text: string } | undefined;
       if (partitions && env.core === 'esp32') {
         const csvPath = resolve(projectDir, partitions.value.trim());
-        if ((await isFile(csvPath)) !== undefined) {
+        const csvSize = await isFile(csvPath);
+        if (csvSize !== undefined) {
           projectCsv = {
             path: toPosix(relative(projectDir, csvPath)),
-            text: await readFile(csvPath, 'utf8'),
+            // An oversized file is read only far enough for the parser to refuse it (PARTITION_CSV).
+            text:
+              csvSize > MAX_CSV_CHARS
+                ? await readHead(csvPath, MAX_CSV_CHARS + 1)
+                : await readFile(csvPath, 'utf8'),
           };
         }
       }
@@ -353,31 +338,63 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
       if (!host || !env.core) continue;
       throwIfAborted(signal);
       const port = summary?.espotaPort ?? defaultOtaPort(env.core);
-      findings.push(...(await probeEnv(options.probe, env.name, env.core, host, port, signal)));
+      const hasPassword = (summary?.espotaArgs ?? env.flags).some((a) => /^(-a|--auth)(=.|$)/.test(a));
+      const firmwarePath = toPosix(join(buildDir, env.name, 'firmware.bin'));
+      findings.push(
+        ...(await probeEnv(
+          options.probe,
+          { env: env.name, core: env.core, host, port, firmwarePath, hasPassword },
+          signal,
+        )),
+      );
     }
+  }
+
+  // The airflash integration: recognise it, or recommend it where espota is the problem.
+  const slowLoopEverywhere = findings.some((f) => f.code === 'BLOCKING_DELAY' && f.severity === 'error');
+  let adjusted = findings;
+  for (const env of otaEnvs) {
+    const slow =
+      slowLoopEverywhere ||
+      adjusted.some((f) => f.env === env.name && f.code === 'PROBE_ANSWERED' && f.severity === 'warning');
+    adjusted = airflashFindings(env, adjusted, slow);
   }
 
   return {
     projectDir,
     configFile: configPath,
     envs: summaries,
-    findings,
+    findings: adjusted,
     sources: scan?.files ?? [],
   };
 }
 
 async function probeEnv(
   probe: DoctorProbe,
-  env: string,
-  core: EspotaCore,
-  host: string,
-  port: number,
+  target: {
+    env: string;
+    core: EspotaCore;
+    host: string;
+    port: number;
+    firmwarePath: string;
+    hasPassword: boolean;
+  },
   signal: AbortSignal | undefined,
 ): Promise<DoctorFinding[]> {
+  const { env, core, host, port, firmwarePath, hasPassword } = target;
   const opts = signal ? { signal } : {};
   try {
     const result = await probe(host, port, opts);
     if (result.answered) {
+      const period = result.loopPeriodMs;
+      const loopText =
+        period !== undefined
+          ? `handle() every ≈${(period / 1000).toFixed(1)} s`
+          : result.loopKind === 'fast'
+            ? 'handle() is called often'
+            : result.loopKind === 'not-visible'
+              ? 'loop period not visible'
+              : undefined;
       const details = [
         result.authRequired === undefined
           ? undefined
@@ -385,24 +402,23 @@ async function probeEnv(
             ? 'asks for a password'
             : 'no password',
         result.authScheme,
-        result.loopPeriodMs === undefined
-          ? undefined
-          : `handle() every ≈${(result.loopPeriodMs / 1000).toFixed(1)} s`,
+        loopText,
       ].filter((d): d is string => d !== undefined);
-      const slow = result.loopPeriodMs !== undefined && result.loopPeriodMs >= 10000;
+      const slow = period !== undefined && period >= 10000;
+      const needsPassword = result.authRequired === true || hasPassword;
       return [
         {
           severity: slow ? 'warning' : 'info',
           env,
           code: 'PROBE_ANSWERED',
           what: `${host}:${port} answered as an ArduinoOTA service${details.length > 0 ? ` (${details.join(', ')})` : ''}.`,
-          why:
-            result.summary ??
-            (slow
-              ? 'The device answers late: espota waits only 10 s per step.'
-              : 'The device is reachable and its OTA service runs.'),
+          why: slow
+            ? `Each handshake step waits up to ${(period / 1000).toFixed(1)} s for the next handle() call, but espota waits only 10 s per step; airflash measures the answer time and waits accordingly.`
+            : result.loopKind === 'not-visible' && result.loopWhy !== undefined
+              ? `The device is reachable and its OTA service runs; the loop period cannot be seen: ${result.loopWhy}.`
+              : 'The device is reachable and its OTA service runs.',
           fix: slow
-            ? `airflash upload -i ${host} -p ${port} -f firmware.bin   ; adapts its waits`
+            ? `${needsPassword ? 'AIRFLASH_PASSWORD must hold the OTA password. ' : ''}Upload with airflash, which waits for the loop:\n${uploadCommandFor({ host, port, firmware: firmwarePath, password: needsPassword })}`
             : 'Nothing to do.',
         },
       ];

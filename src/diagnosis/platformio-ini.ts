@@ -23,6 +23,7 @@
  */
 
 import { AirflashError } from '../errors.ts';
+import { replaceTemplates, stripInlineComment } from './ini-scan.ts';
 
 export interface IniEntry {
   /** The raw value: stripped, continuation lines joined with "\n", not interpolated. */
@@ -83,8 +84,15 @@ export interface PlatformioConfig {
   getList(section: string, option: string): string[];
 }
 
-const INLINE_COMMENT_RE = /\s+;.*$/;
-const VARTPL_RE = /\$\{(?:([^.}()]+)\.)?([^}]+)\}/g;
+/** Longest platformio.ini accepted, in characters. */
+export const MAX_INI_CHARS = 1024 * 1024;
+/** Longest line accepted, in characters. */
+export const MAX_INI_LINE_CHARS = 64 * 1024;
+/** Deepest chain of `${section.option}` references followed. */
+export const MAX_INTERPOLATION_DEPTH = 32;
+/** Longest value after interpolation, and all interpolated text together, in characters. */
+export const MAX_VALUE_CHARS = 256 * 1024;
+export const MAX_EXPANDED_CHARS = 8 * 1024 * 1024;
 
 /** Options PlatformIO treats as lists ("Multiple: Yes"), by `scope.name`. */
 const MULTI_VALUE_OPTIONS: ReadonlySet<string> = new Set([
@@ -147,10 +155,15 @@ export function splitMultiValue(value: string): string[] {
   for (const piece of pieces) {
     let item = piece.trim();
     if (item === '' || item.startsWith(';') || item.startsWith('#')) continue;
-    if (item.includes(';')) item = item.replace(INLINE_COMMENT_RE, '').trim();
+    if (item.includes(';')) item = stripInlineComment(item).trim();
     out.push(item);
   }
   return out;
+}
+
+/** A value quoted in a message: at most 80 characters. */
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function configError(file: string, line: number, message: string, hint: string): AirflashError {
@@ -169,6 +182,13 @@ function inlineCommentStart(line: string): number {
 
 /** Parse the INI structure (configparser rules) without interpolation. */
 export function parseIni(text: string, file = 'platformio.ini'): IniDocument {
+  if (text.length > MAX_INI_CHARS)
+    throw configError(
+      file,
+      0,
+      `the file has ${text.length} characters; airflash reads at most ${MAX_INI_CHARS}.`,
+      'Is this really platformio.ini? Split large settings into extra_configs files.',
+    );
   const sections = new Map<string, IniSection>();
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
   let current: IniSection | undefined;
@@ -189,6 +209,13 @@ export function parseIni(text: string, file = 'platformio.ini'): IniDocument {
   for (let index = 0; index < lines.length; index += 1) {
     const raw = lines[index] as string;
     const lineNo = index + 1;
+    if (raw.length > MAX_INI_LINE_CHARS)
+      throw configError(
+        file,
+        lineNo,
+        `the line has ${raw.length} characters; airflash reads at most ${MAX_INI_LINE_CHARS} per line.`,
+        'Put long values on indented continuation lines, one item per line.',
+      );
     const trimmedStart = raw.trimStart();
     const isFullComment = trimmedStart.startsWith(';') || trimmedStart.startsWith('#');
     const commentAt = isFullComment ? 0 : inlineCommentStart(raw);
@@ -225,17 +252,18 @@ export function parseIni(text: string, file = 'platformio.ini'): IniDocument {
       throw configError(
         file,
         lineNo,
-        `"${value}" comes before any [section] header.`,
+        `"${clip(value)}" comes before any [section] header.`,
         'Every option must sit under a section such as [env:esp32dev].',
       );
     }
-    const option = /^(.*?)\s*([=:])\s*(.*)$/.exec(value);
-    const optionName = option?.[1]?.trimEnd().toLowerCase() ?? '';
-    if (!option || optionName === '') {
+    // configparser's `(.*?)\s*[=:]\s*(.*)`: split at the first "=" or ":" (found in one pass).
+    const eq = value.search(/[=:]/);
+    const optionName = eq === -1 ? '' : value.slice(0, eq).trimEnd().toLowerCase();
+    if (eq === -1 || optionName === '') {
       throw configError(
         file,
         lineNo,
-        `cannot parse "${value}" in [${current.name}]: expected "name = value".`,
+        `cannot parse "${clip(value)}" in [${clip(current.name)}]: expected "name = value".`,
         'Write options as "name = value"; continuation lines must be indented.',
       );
     }
@@ -251,7 +279,7 @@ export function parseIni(text: string, file = 'platformio.ini'): IniDocument {
       );
     }
     seenOptions.add(key);
-    currentOption = { name: optionName, parts: [(option[3] ?? '').trim()], line: lineNo };
+    currentOption = { name: optionName, parts: [value.slice(eq + 1).trim()], line: lineNo };
   }
   flush();
   return { file, sections };
@@ -312,9 +340,20 @@ export function parsePlatformioIni(text: string, options: PlatformioConfigOption
   };
 
   const stack: string[] = [];
+  // Each option is interpolated once: without this, `a = ${s.b}${s.b}`, `b = ${s.c}${s.c}`, …
+  // costs 2^n lookups.
+  const memo = new Map<string, ResolvedOption | undefined>();
+  let expandedChars = 0;
 
   const lookup = (section: string, option: string): ResolvedOption | undefined => {
     const key = `${section}.${option}`;
+    if (memo.has(key)) return memo.get(key);
+    const result = resolve(section, option, key);
+    memo.set(key, result);
+    return result;
+  };
+
+  const resolve = (section: string, option: string, key: string): ResolvedOption | undefined => {
     let found = rawLookup(section, option);
     const override = SYSENV_OPTIONS.get(`${scopeOf(section)}.${option}`);
     const envValue = override ? sysenv[override.variable] : undefined;
@@ -335,9 +374,27 @@ export function parsePlatformioIni(text: string, options: PlatformioConfigOption
         'Break the cycle: one of these options must have a value that does not refer back.',
       );
     }
+    if (stack.length >= MAX_INTERPOLATION_DEPTH) {
+      throw configError(
+        file,
+        found.line,
+        `\${${key}} is nested more than ${MAX_INTERPOLATION_DEPTH} references deep.`,
+        'Refer to the value you need more directly; PlatformIO projects need a few levels at most.',
+      );
+    }
     stack.push(key);
     try {
       const value = expand(found.raw, section, found.line);
+      if (value !== found.raw) {
+        expandedChars += value.length;
+        if (value.length > MAX_VALUE_CHARS || expandedChars > MAX_EXPANDED_CHARS)
+          throw configError(
+            file,
+            found.line,
+            `\${${key}} expands to more than ${value.length > MAX_VALUE_CHARS ? `${MAX_VALUE_CHARS} characters` : `${MAX_EXPANDED_CHARS} characters together with the other values`}.`,
+            'An option that refers to another several times doubles with each level: refer to each value once.',
+          );
+      }
       return { value, raw: found.raw, section: found.section, line: found.line };
     } finally {
       stack.pop();
@@ -346,7 +403,7 @@ export function parsePlatformioIni(text: string, options: PlatformioConfigOption
 
   const expand = (raw: string, parentSection: string, line: number): string => {
     if (!raw.includes('${') || !raw.includes('}')) return raw;
-    return raw.replace(VARTPL_RE, (whole, sectionName: string | undefined, optionName: string) => {
+    return replaceTemplates(raw, (whole, sectionName, optionName) => {
       if (sectionName === undefined) return whole; // SCons / built-in variable: left to PlatformIO
       if (sectionName === 'sysenv') return sysenv[optionName] ?? '';
       let target = sectionName;
@@ -394,12 +451,10 @@ export function parsePlatformioIni(text: string, options: PlatformioConfigOption
     envs: () => [...sections.keys()].filter((s) => s.startsWith('env:')).map((s) => s.slice(4)),
     defaultEnvs: () => config.getList('platformio', 'default_envs'),
     options: (section) => {
-      const out: string[] = [];
-      for (const name of walk(section)) {
-        for (const option of sections.get(name)?.options.keys() ?? [])
-          if (!out.includes(option)) out.push(option);
-      }
-      return out;
+      const out = new Set<string>();
+      for (const name of walk(section))
+        for (const option of sections.get(name)?.options.keys() ?? []) out.add(option);
+      return [...out];
     },
     lookup: (section, option) => lookup(section, option.toLowerCase()),
     get: (section, option) => lookup(section, option.toLowerCase())?.value,

@@ -27,6 +27,9 @@ import { localAddressFor, normaliseAddress, resolveTarget } from '../uploader/ne
 import { sleep, throwIfAborted } from '../util/abort.ts';
 import { observationOf } from './causes/facts.ts';
 import type { FollowUpResult, MdnsSeen, PortCheck, TcpCheck } from './causes/types.ts';
+import { type LoopEvent, measureLoop, type ProbeLoop } from './probe-loop.ts';
+
+export type { ProbeLoop } from './probe-loop.ts';
 
 /** MD5 of zero bytes: the MD5 field of a size-0 invitation. */
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
@@ -73,20 +76,6 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
-export interface ProbeLoop {
-  /**
-   * measured: periodMs is the time between two handle() calls; fast: answers come at once
-   * (handle() runs continuously, or an ESP8266 answered from its network callback);
-   * not-visible: the device answers outside loop() (ESP8266 with a password); skipped / none.
-   */
-  kind: 'measured' | 'fast' | 'not-visible' | 'skipped' | 'none';
-  periodMs?: number;
-  /** Gaps between consecutive answers, ms, and what one gap spans. */
-  gapsMs: number[];
-  handleCallsPerGap?: number;
-  why: string;
-}
-
 export interface ProbeResult {
   host: string;
   address: string;
@@ -125,7 +114,7 @@ export interface ProbeResult {
 
 // ------------------------------------------------------------------ one UDP port
 
-type PortEvent = { kind: 'msg'; text: string; at: number } | { kind: 'refused'; at: number };
+type PortEvent = LoopEvent;
 
 /** A UDP socket connected to one device port (so ICMP "port unreachable" is reported). */
 class PortSession {
@@ -185,12 +174,20 @@ class PortSession {
 
   send(data: Uint8Array): number {
     const at = this.now();
-    if (!this.closed)
+    void this.sent(data);
+    return at;
+  }
+
+  /** Send and resolve once the datagram has left this socket (its send callback ran). */
+  sent(data: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
       this.socket.send(data, (error) => {
         if (error && (error as NodeJS.ErrnoException).code === 'ECONNREFUSED')
           this.inbox.push({ kind: 'refused', at: this.now() });
+        resolve();
       });
-    return at;
+    });
   }
 
   /** The next answer (refusals are returned too), or undefined after `ms`. */
@@ -356,13 +353,15 @@ async function askPorts(
 }
 
 /** Leave every device we talked to idle: a device waiting for auth takes `0\n` as a failed auth. */
-function sendIdle(states: AskState[], skip?: PortSession): void {
+async function sendIdle(states: AskState[], skip?: PortSession): Promise<void> {
+  const sends: Promise<void>[] = [];
   for (const st of states) {
     if (st.session === skip) continue;
     if (st.check.outcome === 'refused') continue;
     if (st.check.outcome === 'answered' && st.check.reply !== 'auth') continue;
-    st.session.send(RESET_DATAGRAM);
+    sends.push(st.session.sent(RESET_DATAGRAM));
   }
+  await Promise.all(sends);
 }
 
 // ------------------------------------------------------------------ mDNS
@@ -515,7 +514,7 @@ export async function followUp(
     const unique = wanted.filter((w, i) => wanted.findIndex((x) => x.port === w.port) === i);
     // Every port gets the full wait: a late answer on the upload's port is the evidence of a slow loop().
     const states = await askPorts(ctx, unique, waitMs, waitMs, signal);
-    sendIdle(states);
+    await sendIdle(states);
     await settleAfter(states, scale, signal);
     const tcp = await tcpPromise;
     return {
@@ -530,18 +529,18 @@ export async function followUp(
   }
 }
 
-/** After an ESP8266 `ERR:` it waits 100 ms before listening again; after `0\n` let it arrive. */
+/**
+ * After an ESP8266 `ERR:` it ignores datagrams for 100 ms: wait that out (with a margin) so the
+ * next upload's invitation is read. The idle datagrams (`0\n`) need no wait: sendIdle() resolves
+ * once each has left its socket, and nothing comes back to observe.
+ */
 async function settleAfter(
   states: AskState[],
   scale: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const err = states.some((s) => s.check.reply === 'error');
-  const reset = states.some(
-    (s) => s.check.outcome !== 'refused' && s.check.reply !== 'ok' && s.check.reply !== 'error',
-  );
-  if (err) await sleep(Math.max(5, Math.round(250 * scale)), signal);
-  else if (reset) await sleep(5, signal);
+  if (states.some((s) => s.check.reply === 'error'))
+    await sleep(Math.max(5, Math.round(250 * scale)), signal);
 }
 
 // ------------------------------------------------------------------ probe
@@ -594,129 +593,18 @@ function coreFrom(
   return { range: 'unknown', why };
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-/**
- * Measure the loop period on the port that answered. ESP32 reads one datagram per handle() call:
- * - no password: after each OK we invite again; the next OK comes one handle() call later
- *   (that call first runs the failed begin(0), then reads our invitation);
- * - password: after each AUTH we send `0\n` (read by the next call: silent, idle) and an
- *   invitation (read by the call after: AUTH) — one gap spans two handle() calls.
- * ESP8266 without a password answers ERR from handle(); it drops datagrams for 100 ms after it,
- * so we invite again 250 ms later and a gap is one period when the period exceeds that.
- * Gaps between answers do not depend on the phase of the loop when the probe starts.
- */
-async function measureLoop(
-  ctx: ProbeContext,
-  st: AskState,
-  o: {
-    samples: number;
-    timeoutMs: number;
-    scale: number;
-    /** The quickest round trip seen (an answer "at once" still takes one). */
-    rttMs: number;
-    signal: AbortSignal | undefined;
-    onNote?: (m: string) => void;
-  },
-): Promise<ProbeLoop> {
-  const { session, check } = st;
-  const reply = check.reply;
-  const answers: number[] = [st.answerAt as number];
-  const callsPerGap = reply === 'auth' ? 2 : 1;
-  const errPause = Math.max(5, Math.round(250 * o.scale));
-  const gaps: number[] = [];
-  const fastMs = Math.max(30, 60 * o.scale, Number.isFinite(o.rttMs) ? 2.5 * o.rttMs : 0);
-  for (let i = 0; i < o.samples; i++) {
-    if (reply === 'auth') {
-      session.send(RESET_DATAGRAM);
-      session.send(ctx.invitation);
-      check.sent++;
-    } else if (reply === 'ok') {
-      session.send(ctx.invitation);
-      check.sent++;
-    } else {
-      await sleep(errPause, o.signal);
-      session.send(ctx.invitation);
-      check.sent++;
-    }
-    const lastGap = gaps.at(-1) ?? 0;
-    const wait = Math.max(o.timeoutMs, 3 * lastGap) + (reply === 'auth' ? o.timeoutMs : 0);
-    const deadline = ctx.now() + wait;
-    let got: number | undefined;
-    while (got === undefined) {
-      const left = deadline - ctx.now();
-      if (left <= 0) break;
-      const ev = await session.next(left, o.signal);
-      if (ev === undefined) break;
-      if (ev.kind === 'msg') got = ev.at;
-    }
-    if (got === undefined) {
-      if (reply === 'auth') session.send(RESET_DATAGRAM);
-      break;
-    }
-    const gap = got - (answers.at(-1) as number);
-    answers.push(got);
-    gaps.push(Math.round(gap));
-    o.onNote?.(`answer ${i + 2} after ${(gap / 1000).toFixed(2)} s`);
-    if (gap / callsPerGap >= 10_000 * o.scale) break;
-    if (gap < fastMs) break;
-  }
-  if (reply === 'auth') session.send(RESET_DATAGRAM);
-  if (gaps.length === 0)
-    return {
-      kind: 'none',
-      gapsMs: [],
-      why: 'the device stopped answering before a second answer; no period could be measured',
-    };
-  const g = median(gaps);
-  if (reply === 'error') {
-    if (g < 400 * o.scale)
-      return {
-        kind: 'fast',
-        periodMs: Math.round(g),
-        gapsMs: gaps,
-        handleCallsPerGap: 1,
-        why: `ESP8266 answers ERR from handle(); we wait ${errPause} ms after each ERR (it ignores datagrams for 100 ms), so periods under ~${Math.round(400 * o.scale)} ms look the same: handle() runs at least every ${(g / 1000).toFixed(2)} s`,
-      };
-    return {
-      kind: 'measured',
-      periodMs: Math.round(g),
-      gapsMs: gaps,
-      handleCallsPerGap: 1,
-      why: 'ESP8266 answers ERR from handle(): the time between two ERR answers is one loop period',
-    };
-  }
-  if (g < fastMs)
-    return {
-      kind: 'fast',
-      periodMs: Math.round(g / callsPerGap),
-      gapsMs: gaps,
-      handleCallsPerGap: callsPerGap,
-      why:
-        reply === 'auth' && check.nonceLength === 32
-          ? `the answers came at once (${Math.round(g)} ms apart): an ESP8266 answers AUTH from its network callback, so its loop cannot be seen this way (without the password); an ESP32 ≤ 3.3.0 answering this fast calls handle() continuously`
-          : `the answers came at once (${Math.round(g)} ms apart): handle() runs continuously (no delay in loop())`,
-    };
-  return {
-    kind: 'measured',
-    periodMs: Math.round(g / callsPerGap),
-    gapsMs: gaps,
-    handleCallsPerGap: callsPerGap,
-    why:
-      reply === 'auth'
-        ? 'ESP32 reads one datagram per handle() call: between two AUTH answers it read our idle datagram and our invitation, i.e. two loop periods'
-        : 'ESP32 reads one datagram per handle() call: the time between two OK answers is one loop period',
-  };
-}
-
 function probeSummary(r: Omit<ProbeResult, 'summary'>): string {
   const target = `${r.address}:${r.port}`;
   if (r.reply === 'other')
     return `Something answered on ${target}, but not ArduinoOTA: ${JSON.stringify(r.replyText ?? '')}.`;
+  const elsewhere = r.ports.find(
+    (p) => p.port === r.port && p.outcome === 'answered' && p.reply !== undefined && p.reply !== 'other',
+  );
+  if (!r.answered && elsewhere !== undefined && elsewhere.source !== 'given') {
+    const asked = r.ports.find((p) => p.source === 'given');
+    const there = asked?.outcome === 'refused' ? 'is closed (ICMP port unreachable)' : 'did not answer';
+    return `ArduinoOTA answers on ${target}, not on the port asked: UDP ${asked?.port ?? '?'} ${there}; upload with -p ${r.port}.`;
+  }
   if (!r.answered) {
     const refused = r.ports.filter((p) => p.outcome === 'refused').map((p) => p.port);
     const silent = r.ports.filter((p) => p.outcome === 'silent').map((p) => p.port);
@@ -817,10 +705,10 @@ export async function probe(
 
     let loop: ProbeLoop = { kind: 'none', gapsMs: [], why: 'nothing answered' };
     let measured = false;
-    // The round trip: the quickest answer or ICMP refusal seen (an answer "at once" takes one RTT).
+    // The round trip: the quickest ICMP refusal seen (the kernel answers at once).
     const rttMs = Math.min(
       ...states
-        .filter((s) => s.check.outcome !== 'silent')
+        .filter((s) => s.check.outcome === 'refused')
         .map((s) => s.check.latencyMs ?? Number.POSITIVE_INFINITY),
     );
     const reply = answered?.check.reply;
@@ -855,22 +743,13 @@ export async function probe(
         answered.check.nonceLength === 32 &&
         (answered.check.port === DEFAULT_PORT.esp8266 || mdns?.[0]?.core === 'esp8266')
       ) {
-        // Probably ESP8266: its AUTH comes from the network callback; measuring would show nothing.
-        measured = true;
-        loop = await measureLoop(ctx, answered, {
-          samples: 1,
-          timeoutMs,
-          scale,
-          rttMs,
-          signal,
-          ...(note ? { onNote: note } : {}),
-        });
-        if (loop.kind === 'fast')
-          loop = {
-            kind: 'not-visible',
-            gapsMs: loop.gapsMs,
-            why: 'an ESP8266 answers invitations (AUTH) from its network callback, even while loop() sits in delay(); only the OK after a successful begin() waits for handle(), which needs the password — so the loop period cannot be seen from outside',
-          };
+        // Probably ESP8266: its AUTH comes from the network callback, so the time between two
+        // AUTH answers is the network's and the Wi-Fi stack's, never the loop's: do not measure.
+        loop = {
+          kind: 'not-visible',
+          gapsMs: [],
+          why: 'an ESP8266 answers invitations (AUTH) from its network callback, even while loop() sits in delay(); only the OK after a successful begin() waits for handle(), and that needs the password — so the loop period cannot be seen from outside (if this is an ESP32 with arduino-esp32 ≤ 3.3.0 on port 8266, its period is not measured either)',
+        };
       } else {
         note?.('measuring how often loop() calls ArduinoOTA.handle()…');
         measured = true;
@@ -879,13 +758,14 @@ export async function probe(
           timeoutMs,
           scale,
           rttMs,
+          firstLatencyMs: answered.check.latencyMs ?? Number.POSITIVE_INFINITY,
           signal,
           ...(note ? { onNote: note } : {}),
         });
       }
     }
     // measureLoop() leaves its own port idle; every other port that may wait for auth gets `0\n`.
-    sendIdle(states, measured ? answered?.session : undefined);
+    await sendIdle(states, measured ? answered?.session : undefined);
     await settleAfter(states, scale, signal);
 
     const core = coreFrom(reply, answered?.check.nonceLength, answered?.check.port ?? primaryPort, mdns);

@@ -26,6 +26,11 @@ const CHIPS = [
 const HOSTNAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * `passwordEnv` must start with this prefix: a devices file (often shared, or checked in) must not
+ * be able to send the value of GITHUB_TOKEN or AWS_SECRET_ACCESS_KEY to a device as a password.
+ */
+export const PASSWORD_ENV_PREFIX = 'AIRFLASH_';
 
 export interface ParsedDevicesFile {
   devices: DeviceRecord[];
@@ -90,7 +95,7 @@ export function parseDevicesFile(
       throw fail(
         source,
         `${where('password')}: never store a password in the file; use passwordEnv.`,
-        'Remove "password", put the password in an environment variable and name it: "passwordEnv": "KITCHEN_OTA_PASSWORD".',
+        'Remove "password", put the password in an environment variable and name it: "passwordEnv": "AIRFLASH_KITCHEN_PASSWORD".',
         { index, field: 'password' },
       );
     }
@@ -200,7 +205,15 @@ export function parseDevicesFile(
         throw fail(
           source,
           `${where('passwordEnv')}: "${passwordEnv}" is not an environment variable name.`,
-          'Use letters, digits and underscores, e.g. KITCHEN_OTA_PASSWORD.',
+          `Use letters, digits and underscores, e.g. ${PASSWORD_ENV_PREFIX}KITCHEN_PASSWORD.`,
+          { index, field: 'passwordEnv' },
+        );
+      }
+      if (!passwordEnv.startsWith(PASSWORD_ENV_PREFIX) || passwordEnv === PASSWORD_ENV_PREFIX) {
+        throw fail(
+          source,
+          `${where('passwordEnv')}: "${passwordEnv}" does not start with ${PASSWORD_ENV_PREFIX}; airflash reads passwords only from variables named ${PASSWORD_ENV_PREFIX}….`,
+          `Rename the variable, e.g. "passwordEnv": "${PASSWORD_ENV_PREFIX}${passwordEnv.replace(/^AIRFLASH_/i, '') || 'KITCHEN_PASSWORD'}" and export it under that name. The prefix keeps a devices file from sending another secret (a token, a cloud key) to a device.`,
           { index, field: 'passwordEnv' },
         );
       }
@@ -257,10 +270,17 @@ export async function loadDevicesFile(
 
 /**
  * The OTA password of a device from the environment variable its record names; undefined when
- * the record names none. Throws DEVICES_FILE when the variable is not set.
+ * the record names none. Throws DEVICES_FILE when the variable is not set, or when its name does
+ * not start with PASSWORD_ENV_PREFIX.
  */
 export function devicePassword(record: DeviceRecord, env: NodeJS.ProcessEnv): string | undefined {
   if (record.passwordEnv === undefined) return undefined;
+  if (!record.passwordEnv.startsWith(PASSWORD_ENV_PREFIX))
+    throw new AirflashError(
+      'DEVICES_FILE',
+      `Device "${record.name}" names $${record.passwordEnv} for its password; airflash reads passwords only from variables named ${PASSWORD_ENV_PREFIX}….`,
+      { hint: `Rename the variable to start with ${PASSWORD_ENV_PREFIX}.`, data: { device: record.name } },
+    );
   const value = env[record.passwordEnv];
   if (value === undefined || value === '') {
     throw new AirflashError(

@@ -9,6 +9,7 @@ import type {
 import { doctor } from '../../diagnosis/doctor.ts';
 import { loadDoctorProbe } from '../../diagnosis/doctor-probe.ts';
 import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
+import { escapeControl } from '../render/escape-control.ts';
 import { renderError } from '../render-error.ts';
 import type { Command } from '../types.ts';
 
@@ -52,7 +53,7 @@ const WIDTH = 100;
 
 function wrap(text: string, indent: string): string {
   const out: string[] = [];
-  for (const paragraph of text.split('\n')) {
+  for (const paragraph of text.split('\n').map(escapeControl)) {
     let line = '';
     for (const word of paragraph.split(' ')) {
       if (line !== '' && indent.length + line.length + 1 + word.length > WIDTH) {
@@ -86,7 +87,7 @@ function envHeading(env: DoctorEnvSummary): string {
 }
 
 function renderFinding(f: DoctorFinding): string {
-  const where = f.file === undefined ? '' : `  (${f.file}${f.line ? `:${f.line}` : ''})`;
+  const where = f.file === undefined ? '' : `  (${escapeControl(f.file)}${f.line ? `:${f.line}` : ''})`;
   const lines = [`  ${f.severity.toUpperCase().padEnd(7)} ${f.code}${where}`];
   lines.push(wrap(f.what, '      '));
   lines.push(wrap(`why: ${f.why}`, '      '));
@@ -94,7 +95,7 @@ function renderFinding(f: DoctorFinding): string {
   lines.push(
     f.fix
       .split('\n')
-      .map((l) => `        ${l}`.trimEnd())
+      .map((l) => `        ${escapeControl(l)}`.trimEnd())
       .join('\n'),
   );
   return lines.join('\n');
@@ -102,7 +103,7 @@ function renderFinding(f: DoctorFinding): string {
 
 /** Human report: findings grouped by env (OTA envs first), then sources, project, other envs. */
 export function renderDoctorReport(report: DoctorReport): string {
-  const out: string[] = [`airflash doctor: ${report.configFile}`, ''];
+  const out: string[] = [`airflash doctor: ${escapeControl(report.configFile)}`, ''];
   const groups = new Map<string, DoctorFinding[]>();
   for (const f of report.findings) {
     const key = groupOf(f);
@@ -123,10 +124,10 @@ export function renderDoctorReport(report: DoctorReport): string {
     const list = groups.get(key);
     const env = report.envs.find((e) => `env:${e.name}` === key);
     if (!list || list.length === 0) {
-      if (env?.ota) out.push(heading, '  ok: no problem found', '');
+      if (env?.ota) out.push(escapeControl(heading), '  ok: no problem found', '');
       continue;
     }
-    out.push(heading);
+    out.push(escapeControl(heading));
     const sorted = [...list].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
     for (const f of sorted) out.push(renderFinding(f), '');
   }

@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type ProbeResult, probe } from '../../diagnosis/probe.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { escapeControl } from '../render/escape-control.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash probe HOST [-p PORT] [--json]
@@ -29,6 +31,8 @@ Options:
                       answers late)
   --samples N         loop-period samples (default 2; each costs one or two loop periods)
   --no-loop           do not measure the loop period (one invitation per port)
+  --mdns              browse mDNS for the device's advertisement (default only for a name, not
+                      for an IP address: browsing sends queries on every interface)
   --no-mdns           do not browse mDNS
   --interface NAME    browse mDNS on this interface (name or IPv4 address)
   -I, --host_ip IP    send from this local address
@@ -45,6 +49,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   samples: { type: 'string' },
   'no-loop': { type: 'boolean' },
+  mdns: { type: 'boolean' },
   'no-mdns': { type: 'boolean' },
   interface: { type: 'string' },
   host_ip: { type: 'string', short: 'I' },
@@ -118,7 +123,7 @@ export function renderProbe(r: ProbeResult): string {
     );
   for (const n of r.notes) lines.push(`  note: ${n}`);
   for (const s of r.sideEffects) lines.push(`  side effect: ${s}`);
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(escapeControl).join('\n')}\n`;
 }
 
 /** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
@@ -166,7 +171,7 @@ export const command: Command = {
       ...(samples === undefined ? {} : { samples }),
       ...(v['no-loop'] === true ? { loop: false } : {}),
       mdns:
-        v['no-mdns'] === true
+        v['no-mdns'] === true || (v.mdns !== true && isIP(host) !== 0)
           ? false
           : {
               ...(v.interface === undefined ? {} : { interface: v.interface }),
@@ -175,7 +180,7 @@ export const command: Command = {
       ...(v.host_ip === undefined ? {} : { hostIp: v.host_ip }),
       ...(timeScale === undefined ? {} : { timeScale }),
       resolve: resolveWithMdns,
-      onNote: (m) => io.stderr.write(`${m}\n`),
+      onNote: (m) => io.stderr.write(`${escapeControl(m)}\n`),
       signal: io.signal,
     });
     if (json) io.stdout.write(`${JSON.stringify(result)}\n`);

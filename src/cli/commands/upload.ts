@@ -8,6 +8,7 @@ import {
   upload,
 } from '../../uploader/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs } from '../espota-args.ts';
+import { expandPioEnv, wantsPioEnv } from '../pio-env.ts';
 import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { renderError } from '../render-error.ts';
@@ -17,6 +18,8 @@ import { FLEET_HELP } from './upload-fleet.ts';
 const HELP = `airflash upload — upload a firmware or filesystem image over the air (ArduinoOTA / espota)
 
 Usage: airflash upload -i DEVICE -f FILE [options]
+       airflash upload --env NAME [PROJECT_DIR] [options]   (port, flags, password, partitions
+                      from platformio.ini's [env:NAME], image .pio/build/NAME/firmware.bin)
        airflash -i DEVICE -f FILE [espota.py options]      (drop-in for espota.py)
 
 Examples:
@@ -152,7 +155,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   let parsed: ParsedArgs;
   let options: ReturnType<typeof uploadOptionsFromArgs>;
   try {
-    parsed = parseUploadArgs(argv);
+    parsed = parseUploadArgs(wantsPioEnv(argv) ? await expandPioEnv(argv, io) : argv);
     if (parsed.values.help === true) {
       io.stdout.write(HELP);
       return EXIT.ok;

@@ -40,13 +40,24 @@ export interface CsvParseOptions {
 // Python's str.isspace() set (used by str.strip()) and str.splitlines() boundaries.
 const PY_SPACE =
   '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const STRIP_RE = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+const SPACE_CHAR_RE = new RegExp(`^[${PY_SPACE}]$`);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are Python's str.splitlines() boundaries
 const LINES_RE = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
-/** Python `str.strip()`. */
+/** Longest CSV text accepted, in characters (a full table with comments is a few KiB). */
+export const MAX_CSV_CHARS = 1024 * 1024;
+/** Longest CSV line accepted, in characters (gen_esp32part's own tables stay under 200). */
+export const MAX_CSV_LINE_CHARS = 4096;
+
+const isPySpace = (ch: string): boolean => SPACE_CHAR_RE.test(ch);
+
+/** Python `str.strip()`, in one pass from each end (a regex with a `$` branch is quadratic). */
 export function pyStrip(text: string): string {
-  return text.replace(STRIP_RE, '');
+  let start = 0;
+  let end = text.length;
+  while (start < end && isPySpace(text[start] as string)) start += 1;
+  while (end > start && isPySpace(text[end - 1] as string)) end -= 1;
+  return text.slice(start, end);
 }
 
 /** Python `str.splitlines()` (no trailing empty line for a final line break). */
@@ -57,13 +68,12 @@ export function pySplitLines(text: string): string[] {
   return lines;
 }
 
-const INT_RE = new RegExp(
-  `^[${PY_SPACE}]*([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?[0-9])*|0(?:_?0)*)[${PY_SPACE}]*$`,
-);
+const INT_RE =
+  /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?[0-9])*|0(?:_?0)*)$/;
 
 /** Python `int(text, 0)`, or undefined where Python raises ValueError. */
 export function pyInt(text: string): number | undefined {
-  const m = INT_RE.exec(text);
+  const m = INT_RE.exec(pyStrip(text));
   if (!m) return undefined;
   const digits = (m[2] as string).replace(/_/g, '');
   const value = Number(BigInt(digits));
@@ -73,14 +83,31 @@ export function pyInt(text: string): number | undefined {
 /** An error gen_esp32part raises as InputError while parsing one field. */
 class FieldError extends Error {}
 
-/** gen_esp32part `parse_int`: K/M suffixes (recursively), int(x, 0), then keyword lookup. */
+/**
+ * gen_esp32part `parse_int`: K/M suffixes (it recurses once per suffix; here a loop), int(x, 0),
+ * then keyword lookup. A value beyond what a 32-bit table field holds is an error.
+ */
 export function parseCsvInt(value: string, keywords: ReadonlyArray<readonly [string, number]> = []): number {
-  for (const [letter, multiplier] of [
-    ['k', 1024],
-    ['m', 1024 * 1024],
-  ] as const) {
-    if (value.toLowerCase().endsWith(letter)) return parseCsvInt(value.slice(0, -1), keywords) * multiplier;
+  let multiplier = 1;
+  let body = value;
+  for (;;) {
+    const last = body.slice(-1).toLowerCase();
+    if (last === 'k') multiplier *= 1024;
+    else if (last === 'm') multiplier *= 1024 * 1024;
+    else break;
+    body = body.slice(0, -1);
   }
+  if (multiplier !== 1) {
+    const n = parseBareInt(body, keywords);
+    const product = n * multiplier;
+    if (!Number.isSafeInteger(product) || Math.abs(product) > 0xffff_ffff)
+      throw new FieldError(`Value ${value} is out of range (a partition field holds 32 bits)`);
+    return product;
+  }
+  return parseBareInt(value, keywords);
+}
+
+function parseBareInt(value: string, keywords: ReadonlyArray<readonly [string, number]>): number {
   const n = pyInt(value);
   if (n !== undefined) return n;
   if (keywords.length === 0) throw new FieldError(`Invalid field value ${value}`);
@@ -153,16 +180,42 @@ function parseLine(line: string, lineNo: number, options: CsvParseOptions, table
   return { entry: { name, type, subtype, offset: offset ?? 0, size, encrypted, readonly }, offset, lineNo };
 }
 
-const VAR_RE = /\$(\w+|\{[^}]*\})/g;
 const UNKNOWN_VAR_RE = /(?<!\\)\$\{?([A-Za-z_][A-Za-z0-9_]*)/;
+const WORD_RE = /[A-Za-z0-9_]/;
 
 function expandVars(line: string, env: Readonly<Record<string, string | undefined>>): string {
-  // os.path.expandvars: known variables are replaced, unknown ones are left as they are.
-  const expanded = line.replace(VAR_RE, (whole, raw: string) => {
-    const name = raw.startsWith('{') ? raw.slice(1, -1) : raw;
+  // os.path.expandvars (`\$(\w+|\{[^}]*\})`, ASCII): known variables are replaced, unknown ones
+  // are left as they are. A scan, not that regex: "${" repeated without "}" made it quadratic.
+  let out = '';
+  let from = 0;
+  let nextClose = -2; // index of the next "}" at or after the last search, -1 when none is left
+  let i = line.indexOf('$');
+  while (i !== -1 && i + 1 < line.length) {
+    let end = -1;
+    let name = '';
+    if (WORD_RE.test(line[i + 1] as string)) {
+      end = i + 2;
+      while (end < line.length && WORD_RE.test(line[end] as string)) end += 1;
+      name = line.slice(i + 1, end);
+    } else if (line[i + 1] === '{') {
+      if (nextClose !== -1 && nextClose < i + 2) nextClose = line.indexOf('}', i + 2);
+      if (nextClose !== -1) {
+        end = nextClose + 1;
+        name = line.slice(i + 2, nextClose);
+      }
+    }
+    if (end === -1) {
+      i = line.indexOf('$', i + 1);
+      continue;
+    }
     const value = Object.hasOwn(env, name) ? env[name] : undefined;
-    return value ?? whole;
-  });
+    if (value !== undefined) {
+      out += line.slice(from, i) + value;
+      from = end;
+    }
+    i = line.indexOf('$', end);
+  }
+  const expanded = out + line.slice(from);
   const unknown = UNKNOWN_VAR_RE.exec(expanded);
   if (unknown) throw new FieldError(`unknown variable '${unknown[1]}'`);
   return expanded;
@@ -182,9 +235,18 @@ function csvError(message: string, hint?: string): AirflashError {
 export function parsePartitionCsv(text: string, options: CsvParseOptions = {}): PartitionTable {
   const tableOffset = options.tableOffset ?? DEFAULT_TABLE_OFFSET;
   const source = options.stripBom && text.startsWith('\ufeff') ? text.slice(1) : text;
+  if (source.length > MAX_CSV_CHARS)
+    throw csvError(
+      `The partition CSV has ${source.length} characters; airflash reads at most ${MAX_CSV_CHARS}.`,
+      'A partition table holds at most 95 entries: this is not a partition CSV.',
+    );
   const lines = pySplitLines(source);
   const parsed: ParsedLine[] = [];
   for (let i = 0; i < lines.length; i += 1) {
+    if ((lines[i] as string).length > MAX_CSV_LINE_CHARS)
+      throw csvError(
+        `Error at line ${i + 1}: the line has ${(lines[i] as string).length} characters; airflash reads at most ${MAX_CSV_LINE_CHARS} per line.`,
+      );
     try {
       const line = pyStrip(expandVars(lines[i] as string, options.env ?? {}));
       if (line.startsWith('#') || line.length === 0) continue;
