@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { AirflashError } from '../errors.ts';
 import { throwIfAborted } from '../util/abort.ts';
+import { type ClosableImageSource, closableBytes, openImageFile } from './image-file.ts';
 
 /** Read size of the file stream: large enough to be fast, small enough for a flat memory profile. */
 export const CHUNK_SIZE = 64 * 1024;
@@ -19,8 +20,10 @@ export interface PreparedImage {
   head: Uint8Array;
   compressed: boolean;
   signedSubstituted: boolean;
-  /** The image as built (before gzip). */
+  /** The image as built (before gzip), whole in memory: prefer `openOriginal`. */
   readOriginal(): Promise<Uint8Array>;
+  /** The image as built (before gzip) for bounded reads; the caller closes it. */
+  openOriginal(): Promise<ClosableImageSource>;
   /** A fresh stream of the bytes to send (each call starts at the beginning). */
   open(): (AsyncIterable<Uint8Array> | Iterable<Uint8Array>) & { destroy?: () => void };
 }
@@ -47,6 +50,7 @@ function fromBytes(
   return {
     ...extra,
     readOriginal: async () => original,
+    openOriginal: async () => closableBytes(original),
     size: data.length,
     md5: createHash('md5').update(data).digest('hex'),
     head: data.subarray(0, HEAD_SIZE),
@@ -96,14 +100,7 @@ export async function prepareImage(options: PrepareOptions): Promise<PreparedIma
         hint: 'Check the path; build the project first (PlatformIO: pio run; Arduino: Sketch > Export compiled binary).',
       },
     );
-  if (options.compress) {
-    const raw = await readFile(sentPath);
-    return fromBytes(
-      gzipSync(raw, { level: 9 }),
-      { path, sentPath, compressed: true, signedSubstituted },
-      raw,
-    );
-  }
+  if (options.compress) return compressFile({ path, sentPath, signedSubstituted, signal: options.signal });
   const hash = createHash('md5');
   const head: Uint8Array[] = [];
   let headLength = 0;
@@ -149,6 +146,55 @@ export async function prepareImage(options: PrepareOptions): Promise<PreparedIma
     compressed: false,
     signedSubstituted,
     readOriginal: async () => readFile(sentPath),
+    openOriginal: () => openImageFile(sentPath),
     open: () => createReadStream(sentPath, { highWaterMark: CHUNK_SIZE }),
+  };
+}
+
+/**
+ * gzip a file as it is read: only the compressed output is held (what is sent; an ESP8266 image
+ * compresses to about half of its ≤ 1 MiB), never the raw file as well.
+ */
+async function compressFile(file: {
+  path: string;
+  sentPath: string;
+  signedSubstituted: boolean;
+  signal: AbortSignal | undefined;
+}): Promise<PreparedImage> {
+  const { sentPath, signal } = file;
+  const parts: Buffer[] = [];
+  const input = createReadStream(sentPath, { highWaterMark: CHUNK_SIZE, ...(signal ? { signal } : {}) });
+  const gzip = createGzip({ level: 9 });
+  try {
+    const done = (async () => {
+      for await (const chunk of gzip as AsyncIterable<Buffer>) parts.push(chunk);
+    })();
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      if (!gzip.write(chunk)) await new Promise((r) => gzip.once('drain', r));
+    }
+    gzip.end();
+    await done;
+  } catch (error) {
+    throwIfAborted(signal);
+    throw new AirflashError('FILE_NOT_FOUND', `Cannot read "${sentPath}": ${(error as Error).message}`, {
+      cause: error,
+      hint: 'Check the file permissions.',
+    });
+  } finally {
+    input.destroy();
+    gzip.destroy();
+  }
+  const data = Buffer.concat(parts);
+  return {
+    path: file.path,
+    sentPath,
+    size: data.length,
+    md5: createHash('md5').update(data).digest('hex'),
+    head: data.subarray(0, HEAD_SIZE),
+    compressed: true,
+    signedSubstituted: file.signedSubstituted,
+    readOriginal: async () => readFile(sentPath),
+    openOriginal: () => openImageFile(sentPath),
+    open: () => chunksOf(data),
   };
 }
