@@ -6,7 +6,13 @@
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { AirflashError } from '../errors.ts';
-import { bytesSource, type ImageInfo, type ImageSource, inspectImage } from '../formats/index.ts';
+import {
+  bytesSource,
+  type ImageInfo,
+  type ImageSource,
+  inspectImage,
+  SOURCE_CHUNK,
+} from '../formats/index.ts';
 
 export interface ClosableImageSource extends ImageSource {
   close(): Promise<void>;
@@ -37,19 +43,32 @@ export async function openImageFile(path: string): Promise<ClosableImageSource> 
       });
     const size = stats.size;
     const fd = handle.fd;
+    /** Fill `buffer` from `position`; fewer bytes only where the file ends. */
+    const fill = (buffer: Uint8Array, n: number, position: number): number => {
+      let got = 0;
+      while (got < n) {
+        const r = readSync(fd, buffer, got, n - got, position + got);
+        if (r === 0) break;
+        got += r;
+      }
+      return got;
+    };
+    const scratch = new Uint8Array(SOURCE_CHUNK);
     return {
       size,
       read(offset, length) {
         const start = Math.max(0, offset);
         const n = Math.max(0, Math.min(size, offset + length) - start);
-        const buffer = Buffer.alloc(n);
-        let got = 0;
-        while (got < n) {
-          const r = readSync(fd, buffer, got, n - got, start + got);
-          if (r === 0) break;
-          got += r;
+        const buffer = new Uint8Array(n);
+        return buffer.subarray(0, fill(buffer, n, start));
+      },
+      scan(start, end, fn) {
+        for (let at = Math.max(0, start); at < Math.min(end, size); ) {
+          const got = fill(scratch, Math.min(SOURCE_CHUNK, Math.min(end, size) - at), at);
+          if (got === 0) return;
+          fn(scratch.subarray(0, got));
+          at += got;
         }
-        return new Uint8Array(buffer.buffer, buffer.byteOffset, got);
       },
       close: () => handle.close(),
     };

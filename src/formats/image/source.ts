@@ -18,6 +18,11 @@ export interface ImageSource {
    * `length`). Callers keep `length` ≤ SOURCE_CHUNK unless they know the range is small.
    */
   read(offset: number, length: number): Uint8Array;
+  /**
+   * Optional: call `fn` with each chunk of [start, end) in order, through one reused buffer (so
+   * a chunk is valid only during its call). Hashing a large file then allocates nothing.
+   */
+  scan?(start: number, end: number, fn: (chunk: Uint8Array) => void): void;
 }
 
 export function isImageSource(value: Uint8Array | ImageSource): value is ImageSource {
@@ -40,12 +45,19 @@ export function toSource(image: Uint8Array | ImageSource): ImageSource {
 export function subSource(source: ImageSource, offset: number, size: number): ImageSource {
   const end = Math.min(source.size, offset + size);
   const length = Math.max(0, end - offset);
+  const clip = (at: number, n: number): [number, number] => [
+    Math.max(0, at),
+    Math.max(Math.max(0, at), Math.min(length, at + n)),
+  ];
   return {
     size: length,
     read: (at, n) => {
-      const start = Math.max(0, at);
-      const stop = Math.min(length, at + n);
+      const [start, stop] = clip(at, n);
       return stop <= start ? new Uint8Array(0) : source.read(offset + start, stop - start);
+    },
+    scan: (at, end, fn) => {
+      const [start, stop] = clip(at, end - at);
+      forEachChunk(source, offset + start, offset + stop, fn);
     },
   };
 }
@@ -57,6 +69,10 @@ export function forEachChunk(
   end: number,
   fn: (chunk: Uint8Array) => void,
 ): void {
+  if (source.scan !== undefined) {
+    source.scan(start, end, fn);
+    return;
+  }
   for (let at = start; at < end; ) {
     const chunk = source.read(at, Math.min(SOURCE_CHUNK, end - at));
     if (chunk.length === 0) return;
