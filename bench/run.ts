@@ -308,7 +308,8 @@ async function benchProfile(profile: BenchProfile, core: CoreKind, image: Image)
     limit,
     stopAndWaitModel: swModel,
     clients: summaries,
-    calibration: round(sw.medianMs / swModel.totalMs, 4),
+    // The model starts at the first invitation: calibrate with the reference's own clock.
+    calibration: round((sw.medianOwnMs ?? sw.medianMs) / swModel.totalMs, 4),
     speedup,
   };
 }
@@ -412,13 +413,15 @@ function evaluate(results: Omit<BenchResults, 'targets' | 'ok'>): TargetResult[]
   for (const p of results.profiles) {
     const air = p.clients.find((c) => c.client === 'airflash') as ClientSummary;
     const sw = p.clients.find((c) => c.client === 'stop-and-wait') as ClientSummary;
+    // The practical limit: the minimal streaming client on the same link, timed the same way.
     t.push({
-      id: `limit/${p.profile}/${p.core}`,
-      description: `airflash reaches ≥ 90 % of the limit (${p.label}, ${p.core})`,
-      value: air.ofLimit,
+      id: `practical/${p.profile}/${p.core}`,
+      description: `airflash reaches ≥ 90 % of the minimal streaming client's speed (${p.label}, ${p.core})`,
+      value: air.ofPractical,
       threshold: '≥ 0.9',
-      ok: air.allOk && air.ofLimit >= 0.9,
+      ok: air.allOk && air.ofPractical !== null && air.ofPractical >= 0.9,
       ...(air.allOk ? {} : { note: 'a run failed' }),
+      ...(air.ofPractical === null ? { note: 'the streaming client failed a run' } : {}),
     });
     // Calibration needs a deterministic link: on the lossy one a lost datagram costs the
     // reference client its 10 s invitation timeout, which no expected value predicts for one run.
