@@ -47,7 +47,12 @@ async function measure(
   const p = await runProcess(cmd, argv, { measureRss: true, timeoutMs: 300_000 });
   return {
     name,
-    command: args.map((a) => (a.includes('/') ? basename(a) : a)).join(' '),
+    // Paths by their file name, the address and the emulator's port (a new one each run) by role.
+    command: args
+      .map((a, i) =>
+        args[i - 1] === '-i' ? 'ADDRESS' : args[i - 1] === '-p' ? 'PORT' : a.includes('/') ? basename(a) : a,
+      )
+      .join(' '),
     fileBytes,
     ok: expect(p.code, p.stdout),
     exitCode: p.code,
