@@ -20,6 +20,7 @@ export {
   buildEsp8266Sketch,
   builtinPartitionTable,
   inspectImage,
+  judgeFirmware,
   otaVerdict,
   parsePartitionCsv,
   preflight,

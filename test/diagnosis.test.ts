@@ -355,7 +355,13 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
       cases.map(async (k) => {
         const dev = await startDevice({ core: k.core, address: k.address, decryptSupport: k.decryptSupport });
         try {
-          const e = await failing({ host: dev.address, port: dev.port, data: notAnApp, ...FAST });
+          const e = await failing({
+            host: dev.address,
+            port: dev.port,
+            data: notAnApp,
+            preflight: false,
+            ...FAST,
+          });
           assert.equal(e.code, 'DEVICE_ERROR');
           const c = top(diagnose(undefined, e));
           assert.equal(c.id, 'WRONG_FILE', k.address);

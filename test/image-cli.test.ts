@@ -51,9 +51,13 @@ describe('airflash image', () => {
     assert.match(stdout, /verdict +intact/);
   });
 
-  it('a corrupt image exits 1 and says why', async () => {
-    const { code, stdout } = await run('bad.bin');
-    assert.equal(code, 1);
+  it('a corrupt image exits 3 (refused, as upload refuses it) and says why', async () => {
+    const { code, stdout, stderr } = await run('bad.bin');
+    assert.equal(code, 3);
+    assert.match(
+      stderr,
+      /^error \[PREFLIGHT_CORRUPT\]: "bad\.bin" \(ESP32-C3 application image\) is corrupt/,
+    );
     assert.match(stdout, /checksum .*MISMATCH/);
     assert.match(stdout, /PROBLEM +.*checksum failed/);
     assert.match(stdout, /verdict +CORRUPT/);
@@ -61,10 +65,10 @@ describe('airflash image', () => {
 
   it('a truncated image names the offset', async () => {
     const { code, stderr } = await run('cut.bin');
-    assert.equal(code, 1);
+    assert.equal(code, 3);
     assert.match(
       stderr,
-      /error \[IMAGE_TRUNCATED\]: The image is truncated: the data of segment \d+ at 0x[0-9A-F]+ needs \d+ bytes but the file ends at 0xC350\./,
+      /error \[PREFLIGHT_CORRUPT\]: "cut\.bin" is not a complete firmware image: The image is truncated: the data of segment \d+ at 0x[0-9A-F]+ needs \d+ bytes but the file ends at 0xC350\./,
     );
   });
 

@@ -492,8 +492,16 @@ describe('kinds', () => {
     assert.equal(inspectImage(blankOtadata()).description, 'otadata (erased)');
     const elf = inspectImage(bytes('7f454c46010101000000000000000000'));
     assert.equal(elf.kind, 'unknown');
-    assert.match(elf.description, /first byte 0x7F/);
-    assert.equal(inspectImage(new TextEncoder().encode('hello')).kind, 'unknown');
+    assert.equal(elf.ok, false);
+    assert.match(elf.description, /^not a firmware image: an ELF file/);
+    assert.match(elf.content?.hint ?? '', /pass the \.bin/);
+    const text = inspectImage(new TextEncoder().encode('hello'));
+    assert.equal(text.kind, 'unknown');
+    assert.equal(text.ok, false);
+    assert.deepEqual(
+      text.problems.map((p) => [p.code, p.severity]),
+      [['not_an_image', 'error']],
+    );
   });
 
   it('a bare ESP8266 image is esp8266-image with a warning', () => {

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { isAirflashError } from '../src/errors.ts';
 import { resolveTimeouts } from '../src/uploader/defaults.ts';
 import type { PreparedImage } from '../src/uploader/image.ts';
+import { closableBytes } from '../src/uploader/image-file.ts';
 import { Recorder } from '../src/uploader/recorder.ts';
 import { transfer } from '../src/uploader/transfer.ts';
 import { flashPauseAllowanceMs, transferDeadlineMs } from '../src/uploader/transfer-limits.ts';
@@ -27,6 +28,7 @@ function preparedImage(size: number): PreparedImage {
     compressed: false,
     signedSubstituted: false,
     readOriginal: async () => data,
+    openOriginal: async () => closableBytes(data),
     open: () => [data],
   };
 }

@@ -22,7 +22,13 @@ const fast = {
 async function run(options: FakeDeviceOptions) {
   const dev = await startFakeDevice({ address: '127.0.0.61', ...options });
   try {
-    const outcome = await upload({ host: dev.address, port: dev.port, data: image, ...fast }).then(
+    const outcome = await upload({
+      host: dev.address,
+      port: dev.port,
+      data: image,
+      preflight: false,
+      ...fast,
+    }).then(
       (r) => ({ ok: true as const, r }),
       (e: unknown) => ({ ok: false as const, e }),
     );

@@ -167,7 +167,10 @@ describe('upload() failures', () => {
           if (ev.event === 'update-error') deviceSaid = ev.text ?? '';
         });
         const errorEvent = dev.waitFor('update-error', undefined, 10_000);
-        const e = await fails(upload({ host: dev.address, port: dev.port, data: bad, timeScale: SCALE }));
+        // preflight: false: the point is the device's own text for a file the pre-flight would refuse.
+        const e = await fails(
+          upload({ host: dev.address, port: dev.port, data: bad, preflight: false, timeScale: SCALE }),
+        );
         const ev = await errorEvent;
         deviceSaid ||= ev.event === 'update-error' ? ev.text : '';
         assert.equal(e.code, 'DEVICE_ERROR');
@@ -322,6 +325,7 @@ describe('upload() images and targets', () => {
           port: dev.port,
           file,
           signed: false,
+          preflight: false,
           timeScale: SCALE,
         }).catch((e: unknown) => e);
         assert.ok(isAirflashError(plain), 'the unsigned zero-filled file is rejected by the device');

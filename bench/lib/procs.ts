@@ -149,9 +149,10 @@ export interface ClientRun {
   ok: boolean;
   /** Error code when the client reported one. */
   code: string | null;
-  /** The client's own measure of the upload, ms (from its first invitation / start to OK); for
-   * espota.py (no internal clock) the process wall time. */
+  /** The time compared across clients, ms: the process wall time, for every client alike. */
   ms: number;
+  /** The client's own measure (first invitation → OK), when it prints one. */
+  ownMs?: number;
   /** Wall time of the whole process (start-up included), ms. */
   wallMs: number;
   /** Peak resident set size of the client process, KiB (when measured). */

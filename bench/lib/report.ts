@@ -27,9 +27,11 @@ export function headline(r: BenchResults): string[] {
     const air = client(rtt20, 'airflash') as ClientSummary;
     const sw = client(rtt20, 'stop-and-wait') as ClientSummary;
     const es = client(rtt20, 'espota');
+    const st = client(rtt20, 'stream');
     lines.push(
       `- At 20 ms RTT a ${kib(rtt20.imageBytes)} ESP32 image takes **${fmtMs(air.medianMs)}** with airflash ` +
-        `(${fmtPct(air.ofLimit)} of the modelled limit of ${fmtMs(rtt20.limit.totalMs)}), ` +
+        `(median; mean ${fmtMs(air.meanMs)}, worst ${fmtMs(air.worstMs)}), ` +
+        `${st ? `${fmtMs(st.medianMs)} with the minimal streaming client (the practical limit; airflash at ${fmtPct(air.ofPractical ?? Number.NaN)}), ` : ''}` +
         `${fmtMs(sw.medianMs)} with espota's stop-and-wait method: **${fmtX(rtt20.speedup['stop-and-wait'] ?? Number.NaN)} faster**` +
         (es
           ? `; espota.py itself: ${fmtMs(es.medianMs)} (${fmtX(rtt20.speedup.espota ?? Number.NaN)}).`
@@ -38,12 +40,13 @@ export function headline(r: BenchResults): string[] {
   }
   if (worst)
     lines.push(
-      `- Every link profile reaches at least **${fmtPct(worst.air.ofLimit)}** of the limit ` +
-        `(lowest: ${worst.p.label}, ${worst.p.core}).`,
+      `- Against the emulator's own timing model (the "modelled limit"), the lowest median is ` +
+        `**${fmtPct(worst.air.ofLimit)}** (${worst.p.label}, ${worst.p.core}): a measure of how busy airflash ` +
+        'keeps this emulator, not of closeness to hardware.',
     );
-  if (r.memory?.maxRssKiB)
+  for (const run of r.memory?.runs ?? [])
     lines.push(
-      `- Peak memory of the built CLI uploading a ${kib(r.memory.imageBytes)} image: **${((r.memory.maxRssKiB * 1024) / 1e6).toFixed(1)} MB** RSS.`,
+      `- Peak memory of the built CLI, \`airflash ${run.command}\` (${run.name}): **${run.maxRssKiB === null ? '–' : ((run.maxRssKiB * 1024) / 1e6).toFixed(1)} MB** RSS.`,
     );
   const f50 = r.fleet?.runs.find((x) => x.devices === 50);
   const f1 = r.fleet?.runs.find((x) => x.devices === 1);
@@ -60,28 +63,33 @@ function profileTable(r: BenchResults): string[] {
   const head = [
     'profile',
     'core',
-    'limit',
-    'airflash',
+    'modelled limit',
+    'airflash median / mean / worst',
     'throughput',
-    'of limit',
+    'of modelled limit (median / mean / worst)',
+    'stream client (practical limit)',
+    'of practical',
     'stop-and-wait',
     'model',
     'calibration',
     'speed-up',
   ];
-  if (espota) head.push('espota.py (wall)', 'vs espota');
+  if (espota) head.push('espota.py', 'vs espota');
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`];
   for (const p of r.profiles) {
     const air = client(p, 'airflash') as ClientSummary;
     const sw = client(p, 'stop-and-wait') as ClientSummary;
     const es = client(p, 'espota');
+    const st = client(p, 'stream');
     const row = [
       p.label,
       p.core,
       fmtMs(p.limit.totalMs),
-      `${fmtMs(air.medianMs)}${air.allOk ? '' : ' (failures)'}`,
+      `${fmtMs(air.medianMs)} / ${fmtMs(air.meanMs)} / ${fmtMs(air.worstMs)}${air.allOk ? '' : ' (failures)'}`,
       fmtRate(air.throughput),
-      fmtPct(air.ofLimit),
+      `${fmtPct(air.ofLimit)} / ${fmtPct(air.ofLimitMean)} / ${fmtPct(air.ofLimitWorst)}`,
+      st ? `${fmtMs(st.medianMs)}${st.allOk ? '' : ' (failures)'}` : '–',
+      fmtPct(air.ofPractical ?? Number.NaN),
       `${fmtMs(sw.medianMs)}${sw.allOk ? '' : ' (failures)'}`,
       fmtMs(p.stopAndWaitModel.totalMs),
       fmtPct(p.calibration),
@@ -103,12 +111,29 @@ export function renderMarkdown(r: BenchResults): string {
   L.push('# Benchmarks');
   L.push('');
   L.push(
-    '`npm run bench` measures airflash against a computed limit, against the stop-and-wait method of ' +
-      'espota.py (re-implemented in `bench/stop-and-wait.ts`) and, when `ESPOTA_ESP32` / `ESPOTA_ESP8266` ' +
-      'point at the scripts, against espota.py itself. Everything runs through the emulator on loopback; ' +
-      'every client and the emulator are separate processes. The numbers below are from the last full run; ' +
-      'the raw runs are in [`bench/results/latest.json`](../bench/results/latest.json).',
+    '`npm run bench` measures airflash against two references: the **practical limit**, a minimal streaming ' +
+      'client on the same link (`bench/stream-client.ts`: invitation, connection, the whole image written as fast ' +
+      'as TCP takes it, `OK`; no auth, no checks), and the **modelled limit**, which is the emulator’s own timing ' +
+      'model (`bench/model.ts`) — so "% of the modelled limit" says how well airflash keeps *this emulator* busy, ' +
+      'not how close it comes to hardware. It also runs the stop-and-wait method of espota.py (re-implemented in ' +
+      '`bench/stop-and-wait.ts`) and, when `ESPOTA_ESP32` / `ESPOTA_ESP8266` point at the scripts, espota.py itself. ' +
+      'Everything runs through the emulator on loopback; every client and the emulator are separate processes. ' +
+      'The numbers below are from the last full run of the commit named under Provenance; the raw runs are in ' +
+      '[`bench/results/latest.json`](../bench/results/latest.json).',
   );
+  const pv = r.provenance;
+  if (pv) {
+    L.push('');
+    L.push(
+      `Provenance: commit \`${pv.commit ?? 'unknown'}\`${pv.dirty ? ' (with uncommitted changes)' : ''}, Node ${pv.node}; ` +
+        `espota.py: ${[pv.espota.esp32, pv.espota.esp8266]
+          .map(
+            (e, i) =>
+              `${i === 0 ? 'ESP32' : 'ESP8266'} ${e === null ? 'not run' : `${e.file} ${e.version} (SHA-256 ${e.sha256.slice(0, 12)}…)`}`,
+          )
+          .join(', ')}.`,
+    );
+  }
   L.push('');
   L.push('## Headline');
   L.push('');
@@ -134,11 +159,13 @@ export function renderMarkdown(r: BenchResults): string {
   L.push('');
   L.push(
     `Image: ${kib(r.config.imageBytes)} (a generated, valid ESP32 app image / Arduino ESP8266 sketch). ` +
-      `Median of ${r.config.runs} runs per client (${r.config.lossyRuns} on the lossy link). ` +
-      'airflash and stop-and-wait times are the clients’ own clocks (first invitation → `OK`); espota.py has none, ' +
-      'so its column is the process wall time (≈ 0.05 s of Python start-up included). "of limit" = limit ÷ airflash ' +
-      'time; "calibration" = stop-and-wait time ÷ the model’s prediction for stop-and-wait; "speed-up" = ' +
-      'stop-and-wait time ÷ airflash time. Stop-and-wait uses 1024-byte chunks towards ESP32 (the ESP32 espota) ' +
+      `Median, mean and worst of ${r.config.runs} runs per client (${r.config.lossyRuns} on the lossy link). ` +
+      'Every client is timed the same way: the wall time of its own process, start-up included (the Node clients ' +
+      'are compiled to JavaScript first, so airflash, the streaming client and stop-and-wait all start as ' +
+      '`node FILE.js`; espota.py starts Python). "of modelled limit" = modelled limit ÷ airflash time (the model ' +
+      'has no process start-up, so this is slightly conservative); "of practical" = streaming client ÷ airflash ' +
+      '(medians); "calibration" = stop-and-wait’s own clock (first invitation → `OK`, the span the model covers) ' +
+      '÷ the model’s prediction for stop-and-wait; "speed-up" = stop-and-wait time ÷ airflash time. Stop-and-wait uses 1024-byte chunks towards ESP32 (the ESP32 espota) ' +
       'and 1460-byte chunks towards ESP8266 (the ESP8266 espota).',
   );
   L.push('');
@@ -149,14 +176,20 @@ export function renderMarkdown(r: BenchResults): string {
     L.push('## Memory');
     L.push('');
     L.push(
-      `Peak resident set size of \`node bin/airflash.js upload\` (the built CLI in its own process) sending a ` +
-        `${kib(mem.imageBytes)} image to an emulated ESP32 with 32 MB flash (\`default_32MB\` scheme): ` +
-        `**${mem.maxRssKiB === null ? '–' : `${((mem.maxRssKiB * 1024) / 1e6).toFixed(1)} MB`}** ` +
-        `(${mem.method}); upload ${mem.ok ? 'succeeded' : `failed (${mem.code})`} in ${mem.seconds.toFixed(2)} s. ` +
-        `The emulator runs with \`--time-scale ${mem.timeScale}\` here: 12 MiB of modelled flash work would take ` +
-        `≈ 97 s at 1× and memory does not depend on the pace. The transfer streams the image from disk in 64 KiB ` +
-        `reads; the pre-flight still reads it once whole (see Findings).`,
+      'Peak resident set size of the built CLI (`node bin/airflash.js …`, its own process; ' +
+        `${mem.method}). The upload sends a ${kib(mem.imageBytes)} image to an emulated ESP32 with two 16 MiB OTA ` +
+        `slots on 64 MB of flash, pre-flight included, with the emulator at \`--time-scale ${mem.timeScale}\` ` +
+        '(memory does not depend on the pace). The image is inspected by bounded positional reads (header, ' +
+        'segment table, app descriptor), hashed and sent through reused 64 KiB buffers: memory stays at the ' +
+        'CLI’s own baseline whatever the file size. Target: < 60 MB for each.',
     );
+    L.push('');
+    L.push('| command | file | exit | time | peak RSS |');
+    L.push('| --- | --- | --- | --- | --- |');
+    for (const run of mem.runs ?? [])
+      L.push(
+        `| \`airflash ${run.command}\` | ${run.fileBytes.toLocaleString('en-US')} bytes | ${run.exitCode}${run.ok ? '' : ' (unexpected)'} | ${run.seconds.toFixed(2)} s | ${run.maxRssKiB === null ? '–' : `${((run.maxRssKiB * 1024) / 1e6).toFixed(1)} MB`} |`,
+      );
     L.push('');
   }
   if (r.fleet) {
@@ -194,7 +227,9 @@ export function renderMarkdown(r: BenchResults): string {
   L.push('## The limit');
   L.push('');
   L.push(
-    '`idealUploadTime(profile, image, core, client)` in `bench/model.ts` is a pure function that computes the ' +
+    'The modelled limit is the emulator’s own timing model, not a property of hardware: it says what the ' +
+      'fastest possible client would take *through this emulator*. ' +
+      '`idealUploadTime(profile, image, core, client)` in `bench/model.ts` is a pure function that computes the ' +
       'ideal time of an upload from the emulator’s timing model (`TIMING_MODEL` in `src/emulator/timing.ts`; ' +
       'nothing is duplicated) and its link model. It is unit-tested in `test/limit-model.test.ts`, including a ' +
       'check that its flash costs equal what the emulator’s own `Update` classes charge. The stop-and-wait ' +
@@ -350,11 +385,11 @@ export function renderMarkdown(r: BenchResults): string {
       'comes after the whole image is flashed (≈ 15 s for 1000 KiB in the model); the uploader counted that as ' +
       'silence. `transfer()` in `src/uploader/transfer.ts` now re-arms the stall timer whenever the network takes ' +
       'bytes, and once everything is sent allows the unconfirmed bytes at 16 KB/s on top of `--stall-timeout`.',
-    '- **Open — memory of the pre-flight.** The pre-flight (`createPreflight` in `src/uploader/preflight.ts`) reads ' +
-      'the whole image (`info.read()`) and inspects it in memory: peak RSS for the 12 MiB image was 83–90 MB with ' +
-      '`--partitions` in our runs, ≈ 79 MB without, ≈ 72 MB with `--force` (the transfer itself streams). Under the 100 MB ' +
-      'target, with little margin; reading only the header, segment table and descriptor (and hashing the rest ' +
-      'as a stream) would keep it flat.',
+    '- **Fixed — memory of the pre-flight.** The pre-flight read the whole image and inspected it in memory ' +
+      '(83–90 MB peak RSS for 12 MiB; `airflash image` on 200 MB of random bytes: 468 MB). It now reads the ' +
+      'header, segment table and descriptor with bounded positional reads and hashes ranges in 64 KiB chunks; the ' +
+      'upload hashes and sends the file through reused buffers, and number formatting no longer loads ICU ' +
+      '(≈ 7 MB). See Memory for the figures.',
     '- **Open — two uploaders with a password started within milliseconds of each other.** The second ' +
       'host’s invitation reaches an ESP32 that waits for the first host’s auth line and sends it back to idle ' +
       '(protocol.md §10.6), so the first host’s auth line is ignored. After its auth timeout the uploader takes ' +
@@ -381,6 +416,12 @@ export function renderMarkdown(r: BenchResults): string {
   );
   L.push('BENCH_RUNS=5 npm run bench          # more runs per client');
   L.push('BENCH_ONLY=fleet,memory npm run bench   # a subset; results go to a temporary file');
+  L.push(
+    'npm run bench -- --quick            # one profile once per client + memory, ~1 min; temporary file',
+  );
+  L.push(
+    'npm run bench -- --render           # this file again from latest.json, only if it is of this commit',
+  );
   L.push('npm run soak                        # 500 uploads to 10 devices: handles and memory stay flat');
   L.push('```');
   L.push('');

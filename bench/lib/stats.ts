@@ -37,3 +37,23 @@ export function fmtPct(fraction: number): string {
 export function fmtX(factor: number): string {
   return Number.isFinite(factor) ? `${factor.toFixed(2)}×` : '–';
 }
+
+export interface Spread {
+  median: number;
+  mean: number;
+  /** The slowest run (for times: the largest value). */
+  worst: number;
+  best: number;
+}
+
+/** Median, mean, worst (largest) and best (smallest) of a set of run times. */
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0)
+    return { median: Number.NaN, mean: Number.NaN, worst: Number.NaN, best: Number.NaN };
+  return {
+    median: median(values),
+    mean: mean(values),
+    worst: Math.max(...values),
+    best: Math.min(...values),
+  };
+}

@@ -1,21 +1,32 @@
 import type { UploadTimeEstimate } from '../model.ts';
 import type { ClientRun } from './procs.ts';
+import type { Provenance } from './provenance.ts';
 
-export type ClientName = 'airflash' | 'stop-and-wait' | 'espota';
+/** `stream`: the minimal streaming client (bench/stream-client.ts), the practical limit. */
+export type ClientName = 'airflash' | 'stop-and-wait' | 'espota' | 'stream';
 
 export interface ClientSummary {
   client: ClientName;
-  /** How the time was taken: the client's own clock (first invitation/start → OK) or process wall time. */
-  timing: 'internal' | 'wall';
+  /** How every client is timed: the wall time of its process (start-up included), the same for all. */
+  timing: 'wall';
   runs: ClientRun[];
   /** Every run succeeded and the device confirmed the image. */
   allOk: boolean;
   medianMs: number;
-  medianWallMs: number;
+  meanMs: number;
+  /** The slowest run. */
+  worstMs: number;
+  /** Median of the client's own clock (first invitation → OK), where it reports one. */
+  medianOwnMs: number | null;
   /** Image bytes per second at the median time. */
   throughput: number;
-  /** limit / median: the share of the ideal speed reached (1 = at the limit). */
+  /** modelled limit / median: the share of the emulator model's ideal speed (1 = at the limit). */
   ofLimit: number;
+  /** The same at the mean and at the worst run. */
+  ofLimitMean: number;
+  ofLimitWorst: number;
+  /** stream client's median / this median: the share of the practical limit (null without it). */
+  ofPractical: number | null;
 }
 
 export interface ProfileResult {
@@ -37,7 +48,21 @@ export interface ProfileResult {
   speedup: Partial<Record<ClientName, number>>;
 }
 
+export interface MemoryRun {
+  /** What ran: "upload 16 MiB", "image 16 MiB", "image 200 MB random". */
+  name: string;
+  /** The command line after `airflash` (paths shortened). */
+  command: string;
+  fileBytes: number;
+  /** The command did what it should (upload: confirmed by the device; image: its expected exit). */
+  ok: boolean;
+  exitCode: number | null;
+  seconds: number;
+  maxRssKiB: number | null;
+}
+
 export interface MemoryResult {
+  /** The upload's image size (kept for the summary). */
   imageBytes: number;
   timeScale: number;
   ok: boolean;
@@ -45,6 +70,8 @@ export interface MemoryResult {
   seconds: number;
   maxRssKiB: number | null;
   method: string;
+  /** Every measured command, the upload first. */
+  runs: MemoryRun[];
 }
 
 export interface FleetRun {
@@ -98,6 +125,8 @@ export interface MachineInfo {
 
 export interface BenchResults {
   version: 1;
+  /** The commit, Node and espota.py versions the run ran (bench/lib/provenance.ts). */
+  provenance?: Provenance;
   date: string;
   durationSeconds: number;
   machine: MachineInfo;
@@ -109,6 +138,8 @@ export interface BenchResults {
     fleetImageBytes: number;
     espota: { esp32: string | null; esp8266: string | null };
     partial: boolean;
+    /** `--quick`: one profile, one run per client, the memory runs. */
+    quick?: boolean;
   };
   profiles: ProfileResult[];
   memory: MemoryResult | null;

@@ -4,9 +4,10 @@
  * is merely risky. Each refusal is an AirflashError PREFLIGHT_* naming what the file is, what was
  * expected, and what to do. `--force` in the CLI skips it.
  */
-import { AirflashError, type ErrorCode } from '../errors.ts';
 import { chipByName, chipLabel } from './image/chips.ts';
-import { type ImageInfo, type ImageProblem, inspectImage } from './image/inspect.ts';
+import { type ImageInfo, inspectImage } from './image/inspect.ts';
+import type { ImageSource } from './image/source.ts';
+import { corruptRefusal, fileLabel, inspectOrRefuse, notAppRefusal, refusal } from './image/verdict.ts';
 import { bytesText, fsPartition, kib, otaVerdict } from './partitions/ota.ts';
 import { DATA_SUBTYPE, type PartitionEntry, type PartitionTable } from './partitions/types.ts';
 
@@ -30,7 +31,8 @@ export interface PreflightTarget {
 }
 
 export interface PreflightInput {
-  image: Uint8Array;
+  /** The image bytes, or a source of bounded reads (a file handle: src/uploader/image-file.ts). */
+  image: Uint8Array | ImageSource;
   command: 'firmware' | 'filesystem';
   target?: PreflightTarget;
   /** The file name, for messages. */
@@ -54,14 +56,10 @@ export interface PreflightResult {
 /** ESP8266: the code window limits a sketch to 1 MiB − 4112 bytes on flash ≥ 2 MB (formats.md §6.2). */
 export const ESP8266_MAX_SKETCH = 1_044_464;
 
-function refuse(
-  code: ErrorCode,
-  message: string,
-  hint: string,
-  data: Record<string, unknown> = {},
-): AirflashError {
-  return new AirflashError(code, message, { phase: 'preflight', hint, data });
-}
+const refuse = refusal;
+
+const sizeOf = (image: Uint8Array | ImageSource): number =>
+  image instanceof Uint8Array ? image.length : image.size;
 
 function family(target: PreflightTarget): 'esp32' | 'esp8266' | undefined {
   if (target.core === 'esp8266') return 'esp8266';
@@ -71,53 +69,8 @@ function family(target: PreflightTarget): 'esp32' | 'esp8266' | undefined {
   return chipByName(target.chip) === undefined ? undefined : 'esp32';
 }
 
-function isElf(bytes: Uint8Array): boolean {
-  return bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
-}
-
-function notAppHint(info: ImageInfo, bytes: Uint8Array): string {
-  switch (info.kind) {
-    case 'bootloader':
-      return 'Upload the application .bin (PlatformIO: .pio/build/<env>/firmware.bin; Arduino: <sketch>.ino.bin), not bootloader.bin: OTA only replaces the app.';
-    case 'merged':
-      return 'This full-flash image is for a serial flasher (esptool write_flash 0x0). For OTA, upload the app alone (<sketch>.ino.bin or firmware.bin).';
-    case 'partition-table':
-      return 'partitions.bin is written at 0x8000 over serial; an OTA update cannot change it. Upload the application .bin.';
-    case 'otadata':
-      return 'This is otadata (boot_app0.bin); it is managed by the device. Upload the application .bin.';
-    default:
-      if (isElf(bytes))
-        return 'This is an ELF file (firmware.elf); upload the .bin made from it (firmware.bin / <sketch>.ino.bin).';
-      return 'An ESP application image starts with byte 0xE9 (an ESP8266 .bin.gz with 1F 8B). Check that you picked the .bin from the build folder, not a .hex, .elf, .map or text file.';
-  }
-}
-
-function corruptMessage(what: string, problems: ImageProblem[]): string {
-  const errors = problems.filter((p) => p.severity === 'error');
-  return `${what} is corrupt: ${errors.map((p) => p.message).join(' ')}`;
-}
-
-function inspectOrRefuse(image: Uint8Array, what: string): ImageInfo {
-  try {
-    return inspectImage(image);
-  } catch (error) {
-    if (
-      error instanceof AirflashError &&
-      (error.code === 'IMAGE_TRUNCATED' || error.code === 'IMAGE_INVALID')
-    ) {
-      throw refuse(
-        'PREFLIGHT_CORRUPT',
-        `${what} is not a complete firmware image: ${error.message}`,
-        'Build the firmware again (or download it again); the file is damaged or incomplete.',
-        { ...error.data },
-      );
-    }
-    throw error;
-  }
-}
-
 function firmware(input: PreflightInput, target: PreflightTarget): PreflightResult {
-  const what = input.fileName === undefined ? 'The file' : `"${input.fileName}"`;
+  const what = fileLabel(input.fileName);
   const info = inspectOrRefuse(input.image, what);
   const warnings: PreflightWarning[] = [];
   const expected = family(target);
@@ -126,15 +79,12 @@ function firmware(input: PreflightInput, target: PreflightTarget): PreflightResu
   const deviceText =
     deviceChip ?? (expected === 'esp8266' ? 'ESP8266' : expected === 'esp32' ? 'ESP32-family' : 'ESP');
 
-  const appKinds = ['esp32-app', 'esp8266-sketch', 'esp8266-image', 'esp8266-gzip'];
-  if (!appKinds.includes(info.kind)) {
-    throw refuse(
-      'PREFLIGHT_NOT_APP',
-      `${what} is ${info.description}, not an application image; a firmware update for the ${deviceText} device needs ${expected === 'esp8266' ? 'an ESP8266 sketch .bin' : 'an app image'}.`,
-      notAppHint(info, input.image),
-      { kind: info.kind },
-    );
-  }
+  const notApp = notAppRefusal(
+    info,
+    what,
+    `A firmware update for the ${deviceText} device needs ${expected === 'esp8266' ? 'an ESP8266 sketch .bin' : 'an app image'}.`,
+  );
+  if (notApp !== undefined) throw notApp;
   // Family and chip.
   if (expected === 'esp8266' && info.family !== 'esp8266') {
     throw refuse(
@@ -171,18 +121,12 @@ function firmware(input: PreflightInput, target: PreflightTarget): PreflightResu
     );
   }
   // Integrity.
-  if (!info.ok) {
-    throw refuse(
-      'PREFLIGHT_CORRUPT',
-      corruptMessage(`${what} (${info.description})`, info.problems),
-      'Build the firmware again (or download it again); a device would reject this image after the whole upload.',
-      { problems: info.problems.filter((p) => p.severity === 'error').map((p) => p.code) },
-    );
-  }
+  const corrupt = corruptRefusal(info, what);
+  if (corrupt !== undefined) throw corrupt;
   for (const p of info.problems) warnings.push({ code: p.code, message: p.message });
 
   const result: PreflightResult = { info, warnings };
-  const size = input.image.length;
+  const size = sizeOf(input.image);
   if (info.family === 'esp32' && target.partitions !== undefined) {
     const source =
       target.partitionsSource ??
@@ -256,7 +200,7 @@ function firmware(input: PreflightInput, target: PreflightTarget): PreflightResu
 }
 
 function filesystem(input: PreflightInput, target: PreflightTarget): PreflightResult {
-  const what = input.fileName === undefined ? 'The file' : `"${input.fileName}"`;
+  const what = fileLabel(input.fileName);
   let info: ImageInfo;
   try {
     info = inspectImage(input.image);
@@ -264,7 +208,7 @@ function filesystem(input: PreflightInput, target: PreflightTarget): PreflightRe
     info = {
       kind: 'unknown',
       description: 'filesystem image',
-      size: input.image.length,
+      size: sizeOf(input.image),
       problems: [],
       ok: true,
     };
@@ -291,7 +235,7 @@ function filesystem(input: PreflightInput, target: PreflightTarget): PreflightRe
     },
   ];
   const result: PreflightResult = { info, warnings };
-  const size = input.image.length;
+  const size = sizeOf(input.image);
   if (target.partitions !== undefined && target.core !== 'esp8266') {
     const legacy = target.core === 'esp32-legacy';
     const fs = fsPartition(target.partitions, legacy ? 'esp32-legacy' : 'esp32');
@@ -342,8 +286,8 @@ function filesystem(input: PreflightInput, target: PreflightTarget): PreflightRe
  */
 export function preflight(input: PreflightInput): PreflightResult {
   const target = input.target ?? {};
-  if (input.image.length === 0) {
-    const what = input.fileName === undefined ? 'The file' : `"${input.fileName}"`;
+  if (sizeOf(input.image) === 0) {
+    const what = fileLabel(input.fileName);
     throw refuse(
       'PREFLIGHT_EMPTY',
       `${what} is empty (0 bytes); there is nothing to upload.`,

@@ -322,6 +322,8 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
         port: slot.port,
         data,
         signed: false,
+        // Pre-flighted for this device already (fleet-preflight.ts; skipped with force).
+        preflight: false,
         filesystem: options.filesystem === true,
         password: slot.target.password ?? '',
         retries: 0,

@@ -5,9 +5,11 @@ import {
   loadPartitionTable,
   type PartitionTable,
   type PreflightCore,
+  type PreflightResult,
   type PreflightTarget,
   preflight,
 } from '../formats/index.ts';
+import { closableBytes } from './image-file.ts';
 import type { PreflightOutcome, PreparedImageInfo } from './types.ts';
 
 export interface PreflightChoice {
@@ -58,13 +60,18 @@ export function createPreflight(
       target.partitions = await loadPartitions(choice.partitions);
       target.partitionsSource = choice.partitions;
     }
-    const image = await info.read();
-    const result = preflight({
-      image,
-      command: info.command === 100 ? 'filesystem' : 'firmware',
-      target,
-      ...(info.path === undefined ? {} : { fileName: info.path }),
-    });
+    const image = info.open === undefined ? closableBytes(await info.read()) : await info.open();
+    let result: PreflightResult;
+    try {
+      result = preflight({
+        image,
+        command: info.command === 100 ? 'filesystem' : 'firmware',
+        target,
+        ...(info.path === undefined ? {} : { fileName: info.path }),
+      });
+    } finally {
+      await image.close();
+    }
     return {
       warnings: result.warnings,
       info: {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.ts';
+import type { ImageSource } from '../formats/image/source.ts';
 import type { AuthScheme, PasswordHashKind } from '../protocol/index.ts';
 
 /** The steps of one upload, in order. `done` is emitted only on success. */
@@ -81,10 +82,12 @@ export interface UploadOptions {
   /** Resolve a host name to addresses (default: the OS resolver). The CLI passes one that also
    * asks mDNS for `.local` names. */
   resolve?: (host: string, options: { signal?: AbortSignal }) => Promise<string[]>;
-  /** Pre-flight check run after hashing and before the invitation; throw to refuse. */
-  preflight?: (
-    image: PreparedImageInfo,
-  ) => Promise<PreflightOutcome | undefined> | PreflightOutcome | undefined;
+  /** Pre-flight check run after hashing and before the invitation; throw to refuse. Default: the
+   * formats pre-flight without a target (`createPreflight()`: an application image, intact; a
+   * filesystem upload is not a firmware image). `false` sends the file unchecked. */
+  preflight?:
+    | ((image: PreparedImageInfo) => Promise<PreflightOutcome | undefined> | PreflightOutcome | undefined)
+    | false;
   /** Recorded in the observation (for the diagnosis); not used to decide anything here. */
   context?: { chip?: string; partitions?: string; slotSize?: number; core?: string; force?: boolean };
   onEvent?: (event: UploadEvent) => void;
@@ -100,8 +103,11 @@ export interface PreparedImageInfo {
   command: 0 | 100;
   /** The first bytes of the image (up to 64 KiB) for header checks. */
   head: Uint8Array;
-  /** The whole image as built (before `compress`; the `.signed` file when substituted). */
+  /** The whole image as built (before `compress`; the `.signed` file when substituted), in
+   * memory: prefer `open`. */
   read(): Promise<Uint8Array>;
+  /** The same bytes for bounded positional reads (a file handle); the caller closes it. */
+  open?(): Promise<ImageSource & { close(): Promise<void> }>;
 }
 
 export interface PreflightOutcome {

@@ -16,6 +16,7 @@ import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
 import { PortCheck } from './port-check.ts';
+import { createPreflight } from './preflight.ts';
 import { formatSeconds, Recorder } from './recorder.ts';
 import { attemptSummary, noteSameOffset } from './same-offset.ts';
 import { transfer } from './transfer.ts';
@@ -173,15 +174,17 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
       throw new AirflashError('BAD_ARGUMENT', 'The image is empty (0 bytes).', {
         hint: 'Build the project again; the device cannot begin an update of size 0.',
       });
-    if (o.preflight) {
+    const check = o.preflight === undefined ? createPreflight() : o.preflight;
+    if (check) {
       rec.setPhase('preflight');
-      const outcome = await o.preflight({
+      const outcome = await check({
         ...(image.path === undefined ? {} : { path: image.path }),
         size: image.size,
         md5: image.md5,
         command: rec.obs.image.command,
         head: image.head,
         read: () => image.readOriginal(),
+        open: () => image.openOriginal(),
       });
       rec.obs.preflight = {
         ran: true,

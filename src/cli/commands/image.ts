@@ -1,17 +1,19 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AirflashError, EXIT } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
 import {
+  APP_KINDS,
   bytesText,
   type EspImage,
   type ImageInfo,
-  inspectImage,
+  judgeFirmware,
   kib,
   otaStateName,
   subtypeName,
   typeName,
 } from '../../formats/index.ts';
+import { openImageFile } from '../../uploader/image-file.ts';
+import { renderError } from '../render-error.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash image FILE [--json]
@@ -25,7 +27,13 @@ IDF version, build date, ELF SHA-256) and the size.
 
   --json   the full inspection as JSON
 
-Exit status: 0 intact; 1 corrupt, truncated or unreadable; 2 usage error.
+The file is read where its structures are (header, segment table, app descriptor) and hashed
+in chunks, so a file of any size is inspected in little memory. The verdict is the upload
+pre-flight's own judgement of the file (without a target).
+
+Exit status: 0 an intact ESP image (the verdict says whether OTA can take it); 3 refused: not
+a firmware image (ELF, text, gzip of something else, random bytes …), corrupt or truncated;
+1 unreadable; 2 usage error.
 `;
 
 const hex = (n: number, width = 0): string => `0x${n.toString(16).toUpperCase().padStart(width, '0')}`;
@@ -66,6 +74,13 @@ function imageLines(img: EspImage, label: string): string[] {
   }
   lines.push(`  length      ${bytesText(img.length)} bytes`);
   return lines;
+}
+
+function verdictLine(info: ImageInfo): string {
+  if (!info.ok) return 'CORRUPT: a device would reject it';
+  return APP_KINDS.includes(info.kind)
+    ? 'intact'
+    : 'intact, but not an application image: an OTA firmware update cannot take it';
 }
 
 function render(name: string, info: ImageInfo): string {
@@ -156,7 +171,10 @@ function render(name: string, info: ImageInfo): string {
   const warnings = info.problems.filter((p) => p.severity === 'warning');
   for (const p of errors) lines.push(`  PROBLEM     ${p.message}`);
   for (const p of warnings) lines.push(`  warning     ${p.message}`);
-  lines.push(`  verdict     ${info.ok ? 'intact' : 'CORRUPT: a device would reject it'}`);
+  if (info.content !== undefined) {
+    lines.push(`  looks like  ${info.content.looksLike}`);
+    lines.push(`  verdict     NOT A FIRMWARE IMAGE: ${info.content.hint}`);
+  } else lines.push(`  verdict     ${verdictLine(info)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -185,18 +203,36 @@ export const command: Command = {
       });
     }
     const name = positionals[0] as string;
-    let bytes: Uint8Array;
+    const source = await openImageFile(resolve(io.cwd, name));
+    let judgement: ReturnType<typeof judgeFirmware>;
     try {
-      bytes = new Uint8Array(await readFile(resolve(io.cwd, name)));
-    } catch (error) {
-      throw new AirflashError('FILE_NOT_FOUND', `Cannot read ${name}: ${(error as Error).message}`, {
-        hint: 'Check the path; PlatformIO writes .pio/build/<env>/firmware.bin, Arduino <sketch>.ino.bin.',
-        cause: error,
-      });
+      judgement = judgeFirmware(source, name);
+    } finally {
+      await source.close();
     }
-    const info = inspectImage(bytes);
-    if (values.json) io.stdout.write(`${JSON.stringify({ file: name, ...info }, null, 2)}\n`);
-    else io.stdout.write(render(name, info));
-    return info.ok ? EXIT.ok : EXIT.failed;
+    const { info, refusal } = judgement;
+    // Intact ESP data that is not an app (bootloader, partition table …) is shown, not refused.
+    const refused =
+      refusal !== undefined &&
+      (info === undefined || info.kind === 'unknown' || refusal.code === 'PREFLIGHT_CORRUPT')
+        ? refusal
+        : undefined;
+    if (values.json) {
+      io.stdout.write(
+        `${JSON.stringify(
+          {
+            file: name,
+            ...(info ?? {}),
+            ok: refused === undefined && info !== undefined && info.ok,
+            ...(refused === undefined ? {} : { verdict: refused.toJSON() }),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    } else if (info !== undefined) io.stdout.write(render(name, info));
+    if (refused === undefined) return EXIT.ok;
+    if (!values.json) io.stderr.write(renderError(refused));
+    return exitCodeFor(refused);
   },
 };

@@ -185,7 +185,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
       ...options,
       resolve: resolveWithMdns,
       ...(context.force
-        ? {}
+        ? { preflight: false as const }
         : {
             preflight: createPreflight({
               ...(context.chip === undefined ? {} : { chip: context.chip }),

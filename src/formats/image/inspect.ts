@@ -3,10 +3,8 @@
  * it is intact. Every read is bounds-checked; a truncated or hostile file gives IMAGE_TRUNCATED /
  * IMAGE_INVALID naming the offset, never an exception of another kind.
  */
-import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { AirflashError } from '../../errors.ts';
-import { crc32Mpeg2 } from '../crc.ts';
 import { OTADATA_SECTOR, OTADATA_SIZE, type Otadata, readOtadata } from '../otadata.ts';
 import { decodePartitionTable } from '../partitions/binary.ts';
 import { PARTITION_TYPE, type PartitionTable } from '../partitions/types.ts';
@@ -22,6 +20,8 @@ import {
   IMAGE_MAGIC,
   MAX_SEGMENTS,
 } from './chips.ts';
+import { SNIFF_BYTES, sniff } from './sniff.ts';
+import { bytesSource, crcMpeg2Of, type ImageSource, sha256Of, subSource, toSource, xorOf } from './source.ts';
 
 export type ImageKind =
   | 'esp32-app'
@@ -152,6 +152,8 @@ export interface ImageInfo {
   gzip?: { compressedSize: number; decompressedSize?: number };
   partitionTable?: PartitionTable;
   otadata?: Otadata;
+  /** Not an ESP image: what the content looks like (ELF, text, gzip of …) and what to do. */
+  content?: { looksLike: string; hint: string };
   merged?: {
     bootloaderOffset: number;
     tableOffset: number;
@@ -183,36 +185,53 @@ function invalid(message: string, offset: number): AirflashError {
   });
 }
 
+/** Bounds-checked little-endian reads from a source, through one small window (4 KiB). */
 class Reader {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  readonly source: ImageSource;
+  readonly size: number;
+  #at = 0;
+  #window: Uint8Array = new Uint8Array(0);
+  constructor(source: ImageSource) {
+    this.source = source;
+    this.size = source.size;
   }
   need(offset: number, length: number, what: string): void {
-    if (offset < 0 || offset + length > this.bytes.length)
-      throw truncated(what, offset, length, this.bytes.length);
+    if (offset < 0 || offset + length > this.size) throw truncated(what, offset, length, this.size);
+  }
+  /** `length` bytes at `offset` (the caller checked the bounds; length ≤ SOURCE_CHUNK). */
+  slice(offset: number, length: number): Uint8Array {
+    const w = this.#window;
+    if (offset >= this.#at && offset + length <= this.#at + w.length)
+      return w.subarray(offset - this.#at, offset - this.#at + length);
+    if (length > 4096) return this.source.read(offset, length);
+    this.#at = offset;
+    this.#window = this.source.read(offset, 4096);
+    return this.#window.subarray(0, length);
+  }
+  #view(offset: number, length: number, what: string): DataView {
+    this.need(offset, length, what);
+    const b = this.slice(offset, length);
+    // A file that shrank after its size was taken.
+    if (b.length < length) throw truncated(what, offset, length, offset + b.length);
+    return new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   u8(offset: number, what: string): number {
-    this.need(offset, 1, what);
-    return this.bytes[offset] as number;
+    return this.#view(offset, 1, what).getUint8(0);
   }
   u16(offset: number, what: string): number {
-    this.need(offset, 2, what);
-    return this.view.getUint16(offset, true);
+    return this.#view(offset, 2, what).getUint16(0, true);
   }
   u32(offset: number, what: string): number {
-    this.need(offset, 4, what);
-    return this.view.getUint32(offset, true);
+    return this.#view(offset, 4, what).getUint32(0, true);
+  }
+  /** The byte at `offset`, or undefined past the end. */
+  at(offset: number): number | undefined {
+    return offset >= 0 && offset < this.size ? this.slice(offset, 1)[0] : undefined;
   }
 }
 
-function xorRange(bytes: Uint8Array, start: number, end: number, seed: number): number {
-  let x = seed;
-  for (let i = start; i < end; i += 1) x ^= bytes[i] as number;
-  return x;
-}
+const xorRange = (r: Reader, start: number, end: number, seed: number): number =>
+  xorOf(r.source, start, end, seed);
 
 function regionOf(address: number, chip: ChipInfo | undefined, family: 'esp32' | 'esp8266'): SegmentRegion {
   if (address === 0) return 'padding';
@@ -305,7 +324,7 @@ function parseEspImage(
     }
     const dataOffset = cursor + 8;
     r.need(dataOffset, length, `the data of segment ${i}`);
-    checksum = xorRange(r.bytes, dataOffset, dataOffset + length, checksum);
+    checksum = xorRange(r, dataOffset, dataOffset + length, checksum);
     const region = regionOf(loadAddress, chip, family);
     segments.push({ index: i, headerOffset, dataOffset, loadAddress, length, region });
     if (length % 4 !== 0) {
@@ -346,8 +365,8 @@ function parseEspImage(
   if (extended?.hashAppended === 1) {
     const at = checksumOffset + 1;
     r.need(at, 32, 'the appended SHA-256');
-    const computed = createHash('sha256').update(r.bytes.subarray(base, at)).digest('hex');
-    const storedHex = Buffer.from(r.bytes.buffer, r.bytes.byteOffset + at, 32).toString('hex');
+    const computed = sha256Of(r.source, base, at);
+    const storedHex = Buffer.from(r.slice(at, 32)).toString('hex');
     sha256 = { offset: at, stored: storedHex, computed, ok: computed === storedHex };
     length += 32;
   }
@@ -382,23 +401,24 @@ function cString(bytes: Uint8Array, start: number, length: number): string {
 }
 
 function readAppDesc(r: Reader, at: number): AppDescriptor | undefined {
-  if (at + 256 > r.bytes.length) return undefined;
+  if (at + 256 > r.size) return undefined;
   const magic = r.u32(at, 'the app descriptor');
   if (magic !== APP_DESC_MAGIC) return undefined;
-  const b = r.bytes;
+  const b = r.slice(at, 256);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   return {
     magic,
-    secureVersion: r.u32(at + 4, 'secure_version'),
-    version: cString(b, at + 16, 32),
-    projectName: cString(b, at + 48, 32),
-    time: cString(b, at + 80, 16),
-    date: cString(b, at + 96, 16),
-    idfVersion: cString(b, at + 112, 32),
-    elfSha256: Buffer.from(b.buffer, b.byteOffset + at + 144, 32).toString('hex'),
-    minEfuseBlkRevFull: r.u16(at + 176, 'min_efuse_blk_rev_full'),
-    maxEfuseBlkRevFull: r.u16(at + 178, 'max_efuse_blk_rev_full'),
-    mmuPageSizeLog2: r.u8(at + 180, 'mmu_page_size'),
-    spiFlashMode: r.u8(at + 181, 'spi_flash_mode'),
+    secureVersion: v.getUint32(4, true),
+    version: cString(b, 16, 32),
+    projectName: cString(b, 48, 32),
+    time: cString(b, 80, 16),
+    date: cString(b, 96, 16),
+    idfVersion: cString(b, 112, 32),
+    elfSha256: Buffer.from(b.subarray(144, 176)).toString('hex'),
+    minEfuseBlkRevFull: v.getUint16(176, true),
+    maxEfuseBlkRevFull: v.getUint16(178, true),
+    mmuPageSizeLog2: v.getUint8(180),
+    spiFlashMode: v.getUint8(181),
   };
 }
 
@@ -407,6 +427,7 @@ function finish(info: Omit<ImageInfo, 'ok'>): ImageInfo {
 }
 
 function looksEsp32(bytes: Uint8Array): boolean {
+  // Only the first 24 bytes are read.
   if (bytes.length < 24) return false;
   const hashAppended = bytes[23] as number;
   const chipId = (bytes[12] as number) | ((bytes[13] as number) << 8);
@@ -450,7 +471,7 @@ function inspectEsp32(r: Reader): ImageInfo {
       message: 'No app descriptor (magic 0xABCD5432) at 0x20: version and project are unknown.',
     });
   }
-  const trailingBytes = r.bytes.length - image.length;
+  const trailingBytes = r.size - image.length;
   if (trailingBytes > 0) {
     problems.push({
       code: 'trailing_bytes',
@@ -462,7 +483,7 @@ function inspectEsp32(r: Reader): ImageInfo {
   return finish({
     kind,
     description,
-    size: r.bytes.length,
+    size: r.size,
     family: 'esp32',
     chip: chip.chip,
     chipLabel: chip.label,
@@ -476,11 +497,11 @@ function inspectEsp32(r: Reader): ImageInfo {
 function inspectEsp8266(r: Reader): ImageInfo {
   const problems: ImageProblem[] = [];
   const first = parseEspImage(r, 0, 'esp8266', problems);
-  const size = r.bytes.length;
+  const size = r.size;
   const isSketch =
     first.length <= ESP8266_SKETCH_OFFSET &&
     size > ESP8266_SKETCH_OFFSET &&
-    r.bytes[ESP8266_SKETCH_OFFSET] === IMAGE_MAGIC;
+    r.at(ESP8266_SKETCH_OFFSET) === IMAGE_MAGIC;
   if (!isSketch) {
     reportIntegrity(first, problems, 'ESP8266 image');
     const trailingBytes = size - first.length;
@@ -525,7 +546,7 @@ function inspectEsp8266(r: Reader): ImageInfo {
   // elf2bin computes the XOR checksum with the two words still zero (formats.md §6.1).
   let checksumWithWordsZeroed = false;
   if (hasCrc && seg0 !== undefined) {
-    const wordsXor = xorRange(r.bytes, seg0.dataOffset, seg0.dataOffset + 8, 0);
+    const wordsXor = xorRange(r, seg0.dataOffset, seg0.dataOffset + 8, 0);
     const zeroed = app.checksum.computed ^ wordsXor;
     if (zeroed === app.checksum.stored) {
       checksumWithWordsZeroed = true;
@@ -547,9 +568,9 @@ function inspectEsp8266(r: Reader): ImageInfo {
     }
     if (lengthWord <= size) {
       const w = seg0.dataOffset;
-      let crc = crc32Mpeg2(r.bytes.subarray(0, w));
-      crc = crc32Mpeg2(new Uint8Array(8), crc);
-      crc = crc32Mpeg2(r.bytes.subarray(w + 8, lengthWord), crc);
+      let crc = crcMpeg2Of(r.source, 0, w, 0xffffffff);
+      crc = crcMpeg2Of(bytesSource(new Uint8Array(8)), 0, 8, crc);
+      crc = crcMpeg2Of(r.source, w + 8, lengthWord, crc);
       crcComputed = crc;
       crcOk = crc === crcWord;
       if (!crcOk) {
@@ -597,18 +618,66 @@ function inspectEsp8266(r: Reader): ImageInfo {
   });
 }
 
-const MAX_GUNZIP = 32 * 1024 * 1024;
+/** A gzip image is decompressed in memory: its input and output are bounded (an ESP8266 sketch is
+ * at most 1 MiB − 4112 bytes, formats.md §6.2). */
+export const MAX_GZIP_INPUT = 4 * 1024 * 1024;
+export const MAX_GUNZIP = 4 * 1024 * 1024;
 
-function inspectGzip(bytes: Uint8Array, depth: number): ImageInfo {
+function notImage(source: ImageSource, looks: { looksLike: string; hint: string }): ImageInfo {
+  return finish({
+    kind: 'unknown',
+    description: `not a firmware image: ${looks.looksLike}`,
+    size: source.size,
+    content: looks,
+    problems: [
+      {
+        code: 'not_an_image',
+        severity: 'error',
+        offset: 0,
+        message: `This is ${looks.looksLike}, not an ESP firmware image (an ESP image starts with byte 0xE9).`,
+      },
+    ],
+  });
+}
+
+function inspectGzip(source: ImageSource, depth: number): ImageInfo {
   const problems: ImageProblem[] = [];
   let inner: ImageInfo | undefined;
   let decompressedSize: number | undefined;
-  try {
-    const out = gunzipSync(bytes, { maxOutputLength: MAX_GUNZIP });
+  let out: Buffer | undefined;
+  if (source.size > MAX_GZIP_INPUT) {
+    problems.push({
+      code: 'gzip_too_big',
+      severity: 'error',
+      message: `The gzip file is ${source.size} bytes; a gzip-compressed ESP8266 sketch is far smaller (at most ${MAX_GZIP_INPUT} bytes are inspected).`,
+    });
+  } else {
+    try {
+      out = gunzipSync(source.read(0, source.size), { maxOutputLength: MAX_GUNZIP });
+    } catch (error) {
+      const tooBig = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      problems.push({
+        code: tooBig ? 'gzip_too_big' : 'gzip_corrupt',
+        severity: 'error',
+        message: tooBig
+          ? `The gzip data decompresses to more than ${MAX_GUNZIP} bytes; no ESP8266 sketch is that big.`
+          : `The gzip data cannot be decompressed (${error instanceof Error ? error.message : String(error)}).`,
+      });
+    }
+  }
+  if (out !== undefined) {
     decompressedSize = out.length;
+    const content = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const looks = content.length === 0 || content[0] === IMAGE_MAGIC ? undefined : sniff(content);
+    if (looks !== undefined) {
+      return notImage(source, {
+        looksLike: `gzip data holding ${looks.looksLike}`,
+        hint: `Decompressed, this is ${looks.looksLike}. ${looks.hint}`,
+      });
+    }
     if (depth < 1) {
       try {
-        inner = inspectAt(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), depth + 1);
+        inner = inspectAt(bytesSource(content), depth + 1);
         for (const p of inner.problems) problems.push({ ...p, message: `(inside the gzip) ${p.message}` });
       } catch (error) {
         const message = error instanceof AirflashError ? error.message : String(error);
@@ -619,13 +688,6 @@ function inspectGzip(bytes: Uint8Array, depth: number): ImageInfo {
         });
       }
     }
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    problems.push({
-      code: 'gzip_corrupt',
-      severity: 'error',
-      message: `The gzip data cannot be decompressed (${reason}).`,
-    });
   }
   if (inner !== undefined && inner.family !== 'esp8266') {
     problems.push({
@@ -637,21 +699,24 @@ function inspectGzip(bytes: Uint8Array, depth: number): ImageInfo {
   return finish({
     kind: 'esp8266-gzip',
     description: `gzip-compressed ESP8266 image${inner === undefined ? '' : ` (${inner.description})`}`,
-    size: bytes.length,
+    size: source.size,
     family: 'esp8266',
     chip: inner?.chip ?? 'esp8266',
     chipLabel: inner?.chipLabel ?? 'ESP8266',
     ...(inner === undefined ? {} : { inner }),
-    gzip: { compressedSize: bytes.length, ...(decompressedSize === undefined ? {} : { decompressedSize }) },
+    gzip: { compressedSize: source.size, ...(decompressedSize === undefined ? {} : { decompressedSize }) },
     problems,
   });
 }
 
-function inspectPartitionTable(bytes: Uint8Array): ImageInfo {
+/** A binary partition table is at most 0xC00 bytes (gen_esp32part's MAX_PARTITION_LENGTH). */
+const TABLE_MAX = 0xc00;
+
+function inspectPartitionTable(source: ImageSource): ImageInfo {
   const problems: ImageProblem[] = [];
   let partitionTable: PartitionTable | undefined;
   try {
-    partitionTable = decodePartitionTable(bytes);
+    partitionTable = decodePartitionTable(source.read(0, Math.min(source.size, TABLE_MAX)));
   } catch (error) {
     problems.push({
       code: 'table_invalid',
@@ -662,31 +727,32 @@ function inspectPartitionTable(bytes: Uint8Array): ImageInfo {
   return finish({
     kind: 'partition-table',
     description: `binary partition table${partitionTable === undefined ? '' : ` (${partitionTable.entries.length} partitions)`}`,
-    size: bytes.length,
+    size: source.size,
     ...(partitionTable === undefined ? {} : { partitionTable }),
     problems,
   });
 }
 
-function looksOtadata(bytes: Uint8Array): boolean {
-  if (bytes.length !== OTADATA_SIZE) return false;
+function looksOtadata(source: ImageSource): Uint8Array | undefined {
+  if (source.size !== OTADATA_SIZE) return undefined;
+  const bytes = source.read(0, OTADATA_SIZE);
   for (let i = 0; i < bytes.length; i += 1) {
     if (i < 32 || (i >= OTADATA_SECTOR && i < OTADATA_SECTOR + 32)) continue;
-    if (bytes[i] !== 0xff) return false;
+    if (bytes[i] !== 0xff) return undefined;
   }
-  return true;
+  return bytes;
 }
 
-function inspectMerged(bytes: Uint8Array, depth: number): ImageInfo | undefined {
+function inspectMerged(r: Reader, depth: number): ImageInfo | undefined {
   const tableOffset = 0x8000;
-  if (bytes.length < tableOffset + 32 || bytes[tableOffset] !== 0xaa || bytes[tableOffset + 1] !== 0x50)
+  if (r.size < tableOffset + 32 || r.at(tableOffset) !== 0xaa || r.at(tableOffset + 1) !== 0x50)
     return undefined;
-  const bootloaderOffset = [0, 0x1000, 0x2000].find((o) => bytes[o] === IMAGE_MAGIC);
+  const bootloaderOffset = [0, 0x1000, 0x2000].find((o) => r.at(o) === IMAGE_MAGIC);
   if (bootloaderOffset === undefined) return undefined;
   const problems: ImageProblem[] = [];
   let partitions: PartitionTable | undefined;
   try {
-    partitions = decodePartitionTable(bytes.subarray(tableOffset, tableOffset + 0xc00));
+    partitions = decodePartitionTable(r.source.read(tableOffset, Math.min(TABLE_MAX, r.size - tableOffset)));
   } catch (error) {
     problems.push({
       code: 'table_invalid',
@@ -697,18 +763,17 @@ function inspectMerged(bytes: Uint8Array, depth: number): ImageInfo | undefined 
   }
   let chip: string | undefined;
   let chipLabelText: string | undefined;
-  if (looksEsp32(bytes.subarray(bootloaderOffset))) {
-    const c = chipById(
-      ((bytes[bootloaderOffset + 12] as number) | ((bytes[bootloaderOffset + 13] as number) << 8)) & 0xffff,
-    );
+  const bootHead = r.source.read(bootloaderOffset, 24);
+  if (looksEsp32(bootHead)) {
+    const c = chipById(((bootHead[12] as number) | ((bootHead[13] as number) << 8)) & 0xffff);
     chip = c?.chip;
     chipLabelText = c?.label;
   }
   const apps: NonNullable<ImageInfo['merged']>['apps'] = [];
   for (const p of partitions?.entries ?? []) {
-    if (p.type !== PARTITION_TYPE.app || p.offset >= bytes.length) continue;
-    const slice = bytes.subarray(p.offset, Math.min(bytes.length, p.offset + p.size));
-    if (slice[0] !== IMAGE_MAGIC) {
+    if (p.type !== PARTITION_TYPE.app || p.offset >= r.size) continue;
+    const slice = subSource(r.source, p.offset, p.size);
+    if (slice.read(0, 1)[0] !== IMAGE_MAGIC) {
       apps.push({ name: p.name, offset: p.offset, error: 'empty (no image)' });
       continue;
     }
@@ -728,7 +793,7 @@ function inspectMerged(bytes: Uint8Array, depth: number): ImageInfo | undefined 
   return finish({
     kind: 'merged',
     description: `merged full-flash image${chipLabelText === undefined ? '' : ` for ${chipLabelText}`} (bootloader at ${hex(bootloaderOffset)}, partition table at 0x8000${apps[0] ? `, app at ${hex(apps[0].offset)}` : ''})`,
-    size: bytes.length,
+    size: r.size,
     family: 'esp32',
     ...(chip === undefined ? {} : { chip }),
     ...(chipLabelText === undefined ? {} : { chipLabel: chipLabelText }),
@@ -737,42 +802,38 @@ function inspectMerged(bytes: Uint8Array, depth: number): ImageInfo | undefined 
   });
 }
 
-function inspectAt(bytes: Uint8Array, depth: number): ImageInfo {
-  if (bytes.length === 0) {
+function inspectAt(source: ImageSource, depth: number): ImageInfo {
+  if (source.size === 0) {
     throw new AirflashError('IMAGE_TRUNCATED', 'The file is empty (0 bytes).', {
       hint: 'Build the firmware again; the .bin is in the build folder.',
       data: { offset: 0, size: 0 },
     });
   }
-  const merged = inspectMerged(bytes, depth);
+  const r = new Reader(source);
+  const merged = inspectMerged(r, depth);
   if (merged !== undefined) return merged;
-  const first = bytes[0] as number;
+  const first = r.at(0) as number;
   if (first === IMAGE_MAGIC) {
-    const r = new Reader(bytes);
     // Every real image (ESP32 header, or ESP8266 header + a segment + checksum) is longer.
     r.need(0, 24, 'the image header');
-    return looksEsp32(bytes) ? inspectEsp32(r) : inspectEsp8266(r);
+    return looksEsp32(r.slice(0, 24)) ? inspectEsp32(r) : inspectEsp8266(r);
   }
-  if (first === 0x1f && bytes[1] === 0x8b) return inspectGzip(bytes, depth);
-  if (first === 0xaa && bytes[1] === 0x50) return inspectPartitionTable(bytes);
-  if (looksOtadata(bytes)) {
-    const otadata = readOtadata(bytes);
+  if (first === 0x1f && r.at(1) === 0x8b) return inspectGzip(source, depth);
+  if (first === 0xaa && r.at(1) === 0x50) return inspectPartitionTable(source);
+  const otadataBytes = looksOtadata(source);
+  if (otadataBytes !== undefined) {
+    const otadata = readOtadata(otadataBytes);
     return finish({
       kind: 'otadata',
       description: otadata.entries.every((e) => e === undefined)
         ? 'otadata (erased)'
         : 'otadata (OTA select entries)',
-      size: bytes.length,
+      size: source.size,
       otadata,
       problems: [],
     });
   }
-  return finish({
-    kind: 'unknown',
-    description: `not a firmware image (first byte ${hex(first)}; an ESP image starts with 0xE9)`,
-    size: bytes.length,
-    problems: [],
-  });
+  return notImage(source, sniff(source.read(0, SNIFF_BYTES)));
 }
 
 /**
@@ -782,7 +843,7 @@ function inspectAt(bytes: Uint8Array, depth: number): ImageInfo {
  */
 export function readImageHeader(bytes: Uint8Array, family?: 'esp32' | 'esp8266'): ImageHeader {
   const fam = family ?? (looksEsp32(bytes) ? 'esp32' : 'esp8266');
-  const r = new Reader(bytes);
+  const r = new Reader(bytesSource(bytes));
   r.need(0, fam === 'esp32' ? 24 : 8, 'the image header');
   // Parse with no segments: a copy of the header with the segment count zeroed.
   const head = new Uint8Array(bytes.subarray(0, fam === 'esp32' ? 24 : 8));
@@ -790,7 +851,7 @@ export function readImageHeader(bytes: Uint8Array, family?: 'esp32' | 'esp8266')
   head[1] = 0;
   const padded = new Uint8Array(head.length + 16 + 32);
   padded.set(head);
-  const image = parseEspImage(new Reader(padded), 0, fam, []);
+  const image = parseEspImage(new Reader(bytesSource(padded)), 0, fam, []);
   if (count > MAX_SEGMENTS) {
     throw invalid(
       `The image declares ${count} segments; at most ${MAX_SEGMENTS} are allowed (byte at 0x1).`,
@@ -806,6 +867,6 @@ export function readImageHeader(bytes: Uint8Array, family?: 'esp32' | 'esp8266')
  * write, e.g. more than 16 segments). Integrity problems (checksum, SHA-256, CRC) are reported in
  * `problems`, not thrown.
  */
-export function inspectImage(bytes: Uint8Array): ImageInfo {
-  return inspectAt(bytes, 0);
+export function inspectImage(image: Uint8Array | ImageSource): ImageInfo {
+  return inspectAt(toSource(image), 0);
 }
