@@ -40,6 +40,20 @@ export const ENDPOINTS = [
   'GET /api/v1/history/export',
 ];
 
+/** One path segment, percent-decoded; a malformed escape (`%zz`, `%e9` alone) is a 400, not a 500. */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(
+      400,
+      'BAD_PATH',
+      'The path has a malformed %-escape.',
+      'Encode names with encodeURIComponent().',
+    );
+  }
+}
+
 /** Image magic bytes we accept as "a firmware file at all": ESP app (0xE9), gzip (ESP8266). */
 function looksLikeFirmware(bytes: Uint8Array): boolean {
   return bytes[0] === 0xe9 || (bytes[0] === 0x1f && bytes[1] === 0x8b);
@@ -50,7 +64,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
   const parts = url.pathname.split('/').filter((p) => p !== '');
   if (parts[0] !== 'api' || parts[1] !== 'v1')
     throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
-  const [resource, id, action] = parts.slice(2).map((p) => decodeURIComponent(p));
+  const [resource, id, action] = parts.slice(2).map(decodePathPart);
   const route = `${method} ${resource ?? ''}${id === undefined ? '' : '/:id'}${action === undefined ? '' : `/${action}`}`;
 
   switch (route) {
@@ -71,6 +85,8 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       }
       await ctx.store.removeManualDevice(device.name);
       ctx.registry.remove(deviceId, 'manual');
+      // Its saved password goes with it (a later device of that name must not inherit it).
+      await ctx.store.setPassword(deviceId, null);
       sendJson(res, 200, { removed: deviceId });
       return;
     }
@@ -83,7 +99,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       if (pw !== null && typeof pw !== 'string') {
         throw new HttpError(400, 'BAD_ARGUMENT', '"password" must be a string, or null to forget it.');
       }
-      await ctx.store.setPassword(deviceId, pw);
+      await ctx.store.setPassword(deviceId, pw, ctx.registry.place(deviceId));
       ctx.registry.touch(deviceId);
       sendJson(res, 200, { device: ctx.registry.get(deviceId) });
       return;
@@ -221,7 +237,7 @@ async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerRespo
   const deviceId = ctx.registry.upsert('manual', device);
   const password = body['password'];
   if (typeof password === 'string' && password !== '') {
-    await ctx.store.setPassword(deviceId, password);
+    await ctx.store.setPassword(deviceId, password, ctx.registry.place(deviceId));
     ctx.registry.touch(deviceId);
   }
   sendJson(res, 201, { device: ctx.registry.get(deviceId) });
@@ -285,8 +301,9 @@ async function takePasswords(
   }
   if (body['remember'] !== false) {
     for (const [deviceId, pw] of Object.entries(out)) {
-      if (ctx.registry.get(deviceId) === undefined) continue;
-      await ctx.store.setPassword(deviceId, pw);
+      const place = ctx.registry.place(deviceId);
+      if (place === undefined) continue;
+      await ctx.store.setPassword(deviceId, pw, place);
       ctx.registry.touch(deviceId);
     }
   }

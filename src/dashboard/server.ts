@@ -130,7 +130,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const events = new EventHub();
   let lastFirmware = store.lastFirmware();
   const registry = new DeviceRegistry({
-    hasPassword: (id) => store.hasPassword(id),
+    hasPassword: (id, at) => store.hasPassword(id, at),
     lastFirmware: (id) => lastFirmware.get(id),
     env,
   });
@@ -141,7 +141,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     registry,
     store,
     password: (id) => {
-      const saved = store.password(id);
+      const place = registry.place(id);
+      const saved = place === undefined ? undefined : store.password(id, place);
       if (saved !== undefined) return saved;
       const name = registry.info(id)?.passwordEnv;
       const fromEnv = name === undefined ? undefined : env[name];
@@ -187,7 +188,12 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    } catch {
+      throw new HttpError(400, 'BAD_PATH', 'The request target is not a valid path.');
+    }
     // 1. Host check: only the name we are bound to (or localhost) — defeats DNS rebinding.
     const hostHeader = parseHost(req.headers.host);
     if (
