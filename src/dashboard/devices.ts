@@ -132,11 +132,7 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
       for (const [key, value] of Object.entries(info) as Array<[keyof DeviceInfo, unknown]>) {
         if (value === undefined) continue;
         const current = (merged as unknown as Record<string, unknown>)[key];
-        if (
-          (live !== null && live.has(key)) ||
-          current === undefined ||
-          (live === null && record.sources.has(source))
-        ) {
+        if (live?.has(key) || current === undefined || (live === null && record.sources.has(source))) {
           (merged as unknown as Record<string, unknown>)[key] = value;
         }
       }
