@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sameSecret } from '../src/dashboard/http.ts';
 import { type Dashboard, startDashboard } from '../src/dashboard/index.ts';
 import { isAirflashError } from '../src/errors.ts';
 import { firmwareImage } from './helpers/browser.ts';
@@ -238,6 +239,40 @@ describe('dashboard on another bind address (127.0.0.2) with a token', () => {
     );
     assert.equal(post.status, 401);
     assert.equal((await http(dash, 'GET', '/?token=wrong-token-xx')).status, 401);
+  });
+
+  test('a wrong token of the same length is refused: one changed character at every offset, on every channel', async () => {
+    const cookie = `airflash_token_${dash.port}`;
+    for (let i = 0; i < TOKEN.length; i += 1) {
+      const wrong = `${TOKEN.slice(0, i)}${TOKEN[i] === 'x' ? 'y' : 'x'}${TOKEN.slice(i + 1)}`;
+      assert.equal(wrong.length, TOKEN.length);
+      const bearer = await http(dash, 'GET', '/api/v1/devices', { Authorization: `Bearer ${wrong}` });
+      assert.equal(bearer.status, 401, `Bearer, offset ${i}`);
+      const viaCookie = await http(dash, 'GET', '/api/v1/devices', { Cookie: `${cookie}=${wrong}` });
+      assert.equal(viaCookie.status, 401, `cookie, offset ${i}`);
+      const query = await http(dash, 'GET', `/?token=${encodeURIComponent(wrong)}`);
+      assert.equal(query.status, 401, `?token=, offset ${i}`);
+      assert.equal(query.headers['set-cookie'], undefined);
+    }
+    // One character more or less, and the right one with a trailing space trimmed by nobody.
+    for (const wrong of [`${TOKEN}x`, TOKEN.slice(0, -1), `${TOKEN.slice(0, -1)}\u00e9`]) {
+      const reply = await http(dash, 'GET', '/api/v1/devices', {
+        Authorization: `Bearer ${encodeURIComponent(wrong)}`,
+      });
+      assert.equal(reply.status, 401, JSON.stringify(wrong));
+    }
+    assert.equal(
+      (await http(dash, 'GET', '/api/v1/devices', { Authorization: `Bearer ${TOKEN}` })).status,
+      200,
+    );
+  });
+
+  test('sameSecret compares digests in constant time and only equal secrets match', () => {
+    assert.equal(sameSecret(TOKEN, TOKEN), true);
+    assert.equal(sameSecret(TOKEN, `${TOKEN.slice(0, -1)}0`), false);
+    assert.equal(sameSecret(TOKEN, TOKEN.toUpperCase()), false);
+    assert.equal(sameSecret('', ''), true);
+    assert.equal(sameSecret('a', ''), false);
   });
 
   test('Authorization: Bearer works', async () => {
