@@ -335,7 +335,9 @@ describe('dashboard on another bind address (127.0.0.2) with a token', () => {
       await http(dash, 'GET', '/api/v1/updates', auth),
     ];
     for (const r of responses) assert.ok(!r.text.includes(SECRET));
-    for (const name of await readdir(dir)) {
+    // Every file of the state folder, the private upload folder's included.
+    for (const name of await readdir(dir, { recursive: true })) {
+      if ((await stat(join(dir, name))).isDirectory()) continue;
       const text = await readFile(join(dir, name), 'utf8');
       if (name === 'passwords.json') {
         assert.ok(text.includes(SECRET));

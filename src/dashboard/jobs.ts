@@ -75,6 +75,8 @@ export interface JobDeps {
 
 export interface StartOptions {
   image: StoredImage;
+  /** The image's bytes, held only while the update runs. */
+  bytes: Uint8Array;
   devices: string[];
   parallel: number;
   canary: number;
@@ -90,7 +92,13 @@ const PROGRESS_INTERVAL_MS = 100;
 /** Uploader hints about a slow loop() become a warning the page shows with the result. */
 const LOOP_HINT = /loop\(\)/;
 
-type Entry = { job: UpdateJob; image: StoredImage; passwords: Record<string, string> };
+type Entry = {
+  job: UpdateJob;
+  image: StoredImage;
+  /** The firmware while the update runs; dropped when it ends (a retry reads the file again). */
+  bytes: Uint8Array | null;
+  passwords: Record<string, string>;
+};
 
 export class JobRunner {
   #deps: JobDeps;
@@ -110,6 +118,11 @@ export class JobRunner {
 
   get(id: string): UpdateJob | undefined {
     return this.#jobs.get(id)?.job;
+  }
+
+  /** The image an update sent. */
+  imageOf(id: string): StoredImage | undefined {
+    return this.#jobs.get(id)?.image;
   }
 
   /** Image ids used by running updates (never evicted). */
@@ -138,11 +151,11 @@ export class JobRunner {
         state: 'queued',
         phase: null,
         bytes: 0,
-        total: options.image.bytes.length,
+        total: options.bytes.length,
         attempts: 0,
         canary: false,
         fit: this.#deps.lib.fit(
-          options.image.bytes,
+          options.bytes,
           options.image.summary,
           registry.target(id),
           options.image.name,
@@ -160,7 +173,7 @@ export class JobRunner {
       image: {
         id: options.image.id,
         name: options.image.name,
-        size: options.image.bytes.length,
+        size: options.bytes.length,
         md5: options.image.summary.md5,
       },
       createdAt: new Date().toISOString(),
@@ -176,7 +189,12 @@ export class JobRunner {
       devices,
       summary: { ok: 0, failed: 0, skipped: 0 },
     };
-    const entry: Entry = { job, image: options.image, passwords: options.passwords ?? {} };
+    const entry: Entry = {
+      job,
+      image: options.image,
+      bytes: options.bytes,
+      passwords: options.passwords ?? {},
+    };
     this.#jobs.set(job.id, entry);
     for (const d of devices) registry.setBusy(d.id, job.id);
     const run = this.#run(entry).finally(() => this.#running.delete(run));
@@ -185,7 +203,7 @@ export class JobRunner {
   }
 
   /** A new update of the failed and skipped devices of `id`, with the same image and settings. */
-  retry(id: string, passwords?: Record<string, string>): UpdateJob {
+  retry(id: string, bytes: Uint8Array, passwords?: Record<string, string>): UpdateJob {
     const entry = this.#jobs.get(id);
     if (entry === undefined) throw new AirflashError('BAD_ARGUMENT', `No update with id "${id}".`);
     if (entry.job.state === 'running') {
@@ -200,6 +218,7 @@ export class JobRunner {
       throw new AirflashError('BAD_ARGUMENT', 'Every device of that update succeeded.');
     return this.start({
       image: entry.image,
+      bytes,
       devices: failed,
       parallel: entry.job.parallel,
       canary: 0,
@@ -342,7 +361,7 @@ export class JobRunner {
     try {
       await lib.fleet({
         targets,
-        image: entry.image.bytes,
+        image: entry.bytes ?? new Uint8Array(0),
         parallel: job.parallel,
         canary: job.canary,
         retries: job.retries,
@@ -361,6 +380,7 @@ export class JobRunner {
       }
     }
     await Promise.all(results);
+    entry.bytes = null;
     job.state = job.stopReason === null ? 'done' : 'stopped';
     job.finishedAt = new Date().toISOString();
     await store.append({

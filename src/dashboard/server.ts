@@ -15,7 +15,7 @@ import { debuglog } from 'node:util';
 import { AirflashError } from '../errors.ts';
 import { type ApiContext, handleApi } from './api.ts';
 import { DeviceRegistry } from './devices.ts';
-import { EventHub } from './events.ts';
+import { EventHub, type EventHubOptions } from './events.ts';
 import {
   HttpError,
   hostAllowed,
@@ -54,6 +54,10 @@ export interface DashboardOptions {
   env?: NodeJS.ProcessEnv;
   /** Replace parts of the library (tests). */
   lib?: Partial<DashboardLibrary>;
+  /** Limits of the live event streams (see EventHub). */
+  events?: EventHubOptions;
+  /** Connections the server accepts at once; more are closed at once (default 256). */
+  maxConnections?: number;
   signal?: AbortSignal;
 }
 
@@ -127,7 +131,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const store = new DashboardStore(options.stateDir ?? defaultStateDir(env));
   await store.open();
   const lib: DashboardLibrary = { ...defaultLibrary(), ...options.lib };
-  const events = new EventHub();
+  const events = new EventHub(options.events);
   let lastFirmware = store.lastFirmware();
   const registry = new DeviceRegistry({
     hasPassword: (id, at) => store.hasPassword(id, at),
@@ -135,7 +139,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     env,
   });
   registry.on('change', (device) => events.publish('device', device));
-  const images = new ImageStore();
+  const images = new ImageStore({ dir: store.dir });
+  await images.open();
   const jobs = new JobRunner({
     lib,
     registry,
@@ -186,6 +191,9 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       else res.destroy();
     });
   });
+
+  // A bound on descriptors whatever the requests: beyond it, new connections are closed at once.
+  server.maxConnections = options.maxConnections ?? 256;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;
@@ -304,6 +312,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
+      void images.close();
       reject(
         new AirflashError(
           'BAD_ARGUMENT',
@@ -358,6 +367,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await images.close();
       await store.flush();
     },
   };
