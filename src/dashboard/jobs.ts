@@ -196,7 +196,13 @@ export class JobRunner {
       passwords: options.passwords ?? {},
     };
     this.#jobs.set(job.id, entry);
-    for (const d of devices) registry.setBusy(d.id, job.id);
+    // A device the image does not fit is refused now: never queued, never busy, sent nothing.
+    for (const d of devices) {
+      if (d.fit?.verdict === 'refuse') {
+        d.state = 'failed';
+        d.error = refusal(d.fit);
+      } else registry.setBusy(d.id, job.id);
+    }
     const run = this.#run(entry).finally(() => this.#running.delete(run));
     this.#running.add(run);
     return job;
@@ -252,21 +258,24 @@ export class JobRunner {
     });
     publish('update', job);
     const byId = new Map(job.devices.map((d) => [d.id, d]));
-    const targets: FleetTarget[] = job.devices.map((d) => {
-      const info = registry.info(d.id);
-      const password = entry.passwords[d.id] ?? this.#deps.password(d.id);
-      const core = info?.core;
-      return {
-        name: d.id,
-        host: info?.address ?? d.address,
-        port: info?.port ?? d.port,
-        ...(core === 'esp32' || core === 'esp32-legacy' || core === 'esp8266' ? { core } : {}),
-        ...(info?.chip === undefined ? {} : { chip: info.chip }),
-        ...(info?.partitions === undefined ? {} : { partitions: info.partitions }),
-        ...(password === undefined ? {} : { password }),
-      };
-    });
-    const results: Promise<void>[] = [];
+    const refused = job.devices.filter((d) => d.state === 'failed');
+    const results: Promise<void>[] = refused.map((d) => this.#finish(job, d, 'failed', d.error));
+    const targets: FleetTarget[] = job.devices
+      .filter((d) => d.state !== 'failed')
+      .map((d) => {
+        const info = registry.info(d.id);
+        const password = entry.passwords[d.id] ?? this.#deps.password(d.id);
+        const core = info?.core;
+        return {
+          name: d.id,
+          host: info?.address ?? d.address,
+          port: info?.port ?? d.port,
+          ...(core === 'esp32' || core === 'esp32-legacy' || core === 'esp8266' ? { core } : {}),
+          ...(info?.chip === undefined ? {} : { chip: info.chip }),
+          ...(info?.partitions === undefined ? {} : { partitions: info.partitions }),
+          ...(password === undefined ? {} : { password }),
+        };
+      });
     const lastProgress = new Map<string, number>();
     const onEvent = (event: FleetEvent): void => {
       if (event.type === 'summary') return;
@@ -359,19 +368,20 @@ export class JobRunner {
       }
     };
     try {
-      await lib.fleet({
-        targets,
-        image: entry.bytes ?? new Uint8Array(0),
-        parallel: job.parallel,
-        canary: job.canary,
-        retries: job.retries,
-        ...(job.maxFailures === null ? {} : { maxFailures: job.maxFailures }),
-        probeTimeoutMs: this.#deps.inviteTimeoutMs,
-        upload: uploadTimeouts(this.#deps.inviteTimeoutMs),
-        diagnose: (observation, error) => errorView(toAirflashError(error), lib, observation),
-        onEvent,
-        signal: this.#controller.signal,
-      });
+      if (targets.length > 0)
+        await lib.fleet({
+          targets,
+          image: entry.bytes ?? new Uint8Array(0),
+          parallel: job.parallel,
+          canary: job.canary,
+          retries: job.retries,
+          ...(job.maxFailures === null ? {} : { maxFailures: job.maxFailures }),
+          probeTimeoutMs: this.#deps.inviteTimeoutMs,
+          upload: uploadTimeouts(this.#deps.inviteTimeoutMs),
+          diagnose: (observation, error) => errorView(toAirflashError(error), lib, observation),
+          onEvent,
+          signal: this.#controller.signal,
+        });
     } catch (caught) {
       // The image itself was refused, or the options: every device that has no result fails with it.
       const error = errorView(toAirflashError(caught), lib);
@@ -459,6 +469,17 @@ function errorView(
     ...(error.deviceText === undefined ? {} : { deviceText: error.deviceText }),
     offline: OFFLINE_CODES.has(error.code),
     diagnosis,
+  };
+}
+
+/** The error of a device refused by the fit check (before anything was sent). */
+function refusal(fit: FitVerdict): NonNullable<JobDevice['error']> {
+  return {
+    code: fit.code ?? 'PREFLIGHT_NOT_APP',
+    message: fit.message,
+    hint: 'Nothing was sent to this device. Pick a firmware built for it.',
+    offline: false,
+    diagnosis: null,
   };
 }
 
