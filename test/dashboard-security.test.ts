@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +8,7 @@ import { sameSecret } from '../src/dashboard/http.ts';
 import { type Dashboard, startDashboard } from '../src/dashboard/index.ts';
 import { isAirflashError } from '../src/errors.ts';
 import { firmwareImage } from './helpers/browser.ts';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
+import { type Reply, http as rawHttp } from './helpers/dashboard-http.ts';
 
 function http(
   dash: Dashboard,
@@ -23,32 +17,8 @@ function http(
   headers: Record<string, string> = {},
   body?: Uint8Array | string,
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: dash.host,
-        port: dash.port,
-        method,
-        path,
-        // Host is given explicitly so each test decides what it says.
-        headers: { Host: `${dash.host}:${dash.port}`, ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+  // Host is given explicitly (by the helper, or here) so each test decides what it says.
+  return rawHttp(dash, method, path, { headers, ...(body === undefined ? {} : { body }) });
 }
 
 const tempDirs: string[] = [];
