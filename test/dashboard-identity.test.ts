@@ -205,3 +205,28 @@ test('an existing state folder is tightened to 0700', async () => {
   closers.push(() => dash.close());
   assert.equal((await stat(state)).mode & 0o777, 0o700);
 });
+
+test('a device the image does not fit is failed at once: never queued, never busy, sent nothing', async () => {
+  const dash = await dashboard();
+  const esp32 = await device({ core: 'esp32', address: '127.0.0.72', port: 0 });
+  for (const [name, address, port, core] of [
+    ['old-plug', '127.0.0.71', 8266, 'esp8266'],
+    ['new-plug', '127.0.0.72', esp32.port, 'esp32'],
+  ] as const) {
+    assert.equal((await postJson(dash, '/api/v1/devices', { name, address, port, core })).status, 201);
+  }
+  const image = (await postImage(dash, firmwareImage(32 * 1024, 8))).json()['image'] as { id: string };
+  const started = await postJson(dash, '/api/v1/updates', {
+    imageId: image.id,
+    devices: ['old-plug', 'new-plug'],
+  });
+  assert.equal(started.status, 202);
+  const update = started.json()['update'] as { id: string; devices: Array<Record<string, unknown>> };
+  const refused = update.devices.find((d) => d['id'] === 'old-plug') as Record<string, unknown>;
+  assert.equal(refused['state'], 'failed');
+  assert.equal((refused['error'] as { code: string }).code, 'PREFLIGHT_WRONG_CHIP');
+  assert.equal(((await list(dash)).find((d) => d.id === 'old-plug') as DeviceView).busy, null);
+  const done = await waitForUpdate(dash, update.id);
+  assert.deepEqual(done['summary'], { ok: 1, failed: 1, skipped: 0 });
+  assert.equal(esp32.counters.updatesCompleted, 1);
+});

@@ -226,3 +226,37 @@ test('an upload over the size limit streams nothing to disk beyond it and leaves
     await dash.close();
   }
 });
+
+test('a client whose buffer stays full for stallMs is dropped (clock mocked), even under the byte cap', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
+  const { EventHub } = await import('../src/dashboard/events.ts');
+  const { createServer } = await import('node:http');
+  const hub = new EventHub({ heartbeatMs: 1000, stallMs: 5000, maxBufferedBytes: 512 * 1024 * 1024 });
+  const server = createServer((req, res) => hub.attach(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  const stalled = connect({ host: '127.0.0.1', port });
+  try {
+    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+    stalled.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    stalled.pause();
+    await until(() => hub.size === 1);
+    // Fill its buffers (kernel and ours) until a write is refused; far under the byte cap.
+    const frame = 'y'.repeat(64 * 1024);
+    for (let i = 0; i < 200 && hub.size === 1; i += 1) {
+      hub.publish('fill', frame);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(hub.dropped, 0, 'dropped by the byte cap, not the stall rule');
+    t.mock.timers.tick(4000);
+    assert.equal(hub.size, 1, 'dropped before stallMs');
+    t.mock.timers.tick(1000);
+    assert.equal(hub.dropped, 1);
+    assert.equal(hub.size, 0);
+  } finally {
+    stalled.destroy();
+    hub.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
