@@ -486,3 +486,23 @@ test('--demo world: the devices file in the working folder is not loaded, nor an
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a devices-file entry and a demo device of the same name are two rows, each showing the conflict', {
+  skip,
+}, async () => {
+  const id = dash.registry.upsert('file', { name: 'kitchen-light', address: '127.0.0.20', port: 3232 });
+  const p = await browser.newPage();
+  try {
+    assert.notEqual(id, 'kitchen-light');
+    await p.goto(dash.url);
+    await waitFor("document.querySelectorAll('#devices tbody tr').length === 13", 10_000, p);
+    const mine = (await p.textContent(`[data-testid="conflict-kitchen-light"]`)) ?? '';
+    assert.match(mine, /127\.0\.0\.20:3232 \(file\)/);
+    const other = (await p.textContent(`[data-testid="conflict-${id}"]`)) ?? '';
+    assert.match(other, /127\.0\.0\.101:\d+ \(demo, mdns\)/);
+    assert.match((await p.textContent(row('kitchen-light'))) ?? '', /127\.0\.0\.101/);
+  } finally {
+    await p.close();
+    dash.registry.remove(id, 'file');
+  }
+});

@@ -572,6 +572,14 @@ async function refreshFit() {
     if (seq !== fitSeq) return;
     for (const f of data.fit) state.fit.set(f.device, f);
   } catch (err) {
+    if (err.code === 'NOT_FOUND' && state.image) {
+      // The server no longer keeps this image (deleted, or the oldest of too many): nothing to send.
+      const name = state.image.name;
+      state.image = null;
+      state.fit.clear();
+      state.rejected = { name, message: 'it is no longer kept on the server; choose it again.' };
+      renderImage();
+    }
     showError(err);
   }
   renderAll();
