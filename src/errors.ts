@@ -46,6 +46,22 @@ export const ERROR_CODES = [
   'DEVICES_FILE',
   'DISCOVERY_FAILED',
   'CONFIG_INVALID',
+  // dashboard HTTP API (the JSON error body's code; the status is given with each)
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'BAD_PATH',
+  'BAD_JSON',
+  'BAD_HOST',
+  'TOKEN_REQUIRED',
+  'BAD_TOKEN',
+  'CROSS_ORIGIN',
+  'CSRF',
+  'TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'NOT_FIRMWARE',
+  'IMAGE_EMPTY',
+  'IMAGE_IN_USE',
+  'TOO_MANY_CONNECTIONS',
   'INTERNAL',
 ] as const;
 

@@ -8,13 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Dashboard, type JobDevice, startDashboard } from '../src/dashboard/index.ts';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
 import { bootedMd5, firmwareImage } from './helpers/browser.ts';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: () => Record<string, unknown>;
-}
+import { type Reply, http as rawHttp } from './helpers/dashboard-http.ts';
 
 /** Passwords the tests hand to the dashboard; no response or event may ever contain one. */
 const SECRETS = ['hunter2-never-shown', 'x-secret-x', 'wrong-one'];
@@ -23,41 +17,19 @@ function checkLeak(where: string, text: string): void {
   for (const secret of SECRETS) if (text.includes(secret)) leaks.push(`${where} contains "${secret}"`);
 }
 
-/** A raw HTTP request (node:http lets us set Host and Origin as an attacker would). */
-function http(
+/** A raw HTTP request (node:http lets us set Host and Origin as an attacker would); checked for leaks. */
+async function http(
   dash: Dashboard,
   method: string,
   path: string,
   options: { headers?: Record<string, string>; body?: Uint8Array | string; host?: string } = {},
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: dash.host,
-        port: dash.port,
-        method,
-        path,
-        headers: { Host: options.host ?? `${dash.host}:${dash.port}`, ...options.headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          checkLeak(`${method} ${path}`, text);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text,
-            json: () => JSON.parse(text) as Record<string, unknown>,
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
+  const reply = await rawHttp(dash, method, path, {
+    headers: { ...(options.host === undefined ? {} : { Host: options.host }), ...options.headers },
+    ...(options.body === undefined ? {} : { body: options.body }),
   });
+  checkLeak(`${method} ${path}`, reply.text);
+  return reply;
 }
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };

@@ -144,3 +144,90 @@ test('airflash dashboard --demo lists a dozen emulated devices and cleans up at 
   const { existsSync } = await import('node:fs');
   assert.equal(existsSync(state), false);
 });
+
+test('airflash dashboard prints its URL only once the devices file is loaded', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'airflash-dash-cli-'));
+  dirs.push(dir);
+  // A FIFO holds the devices file back until the test writes it: the load is as slow as we like.
+  const fifo = join(dir, 'slow.devices.json');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [fifo]);
+  const t = io(dir);
+  // A fixed port (each test file runs in its own network namespace) so the test can see the
+  // server listen before it says anything.
+  const port = 18931;
+  const run = runCli(
+    ['dashboard', '--port', String(port), '--state', join(dir, 'state'), '--no-mdns', '--devices', fifo],
+    t.io,
+  );
+  const { connect } = await import('node:net');
+  const listening = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  const deadline = Date.now() + 30_000;
+  while (!(await listening())) {
+    assert.ok(Date.now() < deadline, 'the dashboard never listened');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(t.out(), '', 'the URL came before the devices file was read');
+  await writeFile(fifo, JSON.stringify([{ name: 'barn', address: '127.0.0.78' }]));
+  const url = await firstLine(t.out);
+  // The first request after the URL already sees the file's device.
+  const devices = (await (await fetch(`${url}api/v1/devices`)).json()) as { devices: Array<{ id: string }> };
+  assert.deepEqual(
+    devices.devices.map((d) => d.id),
+    ['barn'],
+  );
+  t.controller.abort();
+  assert.equal(await run, 0);
+});
+
+test('airflash dashboard --demo is a world of its own: no devices file unless --devices names one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'airflash-dash-cli-'));
+  dirs.push(dir);
+  await writeFile(
+    join(dir, 'airflash.devices.json'),
+    JSON.stringify([
+      { name: 'kitchen-light', address: '127.0.0.20' },
+      { name: 'barn', address: '127.0.0.21' },
+    ]),
+  );
+  const list = async (url: string) =>
+    ((await (await fetch(`${url}api/v1/devices`)).json()) as { devices: Array<Record<string, unknown>> })
+      .devices;
+  const isolated = io(dir);
+  const run = runCli(['dashboard', '--demo', '--port', '0'], isolated.io);
+  const url = await firstLine(isolated.out);
+  const devices = await list(url);
+  assert.equal(devices.length, 12);
+  assert.ok(
+    devices.every(
+      (d) =>
+        JSON.stringify(d['sources']) === '["demo"]' || JSON.stringify(d['sources']) === '["demo","mdns"]',
+    ),
+  );
+  assert.ok(!devices.some((d) => d['address'] === '127.0.0.20' || d['name'] === 'barn'));
+  assert.doesNotMatch(isolated.err(), /devices file|browsing mDNS/);
+  isolated.controller.abort();
+  assert.equal(await run, 0);
+
+  // Asked explicitly, the file comes in; its kitchen-light (another address) is shown beside the
+  // demo's, as a conflict, not merged into it.
+  const asked = io(dir);
+  const run2 = runCli(['dashboard', '--demo', '--port', '0', '--devices', 'airflash.devices.json'], asked.io);
+  const url2 = await firstLine(asked.out);
+  const all = await list(url2);
+  assert.equal(all.length, 14);
+  const lights = all.filter((d) => d['name'] === 'kitchen-light');
+  assert.deepEqual(lights.map((d) => d['address']).sort(), ['127.0.0.101', '127.0.0.20']);
+  for (const light of lights) assert.equal((light['conflicts'] as unknown[]).length, 1);
+  asked.controller.abort();
+  assert.equal(await run2, 0);
+});

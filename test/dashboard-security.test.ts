@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sameSecret } from '../src/dashboard/http.ts';
 import { type Dashboard, startDashboard } from '../src/dashboard/index.ts';
 import { isAirflashError } from '../src/errors.ts';
 import { firmwareImage } from './helpers/browser.ts';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
+import { type Reply, http as rawHttp } from './helpers/dashboard-http.ts';
 
 function http(
   dash: Dashboard,
@@ -22,32 +17,8 @@ function http(
   headers: Record<string, string> = {},
   body?: Uint8Array | string,
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: dash.host,
-        port: dash.port,
-        method,
-        path,
-        // Host is given explicitly so each test decides what it says.
-        headers: { Host: `${dash.host}:${dash.port}`, ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+  // Host is given explicitly (by the helper, or here) so each test decides what it says.
+  return rawHttp(dash, method, path, { headers, ...(body === undefined ? {} : { body }) });
 }
 
 const tempDirs: string[] = [];
@@ -240,6 +211,40 @@ describe('dashboard on another bind address (127.0.0.2) with a token', () => {
     assert.equal((await http(dash, 'GET', '/?token=wrong-token-xx')).status, 401);
   });
 
+  test('a wrong token of the same length is refused: one changed character at every offset, on every channel', async () => {
+    const cookie = `airflash_token_${dash.port}`;
+    for (let i = 0; i < TOKEN.length; i += 1) {
+      const wrong = `${TOKEN.slice(0, i)}${TOKEN[i] === 'x' ? 'y' : 'x'}${TOKEN.slice(i + 1)}`;
+      assert.equal(wrong.length, TOKEN.length);
+      const bearer = await http(dash, 'GET', '/api/v1/devices', { Authorization: `Bearer ${wrong}` });
+      assert.equal(bearer.status, 401, `Bearer, offset ${i}`);
+      const viaCookie = await http(dash, 'GET', '/api/v1/devices', { Cookie: `${cookie}=${wrong}` });
+      assert.equal(viaCookie.status, 401, `cookie, offset ${i}`);
+      const query = await http(dash, 'GET', `/?token=${encodeURIComponent(wrong)}`);
+      assert.equal(query.status, 401, `?token=, offset ${i}`);
+      assert.equal(query.headers['set-cookie'], undefined);
+    }
+    // One character more or less, and the right one with a trailing space trimmed by nobody.
+    for (const wrong of [`${TOKEN}x`, TOKEN.slice(0, -1), `${TOKEN.slice(0, -1)}\u00e9`]) {
+      const reply = await http(dash, 'GET', '/api/v1/devices', {
+        Authorization: `Bearer ${encodeURIComponent(wrong)}`,
+      });
+      assert.equal(reply.status, 401, JSON.stringify(wrong));
+    }
+    assert.equal(
+      (await http(dash, 'GET', '/api/v1/devices', { Authorization: `Bearer ${TOKEN}` })).status,
+      200,
+    );
+  });
+
+  test('sameSecret compares digests in constant time and only equal secrets match', () => {
+    assert.equal(sameSecret(TOKEN, TOKEN), true);
+    assert.equal(sameSecret(TOKEN, `${TOKEN.slice(0, -1)}0`), false);
+    assert.equal(sameSecret(TOKEN, TOKEN.toUpperCase()), false);
+    assert.equal(sameSecret('', ''), true);
+    assert.equal(sameSecret('a', ''), false);
+  });
+
   test('Authorization: Bearer works', async () => {
     const reply = await http(dash, 'GET', '/api/v1/devices', { Authorization: `Bearer ${TOKEN}` });
     assert.equal(reply.status, 200);
@@ -300,7 +305,9 @@ describe('dashboard on another bind address (127.0.0.2) with a token', () => {
       await http(dash, 'GET', '/api/v1/updates', auth),
     ];
     for (const r of responses) assert.ok(!r.text.includes(SECRET));
-    for (const name of await readdir(dir)) {
+    // Every file of the state folder, the private upload folder's included.
+    for (const name of await readdir(dir, { recursive: true })) {
+      if ((await stat(join(dir, name))).isDirectory()) continue;
       const text = await readFile(join(dir, name), 'utf8');
       if (name === 'passwords.json') {
         assert.ok(text.includes(SECRET));

@@ -5,7 +5,7 @@ import { isAirflashError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { EventHub } from './events.ts';
-import { HttpError, readBody, readJson, sendJson } from './http.ts';
+import { HttpError, readJson, sendJson } from './http.ts';
 import { cleanName, type ImageStore, view as imageView } from './images.ts';
 import type { JobRunner } from './jobs.ts';
 import type { DashboardLibrary } from './lib.ts';
@@ -31,6 +31,7 @@ export const ENDPOINTS = [
   'GET /api/v1/images',
   'POST /api/v1/images',
   'GET /api/v1/images/:id?devices=ID,ID',
+  'DELETE /api/v1/images/:id',
   'POST /api/v1/updates',
   'GET /api/v1/updates',
   'GET /api/v1/updates/:id',
@@ -39,6 +40,20 @@ export const ENDPOINTS = [
   'GET /api/v1/history',
   'GET /api/v1/history/export',
 ];
+
+/** One path segment, percent-decoded; a malformed escape (`%zz`, `%e9` alone) is a 400, not a 500. */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(
+      400,
+      'BAD_PATH',
+      'The path has a malformed %-escape.',
+      'Encode names with encodeURIComponent().',
+    );
+  }
+}
 
 /** Image magic bytes we accept as "a firmware file at all": ESP app (0xE9), gzip (ESP8266). */
 function looksLikeFirmware(bytes: Uint8Array): boolean {
@@ -50,7 +65,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
   const parts = url.pathname.split('/').filter((p) => p !== '');
   if (parts[0] !== 'api' || parts[1] !== 'v1')
     throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
-  const [resource, id, action] = parts.slice(2).map((p) => decodeURIComponent(p));
+  const [resource, id, action] = parts.slice(2).map(decodePathPart);
   const route = `${method} ${resource ?? ''}${id === undefined ? '' : '/:id'}${action === undefined ? '' : `/${action}`}`;
 
   switch (route) {
@@ -71,6 +86,8 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       }
       await ctx.store.removeManualDevice(device.name);
       ctx.registry.remove(deviceId, 'manual');
+      // Its saved password goes with it (a later device of that name must not inherit it).
+      await ctx.store.setPassword(deviceId, null);
       sendJson(res, 200, { removed: deviceId });
       return;
     }
@@ -83,7 +100,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       if (pw !== null && typeof pw !== 'string') {
         throw new HttpError(400, 'BAD_ARGUMENT', '"password" must be a string, or null to forget it.');
       }
-      await ctx.store.setPassword(deviceId, pw);
+      await ctx.store.setPassword(deviceId, pw, ctx.registry.place(deviceId));
       ctx.registry.touch(deviceId);
       sendJson(res, 200, { device: ctx.registry.get(deviceId) });
       return;
@@ -104,25 +121,34 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
-      const fit = wanted.map((deviceId) => {
-        const device = ctx.registry.get(deviceId);
-        if (device === undefined) {
+      const fit = await ctx.images.withBytes(image.path, (bytes) =>
+        wanted.map((deviceId) => {
+          const device = ctx.registry.get(deviceId);
+          if (device === undefined) {
+            return {
+              device: deviceId,
+              name: deviceId,
+              verdict: 'refuse',
+              code: 'NOT_FOUND',
+              message: 'No such device.',
+              slotSize: null,
+            };
+          }
           return {
             device: deviceId,
-            name: deviceId,
-            verdict: 'refuse',
-            code: 'NOT_FOUND',
-            message: 'No such device.',
-            slotSize: null,
+            name: device.name,
+            ...ctx.lib.fit(bytes, image.summary, ctx.registry.target(deviceId), image.name),
           };
-        }
-        return {
-          device: deviceId,
-          name: device.name,
-          ...ctx.lib.fit(image.bytes, image.summary, ctx.registry.target(deviceId), image.name),
-        };
-      });
+        }),
+      );
       sendJson(res, 200, { image: imageView(image), fit });
+      return;
+    }
+    case 'DELETE images/:id': {
+      if (!ctx.images.delete(id as string, ctx.jobs.imagesInUse())) {
+        throw new HttpError(404, 'NOT_FOUND', `No image "${id}".`);
+      }
+      sendJson(res, 200, { removed: id });
       return;
     }
     case 'POST updates':
@@ -142,12 +168,16 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       if (ctx.jobs.get(id as string) === undefined)
         throw new HttpError(404, 'NOT_FOUND', `No update "${id}".`);
       const passwords = await takePasswords(ctx, body);
-      const job = ctx.jobs.retry(id as string, passwords);
+      const image = ctx.images.get(ctx.jobs.imageOf(id as string)?.id ?? '');
+      if (image === undefined) {
+        throw new HttpError(404, 'NOT_FOUND', 'The image of that update is no longer kept; upload it again.');
+      }
+      const job = ctx.jobs.retry(id as string, await ctx.images.bytes(image), passwords);
       sendJson(res, 202, { update: job });
       return;
     }
     case 'GET events':
-      ctx.events.attach(res);
+      ctx.events.attach(req, res);
       return;
     case 'GET history': {
       const limit = Number(url.searchParams.get('limit') ?? 100);
@@ -221,7 +251,7 @@ async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerRespo
   const deviceId = ctx.registry.upsert('manual', device);
   const password = body['password'];
   if (typeof password === 'string' && password !== '') {
-    await ctx.store.setPassword(deviceId, password);
+    await ctx.store.setPassword(deviceId, password, ctx.registry.place(deviceId));
     ctx.registry.touch(deviceId);
   }
   sendJson(res, 201, { device: ctx.registry.get(deviceId) });
@@ -237,7 +267,6 @@ async function addImage(ctx: ApiContext, req: IncomingMessage, res: ServerRespon
       'Send the firmware file as the raw body with Content-Type: application/octet-stream.',
     );
   }
-  const bytes = new Uint8Array(await readBody(req, ctx.maxImageBytes));
   const rawName = req.headers['x-filename'];
   let name = url.searchParams.get('name') ?? undefined;
   if (typeof rawName === 'string') {
@@ -247,23 +276,32 @@ async function addImage(ctx: ApiContext, req: IncomingMessage, res: ServerRespon
       name = rawName;
     }
   }
-  if (bytes.length === 0) throw new HttpError(422, 'IMAGE_EMPTY', 'The file is empty.');
-  if (!looksLikeFirmware(bytes)) {
-    throw new HttpError(
-      415,
-      'NOT_FIRMWARE',
-      'This file is not an ESP firmware image (it starts with neither 0xE9 nor a gzip header).',
-      'Pick the .bin your build produced (PlatformIO: .pio/build/<env>/firmware.bin; Arduino IDE: Sketch > Export compiled binary).',
-    );
-  }
+  // Streamed to a temporary file: many large uploads at once do not pile up in memory.
+  const file = await ctx.images.receive(req, ctx.maxImageBytes);
   let summary: ReturnType<DashboardLibrary['inspect']>;
   try {
-    summary = ctx.lib.inspect(bytes);
+    if (file.size === 0) throw new HttpError(422, 'IMAGE_EMPTY', 'The file is empty.');
+    if (!looksLikeFirmware(file.head)) {
+      throw new HttpError(
+        415,
+        'NOT_FIRMWARE',
+        'This file is not an ESP firmware image (it starts with neither 0xE9 nor a gzip header).',
+        'Pick the .bin your build produced (PlatformIO: .pio/build/<env>/firmware.bin; Arduino IDE: Sketch > Export compiled binary).',
+      );
+    }
+    summary = await ctx.images.withBytes(file.path, (bytes) => {
+      try {
+        return ctx.lib.inspect(bytes);
+      } catch (error) {
+        if (isAirflashError(error)) throw new HttpError(422, error.code, error.message, error.hint);
+        throw error;
+      }
+    });
   } catch (error) {
-    if (isAirflashError(error)) throw new HttpError(422, error.code, error.message, error.hint);
+    await ctx.images.discard(file);
     throw error;
   }
-  const image = ctx.images.add(cleanName(name), bytes, summary, ctx.jobs.imagesInUse());
+  const image = ctx.images.add(file, cleanName(name), summary, ctx.jobs.imagesInUse());
   sendJson(res, 201, { image: imageView(image) });
 }
 
@@ -285,8 +323,9 @@ async function takePasswords(
   }
   if (body['remember'] !== false) {
     for (const [deviceId, pw] of Object.entries(out)) {
-      if (ctx.registry.get(deviceId) === undefined) continue;
-      await ctx.store.setPassword(deviceId, pw);
+      const place = ctx.registry.place(deviceId);
+      if (place === undefined) continue;
+      await ctx.store.setPassword(deviceId, pw, place);
       ctx.registry.touch(deviceId);
     }
   }
@@ -330,6 +369,7 @@ async function startUpdate(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   const passwords = await takePasswords(ctx, body);
   const job = ctx.jobs.start({
     image,
+    bytes: await ctx.images.bytes(image),
     devices: unique,
     parallel,
     canary,

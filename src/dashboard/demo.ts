@@ -97,7 +97,7 @@ export async function startDemoFleet(dashboard: Dashboard, options: DemoOptions 
       board: core === 'esp8266' ? undefined : 'esp32',
     });
   }
-  // A firmware to try right away (the page picks the newest image it finds).
+  // A firmware to try right away (the page offers the preloaded image until it uploads its own).
   const sample = buildEsp32App({
     chip: 'esp32',
     size: 256 * 1024,
@@ -105,7 +105,7 @@ export async function startDemoFleet(dashboard: Dashboard, options: DemoOptions 
     projectName: 'airflash-demo',
     version: '1.1.0',
   });
-  dashboard.images.add('demo-firmware-1.1.0.bin', sample, dashboard.lib.inspect(sample), new Set());
+  await dashboard.images.addBytes('demo-firmware-1.1.0.bin', sample, dashboard.lib.inspect(sample));
   // Browse the demo's own mDNS link: the devices that answer show as online, live.
   const controller = new AbortController();
   const transport = bus.transport('127.0.0.1');

@@ -43,6 +43,8 @@ export interface DeviceView {
   lastFirmware: FirmwareRecord | null;
   /** Id of the running update that holds this device, if any. */
   busy: string | null;
+  /** Other devices that use the same name at another address (shown, never merged). */
+  conflicts: Array<{ id: string; address: string; port: number; sources: DeviceSource[] }>;
 }
 
 interface DeviceRecord {
@@ -55,7 +57,11 @@ interface DeviceRecord {
   busy: string | null;
 }
 
+/** What mDNS may update live on a device known only from mDNS (a DHCP lease can move it). */
 const LIVE_KEYS = new Set<keyof DeviceInfo>(['address', 'port', 'board', 'authRequired']);
+/** What mDNS may update on a configured device (file, hand-added, demo): never where it is. */
+const CONFIRM_KEYS = new Set<keyof DeviceInfo>(['board', 'authRequired']);
+const CONFIGURED = new Set<DeviceSource>(['file', 'manual', 'demo']);
 
 const DEFAULT_SCHEME: Record<string, 'md5' | 'sha256'> = {
   esp32: 'sha256',
@@ -63,22 +69,32 @@ const DEFAULT_SCHEME: Record<string, 'md5' | 'sha256'> = {
   esp8266: 'md5',
 };
 
+/** The name as a key: trimmed, lower case (host names are case-insensitive). Nothing else folded. */
+export function nameKey(name: string | undefined): string {
+  return (name ?? '').trim().toLowerCase();
+}
+
+/** The id a device gets when its name is free: its name key, else `address:port`. */
 export function deviceId(name: string | undefined, address: string, port: number): string {
-  const slug = (name ?? '')
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return slug === '' ? `${address}:${port}` : slug;
+  const key = nameKey(name);
+  return key === '' ? `${address}:${port}` : key;
 }
 
 export interface RegistryDeps {
-  hasPassword(id: string): boolean;
+  /** Whether a password is saved for this id and pinned to this address and port. */
+  hasPassword(id: string, at: { address: string; port: number; configured: boolean }): boolean;
   lastFirmware(id: string): FirmwareRecord | undefined;
   env: NodeJS.ProcessEnv;
 }
 
-/** Emits `change` (DeviceView) whenever a device appears or changes. */
+/**
+ * Emits `change` (DeviceView) whenever a device appears or changes.
+ *
+ * Identity: a configured device (devices file, hand-added, demo) is its configured address. An
+ * mDNS announcement merges into it only when it comes from that address; the same name from
+ * another address is a second device, and both show the conflict. A name alone never moves a
+ * device (or its saved password) to another address.
+ */
 export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
   #devices = new Map<string, DeviceRecord>();
   #deps: RegistryDeps;
@@ -90,9 +106,12 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
 
   /** Add or merge a device; returns its id. */
   upsert(source: DeviceSource, info: DeviceInfo, seen?: { online: boolean; at?: number }): string {
-    const id = deviceId(info.name, info.address, info.port);
-    let record = this.#devices.get(id);
+    let record = this.#match(source, info);
     if (record === undefined) {
+      let id = deviceId(info.name, info.address, info.port);
+      if (this.#devices.has(id)) id = `${id}@${info.address}:${info.port}`;
+      for (let n = 2; this.#devices.has(id); n += 1)
+        id = `${deviceId(info.name, info.address, info.port)}@${info.address}:${info.port}#${n}`;
       record = {
         id,
         info: { ...info },
@@ -104,15 +123,16 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
       };
       this.#devices.set(id, record);
     } else {
-      // What mDNS says live (address, port, board, password) wins; everything else only fills in
-      // what is missing (the devices file knows the core better than a guess from TXT records).
+      const configured = [...record.sources].some((s) => CONFIGURED.has(s));
+      const live = source !== 'mdns' ? null : configured ? CONFIRM_KEYS : LIVE_KEYS;
+      // What mDNS says live wins where allowed; everything else only fills in what is missing
+      // (the devices file knows the core better than a guess from TXT records). A configured
+      // source re-adding the device (a hand-added one edited) replaces what it says.
       const merged: DeviceInfo = { ...record.info };
       for (const [key, value] of Object.entries(info) as Array<[keyof DeviceInfo, unknown]>) {
         if (value === undefined) continue;
-        if (
-          (source === 'mdns' && LIVE_KEYS.has(key)) ||
-          (merged as unknown as Record<string, unknown>)[key] === undefined
-        ) {
+        const current = (merged as unknown as Record<string, unknown>)[key];
+        if (live?.has(key) || current === undefined || (live === null && record.sources.has(source))) {
           (merged as unknown as Record<string, unknown>)[key] = value;
         }
       }
@@ -124,7 +144,38 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
       if (seen.online) record.lastSeen = seen.at ?? Date.now();
     }
     this.#emit(record);
-    return id;
+    this.#emitNamesakes(record);
+    return record.id;
+  }
+
+  /**
+   * The record this announcement or entry belongs to: same name at the same address; or, for
+   * mDNS, the same name known only from mDNS (it moved); or, for a configured source, its own
+   * earlier entry of that name.
+   */
+  #match(source: DeviceSource, info: DeviceInfo): DeviceRecord | undefined {
+    const key = nameKey(info.name);
+    const namesakes = [...this.#devices.values()].filter((r) =>
+      key === ''
+        ? r.info.address === info.address && r.info.port === info.port
+        : nameKey(r.info.name) === key,
+    );
+    const sameAddress = namesakes.find((r) => r.info.address.toLowerCase() === info.address.toLowerCase());
+    if (sameAddress !== undefined) return sameAddress;
+    if (source === 'mdns') {
+      return namesakes.find((r) => [...r.sources].every((s) => s === 'mdns'));
+    }
+    return namesakes.find((r) => r.sources.has(source) && r.sources.size === 1);
+  }
+
+  #emitNamesakes(record: DeviceRecord): void {
+    for (const other of this.#namesakes(record)) this.#emit(other);
+  }
+
+  #namesakes(record: DeviceRecord): DeviceRecord[] {
+    const key = nameKey(record.info.name);
+    if (key === '') return [];
+    return [...this.#devices.values()].filter((r) => r !== record && nameKey(r.info.name) === key);
   }
 
   remove(id: string, source: DeviceSource): void {
@@ -133,6 +184,7 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
     record.sources.delete(source);
     if (record.sources.size === 0) this.#devices.delete(id);
     this.#emit(record);
+    this.#emitNamesakes(record);
   }
 
   /** Record what an update learnt about a device. */
@@ -167,6 +219,17 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
   get(id: string): DeviceView | undefined {
     const record = this.#devices.get(id);
     return record === undefined ? undefined : this.#view(record);
+  }
+
+  /** Where the device is, for the saved password's pin. */
+  place(id: string): { address: string; port: number; configured: boolean } | undefined {
+    const record = this.#devices.get(id);
+    if (record === undefined) return undefined;
+    return {
+      address: record.info.address,
+      port: record.info.port,
+      configured: [...record.sources].some((s) => CONFIGURED.has(s)),
+    };
   }
 
   info(id: string): DeviceInfo | undefined {
@@ -211,7 +274,18 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
       chip: info.chip ?? null,
       partitions: info.partitions ?? null,
       auth: { required: info.authRequired ?? null, scheme },
-      hasPassword: this.#deps.hasPassword(record.id) || envSet,
+      hasPassword:
+        this.#deps.hasPassword(record.id, {
+          address: info.address,
+          port: info.port,
+          configured: [...record.sources].some((s) => CONFIGURED.has(s)),
+        }) || envSet,
+      conflicts: this.#namesakes(record).map((r) => ({
+        id: r.id,
+        address: r.info.address,
+        port: r.info.port,
+        sources: [...r.sources].sort(),
+      })),
       passwordEnv: info.passwordEnv ?? null,
       lastFirmware: this.#deps.lastFirmware(record.id) ?? null,
       busy: record.busy,

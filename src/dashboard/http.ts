@@ -7,10 +7,10 @@ import { AirflashError, type ErrorCode } from '../errors.ts';
 /** An error with an HTTP status, rendered as `{error: {code, message, hint}}`. */
 export class HttpError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
 
-  constructor(status: number, code: string, message: string, hint?: string) {
+  constructor(status: number, code: ErrorCode, message: string, hint?: string) {
     super(message);
     this.status = status;
     this.code = code;
@@ -98,7 +98,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks, size);
 }
 
-function tooLarge(limit: number): HttpError {
+export function tooLarge(limit: number): HttpError {
   return new HttpError(
     413,
     'TOO_LARGE',

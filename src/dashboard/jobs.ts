@@ -75,6 +75,8 @@ export interface JobDeps {
 
 export interface StartOptions {
   image: StoredImage;
+  /** The image's bytes, held only while the update runs. */
+  bytes: Uint8Array;
   devices: string[];
   parallel: number;
   canary: number;
@@ -90,7 +92,13 @@ const PROGRESS_INTERVAL_MS = 100;
 /** Uploader hints about a slow loop() become a warning the page shows with the result. */
 const LOOP_HINT = /loop\(\)/;
 
-type Entry = { job: UpdateJob; image: StoredImage; passwords: Record<string, string> };
+type Entry = {
+  job: UpdateJob;
+  image: StoredImage;
+  /** The firmware while the update runs; dropped when it ends (a retry reads the file again). */
+  bytes: Uint8Array | null;
+  passwords: Record<string, string>;
+};
 
 export class JobRunner {
   #deps: JobDeps;
@@ -110,6 +118,11 @@ export class JobRunner {
 
   get(id: string): UpdateJob | undefined {
     return this.#jobs.get(id)?.job;
+  }
+
+  /** The image an update sent. */
+  imageOf(id: string): StoredImage | undefined {
+    return this.#jobs.get(id)?.image;
   }
 
   /** Image ids used by running updates (never evicted). */
@@ -138,11 +151,11 @@ export class JobRunner {
         state: 'queued',
         phase: null,
         bytes: 0,
-        total: options.image.bytes.length,
+        total: options.bytes.length,
         attempts: 0,
         canary: false,
         fit: this.#deps.lib.fit(
-          options.image.bytes,
+          options.bytes,
           options.image.summary,
           registry.target(id),
           options.image.name,
@@ -160,7 +173,7 @@ export class JobRunner {
       image: {
         id: options.image.id,
         name: options.image.name,
-        size: options.image.bytes.length,
+        size: options.bytes.length,
         md5: options.image.summary.md5,
       },
       createdAt: new Date().toISOString(),
@@ -176,16 +189,27 @@ export class JobRunner {
       devices,
       summary: { ok: 0, failed: 0, skipped: 0 },
     };
-    const entry: Entry = { job, image: options.image, passwords: options.passwords ?? {} };
+    const entry: Entry = {
+      job,
+      image: options.image,
+      bytes: options.bytes,
+      passwords: options.passwords ?? {},
+    };
     this.#jobs.set(job.id, entry);
-    for (const d of devices) registry.setBusy(d.id, job.id);
+    // A device the image does not fit is refused now: never queued, never busy, sent nothing.
+    for (const d of devices) {
+      if (d.fit?.verdict === 'refuse') {
+        d.state = 'failed';
+        d.error = refusal(d.fit);
+      } else registry.setBusy(d.id, job.id);
+    }
     const run = this.#run(entry).finally(() => this.#running.delete(run));
     this.#running.add(run);
     return job;
   }
 
   /** A new update of the failed and skipped devices of `id`, with the same image and settings. */
-  retry(id: string, passwords?: Record<string, string>): UpdateJob {
+  retry(id: string, bytes: Uint8Array, passwords?: Record<string, string>): UpdateJob {
     const entry = this.#jobs.get(id);
     if (entry === undefined) throw new AirflashError('BAD_ARGUMENT', `No update with id "${id}".`);
     if (entry.job.state === 'running') {
@@ -200,6 +224,7 @@ export class JobRunner {
       throw new AirflashError('BAD_ARGUMENT', 'Every device of that update succeeded.');
     return this.start({
       image: entry.image,
+      bytes,
       devices: failed,
       parallel: entry.job.parallel,
       canary: 0,
@@ -233,21 +258,24 @@ export class JobRunner {
     });
     publish('update', job);
     const byId = new Map(job.devices.map((d) => [d.id, d]));
-    const targets: FleetTarget[] = job.devices.map((d) => {
-      const info = registry.info(d.id);
-      const password = entry.passwords[d.id] ?? this.#deps.password(d.id);
-      const core = info?.core;
-      return {
-        name: d.id,
-        host: info?.address ?? d.address,
-        port: info?.port ?? d.port,
-        ...(core === 'esp32' || core === 'esp32-legacy' || core === 'esp8266' ? { core } : {}),
-        ...(info?.chip === undefined ? {} : { chip: info.chip }),
-        ...(info?.partitions === undefined ? {} : { partitions: info.partitions }),
-        ...(password === undefined ? {} : { password }),
-      };
-    });
-    const results: Promise<void>[] = [];
+    const refused = job.devices.filter((d) => d.state === 'failed');
+    const results: Promise<void>[] = refused.map((d) => this.#finish(job, d, 'failed', d.error));
+    const targets: FleetTarget[] = job.devices
+      .filter((d) => d.state !== 'failed')
+      .map((d) => {
+        const info = registry.info(d.id);
+        const password = entry.passwords[d.id] ?? this.#deps.password(d.id);
+        const core = info?.core;
+        return {
+          name: d.id,
+          host: info?.address ?? d.address,
+          port: info?.port ?? d.port,
+          ...(core === 'esp32' || core === 'esp32-legacy' || core === 'esp8266' ? { core } : {}),
+          ...(info?.chip === undefined ? {} : { chip: info.chip }),
+          ...(info?.partitions === undefined ? {} : { partitions: info.partitions }),
+          ...(password === undefined ? {} : { password }),
+        };
+      });
     const lastProgress = new Map<string, number>();
     const onEvent = (event: FleetEvent): void => {
       if (event.type === 'summary') return;
@@ -340,19 +368,20 @@ export class JobRunner {
       }
     };
     try {
-      await lib.fleet({
-        targets,
-        image: entry.image.bytes,
-        parallel: job.parallel,
-        canary: job.canary,
-        retries: job.retries,
-        ...(job.maxFailures === null ? {} : { maxFailures: job.maxFailures }),
-        probeTimeoutMs: this.#deps.inviteTimeoutMs,
-        upload: uploadTimeouts(this.#deps.inviteTimeoutMs),
-        diagnose: (observation, error) => errorView(toAirflashError(error), lib, observation),
-        onEvent,
-        signal: this.#controller.signal,
-      });
+      if (targets.length > 0)
+        await lib.fleet({
+          targets,
+          image: entry.bytes ?? new Uint8Array(0),
+          parallel: job.parallel,
+          canary: job.canary,
+          retries: job.retries,
+          ...(job.maxFailures === null ? {} : { maxFailures: job.maxFailures }),
+          probeTimeoutMs: this.#deps.inviteTimeoutMs,
+          upload: uploadTimeouts(this.#deps.inviteTimeoutMs),
+          diagnose: (observation, error) => errorView(toAirflashError(error), lib, observation),
+          onEvent,
+          signal: this.#controller.signal,
+        });
     } catch (caught) {
       // The image itself was refused, or the options: every device that has no result fails with it.
       const error = errorView(toAirflashError(caught), lib);
@@ -361,6 +390,7 @@ export class JobRunner {
       }
     }
     await Promise.all(results);
+    entry.bytes = null;
     job.state = job.stopReason === null ? 'done' : 'stopped';
     job.finishedAt = new Date().toISOString();
     await store.append({
@@ -439,6 +469,17 @@ function errorView(
     ...(error.deviceText === undefined ? {} : { deviceText: error.deviceText }),
     offline: OFFLINE_CODES.has(error.code),
     diagnosis,
+  };
+}
+
+/** The error of a device refused by the fit check (before anything was sent). */
+function refusal(fit: FitVerdict): NonNullable<JobDevice['error']> {
+  return {
+    code: fit.code ?? 'PREFLIGHT_NOT_APP',
+    message: fit.message,
+    hint: 'Nothing was sent to this device. Pick a firmware built for it.',
+    offline: false,
+    diagnosis: null,
   };
 }
 

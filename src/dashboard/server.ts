@@ -15,7 +15,7 @@ import { debuglog } from 'node:util';
 import { AirflashError } from '../errors.ts';
 import { type ApiContext, handleApi } from './api.ts';
 import { DeviceRegistry } from './devices.ts';
-import { EventHub } from './events.ts';
+import { EventHub, type EventHubOptions } from './events.ts';
 import {
   HttpError,
   hostAllowed,
@@ -54,6 +54,10 @@ export interface DashboardOptions {
   env?: NodeJS.ProcessEnv;
   /** Replace parts of the library (tests). */
   lib?: Partial<DashboardLibrary>;
+  /** Limits of the live event streams (see EventHub). */
+  events?: EventHubOptions;
+  /** Connections the server accepts at once; more are closed at once (default 256). */
+  maxConnections?: number;
   signal?: AbortSignal;
 }
 
@@ -127,21 +131,23 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const store = new DashboardStore(options.stateDir ?? defaultStateDir(env));
   await store.open();
   const lib: DashboardLibrary = { ...defaultLibrary(), ...options.lib };
-  const events = new EventHub();
+  const events = new EventHub(options.events);
   let lastFirmware = store.lastFirmware();
   const registry = new DeviceRegistry({
-    hasPassword: (id) => store.hasPassword(id),
+    hasPassword: (id, at) => store.hasPassword(id, at),
     lastFirmware: (id) => lastFirmware.get(id),
     env,
   });
   registry.on('change', (device) => events.publish('device', device));
-  const images = new ImageStore();
+  const images = new ImageStore({ dir: store.dir });
+  await images.open();
   const jobs = new JobRunner({
     lib,
     registry,
     store,
     password: (id) => {
-      const saved = store.password(id);
+      const place = registry.place(id);
+      const saved = place === undefined ? undefined : store.password(id, place);
       if (saved !== undefined) return saved;
       const name = registry.info(id)?.passwordEnv;
       const fromEnv = name === undefined ? undefined : env[name];
@@ -186,8 +192,16 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     });
   });
 
+  // A bound on descriptors whatever the requests: beyond it, new connections are closed at once.
+  server.maxConnections = options.maxConnections ?? 256;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    } catch {
+      throw new HttpError(400, 'BAD_PATH', 'The request target is not a valid path.');
+    }
     // 1. Host check: only the name we are bound to (or localhost) — defeats DNS rebinding.
     const hostHeader = parseHost(req.headers.host);
     if (
@@ -298,6 +312,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
+      void images.close();
       reject(
         new AirflashError(
           'BAD_ARGUMENT',
@@ -352,6 +367,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await images.close();
       await store.flush();
     },
   };

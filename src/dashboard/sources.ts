@@ -9,9 +9,12 @@ const debug = debuglog('airflash');
 
 export interface SourceOptions {
   cwd: string;
-  /** Devices file; default `airflash.devices.json` in `cwd` when it exists. */
+  /**
+   * Devices file; default `airflash.devices.json` in `cwd` when it exists. With `demo`, only a
+   * file named here is loaded (the demo is an isolated world).
+   */
   devicesFile?: string;
-  /** Browse mDNS (default true). */
+  /** Browse mDNS on the network (default true; false with `demo` unless set to true). */
   mdns?: boolean;
   /** An mDNS transport to browse with instead of the network's (tests pin one to loopback). */
   mdnsTransport?: MdnsTransport;
@@ -23,9 +26,11 @@ export interface SourceOptions {
 export async function setupSources(dashboard: Dashboard, options: SourceOptions): Promise<string[]> {
   const notes: string[] = [];
   const warnings: string[] = [];
-  const records = await loadDevicesFile(options.devicesFile, options.cwd, {
-    onWarning: (w) => warnings.push(w),
-  });
+  const demo = options.demo === true;
+  const records =
+    demo && options.devicesFile === undefined
+      ? []
+      : await loadDevicesFile(options.devicesFile, options.cwd, { onWarning: (w) => warnings.push(w) });
   for (const record of records) {
     dashboard.registry.upsert('file', {
       name: record.name,
@@ -40,13 +45,13 @@ export async function setupSources(dashboard: Dashboard, options: SourceOptions)
   if (records.length > 0) notes.push(`${records.length} device(s) from the devices file`);
   for (const w of warnings) notes.push(`devices file: ${w}`);
 
-  if (options.demo === true) {
+  if (demo) {
     const demo = await startDemoFleet(dashboard);
     dashboard.onClose(() => demo.close());
     notes.push(`demo: ${demo.devices.length} emulated devices on 127.0.0.x (${demo.summary})`);
   }
 
-  if (options.mdns !== false) {
+  if (options.mdns ?? !demo) {
     const controller = new AbortController();
     const loop = browseInto(dashboard, controller.signal, options.mdnsTransport).catch((error: unknown) => {
       debug('dashboard: mDNS browsing stopped: %s', error instanceof Error ? error.message : error);

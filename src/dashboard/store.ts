@@ -32,6 +32,28 @@ export interface ManualDevice {
   partitions?: string;
 }
 
+/** Where a password is used: the device's address and port, and whether it is configured. */
+export interface PasswordPlace {
+  address: string;
+  port: number;
+  /** From the devices file, added by hand or the demo (not only announced over mDNS). */
+  configured: boolean;
+}
+
+interface SavedPassword {
+  password: string;
+  address?: string;
+  port?: number;
+}
+
+function isSavedPassword(value: unknown): value is SavedPassword {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v['password'] === 'string' && typeof v['address'] === 'string' && typeof v['port'] === 'number'
+  );
+}
+
 /** One line of history.jsonl. */
 export type HistoryLine =
   | {
@@ -100,7 +122,7 @@ export interface HistoryEntry {
 
 export class DashboardStore {
   readonly dir: string;
-  #passwords = new Map<string, string>();
+  #passwords = new Map<string, SavedPassword>();
   #manual: ManualDevice[] = [];
   #lines: HistoryLine[] = [];
   #writeChain: Promise<void> = Promise.resolve();
@@ -124,13 +146,16 @@ export class DashboardStore {
   /** Create the folder (0700) and read what is there. */
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    // mkdir's mode applies only to a folder it creates: tighten one that was already there.
+    await chmod(this.dir, 0o700);
     const passwords = await readJson(this.passwordsFile);
     if (passwords !== undefined) {
       // Tighten permissions of a file someone created by hand.
       await chmod(this.passwordsFile, 0o600).catch(() => {});
       if (typeof passwords === 'object' && passwords !== null && !Array.isArray(passwords)) {
         for (const [id, pw] of Object.entries(passwords)) {
-          if (typeof pw === 'string') this.#passwords.set(id, pw);
+          if (typeof pw === 'string') this.#passwords.set(id, { password: pw });
+          else if (isSavedPassword(pw)) this.#passwords.set(id, pw);
         }
       }
     }
@@ -157,17 +182,29 @@ export class DashboardStore {
 
   // ---------------------------------------------------------------- passwords
 
-  hasPassword(deviceId: string): boolean {
-    return this.#passwords.has(deviceId);
+  /**
+   * A saved password applies to the device at the address it was saved for (its pin), never to
+   * another device that happens to use the same name. Entries without a pin (written by 0.1.0)
+   * apply only to configured devices, whose configured address is their identity.
+   */
+  hasPassword(deviceId: string, at: PasswordPlace): boolean {
+    return this.password(deviceId, at) !== undefined;
   }
 
-  password(deviceId: string): string | undefined {
-    return this.#passwords.get(deviceId);
+  password(deviceId: string, at: PasswordPlace): string | undefined {
+    const saved = this.#passwords.get(deviceId);
+    if (saved === undefined) return undefined;
+    if (saved.address === undefined) return at.configured ? saved.password : undefined;
+    return saved.address.toLowerCase() === at.address.toLowerCase() && saved.port === at.port
+      ? saved.password
+      : undefined;
   }
 
-  async setPassword(deviceId: string, password: string | null): Promise<void> {
+  /** Save (pinned to `at`) or forget (null) the password of a device. */
+  async setPassword(deviceId: string, password: string | null, at?: PasswordPlace): Promise<void> {
     if (password === null || password === '') this.#passwords.delete(deviceId);
-    else this.#passwords.set(deviceId, password);
+    else if (at === undefined) throw new Error('setPassword: a password is saved for an address');
+    else this.#passwords.set(deviceId, { password, address: at.address, port: at.port });
     const body = `${JSON.stringify(Object.fromEntries(this.#passwords), null, 2)}\n`;
     await this.#serial(() => atomicWrite(this.passwordsFile, body, 0o600));
   }

@@ -24,9 +24,13 @@ Options:
   --state DIR          where passwords (mode 0600), devices you add and the history live
                        (default ~/.airflash, or AIRFLASH_STATE_DIR; with --demo a temporary
                        folder removed at exit)
-  --devices FILE       devices file (default ./airflash.devices.json when it exists)
+  --devices FILE       devices file (default ./airflash.devices.json when it exists; with
+                       --demo only a file named here)
   --no-mdns            do not browse mDNS for devices
-  --demo               start a dozen emulated devices on 127.0.0.x and show them
+  --mdns               browse mDNS on the network also with --demo
+  --demo               start a dozen emulated devices on 127.0.0.x and show them, in a world
+                       of their own: no devices file, no mDNS from the network and no saved
+                       passwords unless --devices, --mdns or --state asks for them
   --parallel N         default number of devices updated at once (default 4)
   --invite-timeout S   seconds to wait for a device to answer before calling it offline
                        (default 10; 6 with --demo)
@@ -93,13 +97,14 @@ export const command: Command = {
     }
     if (demoState !== undefined) dashboard.onClose(() => rm(demoState, { recursive: true, force: true }));
     try {
-      io.stdout.write(`${dashboard.url}\n`);
       const notes = await setupSources(dashboard, {
         cwd: io.cwd,
         demo,
-        mdns: v['no-mdns'] !== true,
+        ...(v['no-mdns'] === true ? { mdns: false } : v.mdns === true ? { mdns: true } : {}),
         ...(v.devices === undefined ? {} : { devicesFile: v.devices }),
       });
+      // The URL only once every source is loaded: whoever opens it sees the whole list.
+      io.stdout.write(`${dashboard.url}\n`);
       io.stderr.write(`airflash dashboard: state in ${dashboard.store.dir}\n`);
       for (const note of notes) io.stderr.write(`airflash dashboard: ${note}\n`);
       io.stderr.write('airflash dashboard: press Ctrl-C to stop.\n');
@@ -127,6 +132,7 @@ function parse(argv: string[]) {
       state: { type: 'string' },
       devices: { type: 'string' },
       'no-mdns': { type: 'boolean' },
+      mdns: { type: 'boolean' },
       demo: { type: 'boolean' },
       parallel: { type: 'string' },
       'invite-timeout': { type: 'string' },

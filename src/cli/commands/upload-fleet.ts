@@ -260,8 +260,16 @@ export async function resolveFleetTargets(
       if (board !== undefined && d.board?.toLowerCase() !== board && d.core !== board) continue;
       const rec = byName(d.name) ?? byName(d.host);
       const address = d.addresses[0] ?? d.host;
-      if (rec) add({ ...fromRecord(rec), host: address, port: d.port });
-      else
+      if (rec) {
+        // A devices-file entry is its address: an announcement of its name from elsewhere is a
+        // namesake (maybe an impostor), never given the entry's password; the entry is used as is.
+        const here = [...d.addresses, d.host].some((a) => a.toLowerCase() === rec.address.toLowerCase());
+        if (here) add({ ...fromRecord(rec), ...(rec.port === undefined ? { port: d.port } : {}) });
+        else
+          warn(
+            `"${d.name}" is announced over mDNS from ${address}, but the devices file puts it at ${rec.address}: the announcement is ignored, the file's address is used.`,
+          );
+      } else
         add({
           name: d.name,
           host: address,

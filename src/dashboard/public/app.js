@@ -5,7 +5,8 @@ const API = '/api/v1';
 const state = {
   devices: new Map(), // id -> device
   selected: new Set(),
-  image: null, // {id, name, inspection}
+  image: null, // {id, name, inspection}: this page's own image (its id is kept per tab)
+  rejected: null, // {name, message}: the last file the server refused
   fit: new Map(), // id -> verdict
   runs: new Map(), // device id -> latest job device (progress/result)
   update: null, // the update shown in the table
@@ -111,7 +112,11 @@ function showError(err) {
 // ------------------------------------------------------------------ device table
 
 function onlineCell(d) {
-  if (d.busy) return h('span', { class: 'state busy' }, 'updating');
+  if (d.busy) {
+    // Held by an update: "updating" only while its turn is on, else it waits for a free slot.
+    const running = state.runs.get(d.id)?.state === 'running';
+    return h('span', { class: 'state busy' }, running ? 'updating' : 'waiting');
+  }
   if (d.online === true)
     return h('span', { class: 'state online', title: `last seen ${ago(d.lastSeen)}` }, 'online');
   if (d.online === false)
@@ -120,12 +125,19 @@ function onlineCell(d) {
 }
 
 function authCell(d) {
+  // A device that asks for no password has no scheme and nothing to set.
+  if (d.auth.required === false && !d.hasPassword) {
+    return h(
+      'td',
+      { class: 'auth', dataset: { label: 'Auth' } },
+      h('span', { class: 'muted' }, 'no password'),
+    );
+  }
   const scheme = d.auth.scheme === 'sha256' ? 'SHA-256' : d.auth.scheme === 'md5' ? 'MD5' : '';
   let label;
   if (d.hasPassword) label = h('span', { class: 'ok' }, '✓ saved');
   else if (d.auth.required === true) label = h('span', { class: 'warn' }, 'password needed');
-  else if (d.auth.required === false) label = h('span', { class: 'muted' }, 'none');
-  else label = h('span', { class: 'muted' }, '?');
+  else label = h('span', { class: 'muted' }, 'not known yet');
   const key = h(
     'button',
     {
@@ -140,13 +152,13 @@ function authCell(d) {
         $(`#pw-${CSS.escape(d.id)}`)?.focus();
       },
     },
-    'set',
+    d.hasPassword ? 'change' : 'set',
   );
   return h(
     'td',
-    { class: 'auth' },
+    { class: 'auth', dataset: { label: 'Auth' } },
     label,
-    scheme ? h('small', { class: 'muted' }, ` ${scheme}`) : '',
+    scheme && d.auth.required === true ? h('small', { class: 'muted' }, ` ${scheme}`) : '',
     ' ',
     key,
   );
@@ -154,11 +166,14 @@ function authCell(d) {
 
 function firmwareCell(d) {
   const fw = d.lastFirmware;
-  if (!fw) return h('td', { class: 'muted' }, '—');
+  if (!fw) return h('td', { class: 'muted', dataset: { label: 'Last firmware' } }, '—');
   const version = fw.app?.version ? ` ${fw.app.version}` : '';
   return h(
     'td',
-    { title: `${fw.name}\n${bytes(fw.size)}\nMD5 ${fw.md5}\n${fw.app ? JSON.stringify(fw.app) : ''}` },
+    {
+      title: `${fw.name}\n${bytes(fw.size)}\nMD5 ${fw.md5}\n${fw.app ? JSON.stringify(fw.app) : ''}`,
+      dataset: { label: 'Last firmware' },
+    },
     h('div', {}, `${fw.name}${version}`),
     h('small', { class: 'muted' }, `${fw.md5.slice(0, 8)} · ${ago(fw.at)}`),
   );
@@ -167,14 +182,14 @@ function firmwareCell(d) {
 function fitCell(d) {
   const fit = state.fit.get(d.id);
   if (!state.image || !state.selected.has(d.id)) return h('td', { class: 'muted' }, '');
-  if (!fit) return h('td', { class: 'muted' }, '…');
+  if (!fit) return h('td', { class: 'muted', dataset: { label: 'Fit' } }, '…');
   const mark = fit.verdict === 'ok' ? '✓ fits' : fit.verdict === 'warn' ? '? unchecked' : '✗ refused';
   return h(
     'td',
     {
       class: `fit ${fit.verdict}`,
       title: fit.message,
-      dataset: { testid: `fit-${d.id}`, verdict: fit.verdict },
+      dataset: { testid: `fit-${d.id}`, verdict: fit.verdict, label: 'Fit' },
     },
     mark,
     fit.verdict !== 'ok'
@@ -187,7 +202,7 @@ function fitCell(d) {
 
 function runCell(d) {
   const run = state.runs.get(d.id);
-  const td = h('td', { class: 'run', dataset: { testid: `run-${d.id}` } });
+  const td = h('td', { class: 'run', dataset: { testid: `run-${d.id}`, label: 'Update' } });
   if (!run) return td;
   const pct = run.total > 0 ? Math.floor((run.bytes / run.total) * 100) : 0;
   td.dataset.state = run.state;
@@ -211,61 +226,97 @@ function runCell(d) {
   if (run.state === 'running') {
     for (const hint of run.hints ?? []) td.append(h('div', { class: 'hint' }, `ℹ ${hint}`));
   }
-  const why =
-    run.error &&
-    (run.error.hint || run.error.deviceText || run.error.diagnosis?.causes?.length || run.hints?.length);
-  if (why && run.state !== 'ok' && run.state !== 'running') {
-    const details = h(
-      'details',
-      {
-        class: 'diagnosis',
-        open: state.openDiagnosis.has(d.id),
-        ontoggle: (e) => (e.target.open ? state.openDiagnosis.add(d.id) : state.openDiagnosis.delete(d.id)),
-      },
-      h('summary', {}, `${run.error.code} — why?`),
-    );
-    if (run.error.deviceText)
-      details.append(h('p', {}, 'Device said: ', h('code', {}, run.error.deviceText)));
-    if (run.error.hint) details.append(h('p', {}, run.error.hint));
-    for (const hint of run.hints ?? []) details.append(h('p', { class: 'muted' }, `ℹ ${hint}`));
-    const diagnosis = run.error.diagnosis;
-    if (diagnosis?.causes?.length) {
-      details.append(h('p', {}, diagnosis.summary));
-      details.append(
-        h(
-          'ol',
-          { class: 'causes' },
-          diagnosis.causes
-            .filter((c, i) => i === 0 || c.likelihood !== 'low')
-            .slice(0, 4)
-            .map((c) =>
-              h(
-                'li',
-                { dataset: { cause: c.id } },
-                h('strong', {}, c.title),
-                h('small', { class: `likelihood ${c.likelihood}` }, ` ${c.likelihood}`),
-                c.evidence.length
-                  ? h(
-                      'ul',
-                      { class: 'seen' },
-                      c.evidence.map((e) => h('li', {}, `seen: ${e}`)),
-                    )
-                  : '',
-                c.next.length
-                  ? h(
-                      'ul',
-                      { class: 'next' },
-                      c.next.map((n) => h('li', {}, n)),
-                    )
-                  : '',
-              ),
-            ),
-        ),
-      );
-    }
-    td.append(details);
+  if (run.error && run.state !== 'ok' && run.state !== 'running') {
+    const details = whyDetails(d, run);
+    if (details) td.append(details);
   }
   return td;
+}
+
+// Advice meant for the command line (an option such as --force or -a, an environment variable,
+// an airflash command): the page has none of these, so such sentences are left out here.
+const CLI_ONLY = /(^|[\s("'`])--?[a-z][\w-]*|\bAIRFLASH_[A-Z_]+|\bairflash [a-z]+/;
+
+function sentences(text) {
+  return String(text ?? '')
+    .split(/(?<=[.!?])\s+(?=[A-Z"'(])/)
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+
+/**
+ * The "why?" of a failed device: each fact once. The error message is already in the row, so
+ * the hint, the diagnosis summary, the causes' titles and their evidence appear only when they
+ * say something not said before; advice for the command line is left out.
+ */
+function whyDetails(d, run) {
+  const said = new Set();
+  const key = (t) =>
+    t
+      .toLowerCase()
+      .replace(/[\s.:;,]+$/g, '')
+      .replace(/\s+/g, ' ');
+  const fresh = (text) => {
+    const kept = sentences(text).filter((t) => !CLI_ONLY.test(t) && !said.has(key(t)));
+    for (const t of kept) said.add(key(t));
+    return kept.join(' ');
+  };
+  fresh(run.error.message);
+  const parts = [];
+  if (run.error.deviceText) parts.push(h('p', {}, 'Device said: ', h('code', {}, run.error.deviceText)));
+  const hint = fresh(run.error.hint);
+  if (hint) parts.push(h('p', {}, hint));
+  for (const text of run.hints ?? []) {
+    const kept = fresh(text);
+    if (kept) parts.push(h('p', { class: 'muted' }, `ℹ ${kept}`));
+  }
+  const diagnosis = run.error.diagnosis;
+  if (diagnosis?.causes?.length) {
+    const summary = fresh(diagnosis.summary);
+    if (summary) parts.push(h('p', {}, summary));
+    const causes = diagnosis.causes
+      .filter((c, i) => i === 0 || c.likelihood !== 'low')
+      .slice(0, 4)
+      .map((c) => {
+        const title = fresh(c.title);
+        const seen = c.evidence.map(fresh).filter((t) => t);
+        const next = c.next.map(fresh).filter((t) => t);
+        if (!title && seen.length === 0 && next.length === 0) return null;
+        return h(
+          'li',
+          { dataset: { cause: c.id } },
+          title ? h('strong', {}, title) : '',
+          h('small', { class: `likelihood ${c.likelihood}` }, ` ${c.likelihood}`),
+          seen.length
+            ? h(
+                'ul',
+                { class: 'seen' },
+                seen.map((e) => h('li', {}, `seen: ${e}`)),
+              )
+            : '',
+          next.length
+            ? h(
+                'ul',
+                { class: 'next' },
+                next.map((n) => h('li', {}, n)),
+              )
+            : '',
+        );
+      })
+      .filter((li) => li !== null);
+    if (causes.length) parts.push(h('ol', { class: 'causes' }, causes));
+  }
+  if (parts.length === 0) return null;
+  return h(
+    'details',
+    {
+      class: 'diagnosis',
+      open: state.openDiagnosis.has(d.id),
+      ontoggle: (e) => (e.target.open ? state.openDiagnosis.add(d.id) : state.openDiagnosis.delete(d.id)),
+    },
+    h('summary', {}, `${run.error.code} — why?`),
+    parts,
+  );
 }
 
 function renderDevices() {
@@ -297,10 +348,24 @@ function renderDevices() {
           { class: 'name' },
           h('strong', {}, d.name),
           h('small', { class: 'muted' }, d.sources.join(', ')),
+          d.conflicts?.length
+            ? h(
+                'small',
+                { class: 'warn conflict', dataset: { testid: `conflict-${d.id}` } },
+                `⚠ the name "${d.name}" is also used by ${d.conflicts
+                  .map((c) => `${c.address}:${c.port} (${c.sources.join(', ')})`)
+                  .join(', ')}: not the same device`,
+              )
+            : '',
         ),
-        h('td', { class: 'mono' }, `${d.address}:${d.port}`),
-        h('td', {}, onlineCell(d)),
-        h('td', {}, d.board ?? d.chip ?? '', d.core ? h('small', { class: 'muted' }, d.core) : ''),
+        h('td', { class: 'mono', dataset: { label: 'Address' } }, `${d.address}:${d.port}`),
+        h('td', { dataset: { label: 'State' } }, onlineCell(d)),
+        h(
+          'td',
+          { dataset: { label: 'Board' } },
+          d.board ?? d.chip ?? '',
+          d.core ? h('small', { class: 'muted' }, d.core) : '',
+        ),
         authCell(d),
         firmwareCell(d),
         fitCell(d),
@@ -311,17 +376,29 @@ function renderDevices() {
   $('#empty').hidden = rows.length > 0;
 }
 
+/** The selected devices the current image would be sent to (not refused by the fit check). */
+function sendable() {
+  return [...state.selected].filter((id) => state.fit.get(id)?.verdict !== 'refuse');
+}
+
 function renderToolbar() {
   const n = state.selected.size;
-  $('#selection').textContent = n === 0 ? 'no device selected' : `${n} selected`;
-  const refused = [...state.selected].filter((id) => state.fit.get(id)?.verdict === 'refuse').length;
+  const refused = n - sendable().length;
+  const checking = state.image && [...state.selected].some((id) => !state.fit.has(id));
+  $('#selection').textContent =
+    n === 0 ? 'no device selected' : `${n} selected${refused ? ` · ${refused} refused, not sent` : ''}`;
   const button = $('#update');
-  button.disabled = n === 0 || !state.image || (state.update?.state === 'running' && isBusySelection());
+  const go = n - refused;
+  button.disabled = !state.image || go === 0 || checking || isBusySelection();
   button.textContent = !state.image
     ? 'Choose a firmware first'
     : n === 0
       ? 'Select devices'
-      : `Update ${n} device${n === 1 ? '' : 's'}${refused ? ` (${refused} will be refused)` : ''}`;
+      : checking
+        ? 'Checking the firmware…'
+        : go === 0
+          ? 'Nothing to update: the firmware does not fit'
+          : `Update ${go} device${go === 1 ? '' : 's'}`;
   $('#canary').max = String(Math.max(0, n));
   const retry = $('#retry');
   retry.hidden = !(
@@ -382,7 +459,18 @@ function selectionChanged() {
 function renderImage() {
   const box = $('#image');
   if (!state.image) {
-    box.hidden = true;
+    if (state.rejected) {
+      box.replaceChildren(
+        h('h2', {}, 'Firmware'),
+        h(
+          'p',
+          { class: 'bad', dataset: { testid: 'rejected' } },
+          `✗ ${state.rejected.name} was refused: ${state.rejected.message}`,
+        ),
+        h('p', { class: 'muted' }, 'No firmware is chosen: pick another file.'),
+      );
+      box.hidden = false;
+    } else box.hidden = true;
     return;
   }
   const { name, inspection: i } = state.image;
@@ -432,15 +520,44 @@ async function uploadFile(file) {
       body: file,
       headers: { 'Content-Type': 'application/octet-stream', 'X-Filename': encodeURIComponent(file.name) },
     });
-    state.image = data.image;
-    state.fit.clear();
+    forgetImage();
+    keepImage(data.image);
+    $('#toast').hidden = true;
     renderImage();
     await refreshFit();
   } catch (err) {
+    // A refused file leaves no firmware chosen: Update cannot send the previous one.
+    forgetImage();
+    state.rejected = { name: file.name, message: err.message };
+    renderImage();
+    renderAll();
     showError(err);
   } finally {
     $('#drop').classList.remove('busy');
     $('#firmware-input').value = '';
+  }
+}
+
+/** Make `image` this page's firmware (its id is kept for this tab only). */
+function keepImage(image) {
+  state.image = image;
+  state.rejected = null;
+  state.fit.clear();
+  try {
+    sessionStorage.setItem('airflash-image', image.id);
+  } catch {}
+}
+
+/** Drop this page's firmware; an image it uploaded itself is deleted on the server too. */
+function forgetImage() {
+  const old = state.image;
+  state.image = null;
+  state.fit.clear();
+  try {
+    sessionStorage.removeItem('airflash-image');
+  } catch {}
+  if (old && !old.preloaded) {
+    api(`/images/${encodeURIComponent(old.id)}`, { method: 'DELETE' }).catch(() => {});
   }
 }
 
@@ -455,6 +572,14 @@ async function refreshFit() {
     if (seq !== fitSeq) return;
     for (const f of data.fit) state.fit.set(f.device, f);
   } catch (err) {
+    if (err.code === 'NOT_FOUND' && state.image) {
+      // The server no longer keeps this image (deleted, or the oldest of too many): nothing to send.
+      const name = state.image.name;
+      state.image = null;
+      state.fit.clear();
+      state.rejected = { name, message: 'it is no longer kept on the server; choose it again.' };
+      renderImage();
+    }
     showError(err);
   }
   renderAll();
@@ -475,7 +600,7 @@ async function startUpdate() {
   }
   const body = {
     imageId: state.image.id,
-    devices: [...state.selected],
+    devices: sendable(),
     parallel: Number($('#parallel').value) || 4,
     canary: Number($('#canary').value) || 0,
     passwords,
@@ -647,10 +772,19 @@ async function load() {
   try {
     const [devices, updates, images] = await Promise.all([api('/devices'), api('/updates'), api('/images')]);
     state.devices = new Map(devices.devices.map((d) => [d.id, d]));
-    if (!state.image && images.images.length > 0) {
-      state.image = images.images[0];
-      renderImage();
-      refreshFit();
+    if (!state.image && !state.rejected) {
+      // This tab's own image (after a reload), else one the dashboard preloaded (the demo's
+      // sample) — never an image another page or script uploaded.
+      let mine = null;
+      try {
+        mine = sessionStorage.getItem('airflash-image');
+      } catch {}
+      const image = images.images.find((i) => i.id === mine) ?? images.images.find((i) => i.preloaded);
+      if (image) {
+        keepImage(image);
+        renderImage();
+        refreshFit();
+      }
     }
     const latest = updates.updates[0];
     if (latest && (!state.update || state.update.id === latest.id)) showUpdate(latest);
