@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { UploadEvent, UploadPhase } from '../../uploader/index.ts';
 import type { DiagnosisView } from './diagnosis.ts';
+import { safeBlock, safeJson } from './safe-text.ts';
 
 export type OutputMode = 'json' | 'bar' | 'plain';
 
@@ -85,7 +86,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
   const width = options.width ?? 30;
   const prefix = options.device ? `${options.device}: ` : '';
   const json = (obj: Record<string, unknown>): void => {
-    stdout.write(`${JSON.stringify(options.device ? { ...obj, device: options.device } : obj)}\n`);
+    stdout.write(`${safeJson(options.device ? { ...obj, device: options.device } : obj)}\n`);
   };
   let barShown = false;
   let lastBarAt = 0;
@@ -99,7 +100,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
   };
   const line = (text: string): void => {
     clearBar();
-    stderr.write(`${prefix}${text}\n`);
+    stderr.write(`${safeBlock(`${prefix}${text}`)}\n`);
   };
   const drawBar = (bytes: number, total: number, force: boolean): void => {
     const now = Date.now();
@@ -108,7 +109,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
     const secs = Math.max(0.001, (now - transferStart) / 1000);
     const rate = bytes / secs;
     stderr.write(
-      `\r\x1b[2K${prefix}Uploading ${bar(total === 0 ? 1 : bytes / total, width)}  ${formatBytes(bytes)} / ${formatBytes(total)}  ${formatBytes(Math.round(rate))}/s`,
+      `\r\x1b[2K${safeBlock(prefix)}Uploading ${bar(total === 0 ? 1 : bytes / total, width)}  ${formatBytes(bytes)} / ${formatBytes(total)}  ${formatBytes(Math.round(rate))}/s`,
     );
     barShown = true;
     if (total > 0 && bytes >= total) {
@@ -170,11 +171,11 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
           bytes: r.bytes,
           ...(r.loopPeriodMs === undefined ? {} : { loopPeriodMs: r.loopPeriodMs }),
         });
-        if (!r.ok && humanDetail) stderr.write(humanDetail);
+        if (!r.ok && humanDetail) stderr.write(safeBlock(humanDetail));
         return;
       }
-      if (r.ok) stdout.write(`${prefix}${r.message}\n`);
-      else if (humanDetail) stderr.write(humanDetail);
+      if (r.ok) stdout.write(`${safeBlock(`${prefix}${r.message}`)}\n`);
+      else if (humanDetail) stderr.write(safeBlock(humanDetail));
     },
   };
 }
