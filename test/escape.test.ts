@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { safeBlock, safeJson, safeText } from '../src/cli/render/safe-text.ts';
 
 /** C0 except \n, DEL, C1: what must never be in the CLI's human output. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 describe('safeText', () => {
@@ -65,6 +66,7 @@ describe('safeJson', () => {
     for (const space of [undefined, 2]) {
       const text = safeJson(value, space);
       // Only the indentation's line breaks are raw.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
       assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e\u2028\ufeff]/);
       assert.match(text, /\\u0085/);
       assert.match(text, /\\u009b/);

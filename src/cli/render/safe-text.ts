@@ -19,6 +19,7 @@
 // U+2066–9); zero-width and invisible operators (U+200B–D, U+2060–4, U+206A–F, U+FEFF);
 // U+2028/9 (line breaks in some renderers); interlinear annotations (U+FFF9–B); lone surrogates.
 const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
