@@ -3,8 +3,16 @@
  * hostile device, a hostile mDNS name, a devices file and an image app descriptor with ESC in them.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { safeBlock, safeJson, safeText } from '../src/cli/render/safe-text.ts';
+import { advertise, arduinoTxt } from '../src/discovery/index.ts';
+import { buildEsp32App } from '../src/formats/index.ts';
+import { runCliInMemory } from './helpers/cli-io.ts';
+import { startFakeDevice } from './helpers/fake-ota-device.ts';
+import { freeUdpPort } from './helpers/mdns-loopback.ts';
 
 /** C0 except \n, DEL, C1: what must never be in the CLI's human output. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
@@ -73,5 +81,123 @@ describe('safeJson', () => {
       assert.deepEqual(JSON.parse(text), value);
     }
     assert.equal(safeJson(undefined), 'null');
+  });
+});
+
+describe('the CLI prints outside text escaped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airflash-escape-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const firmware = join(dir, 'firmware.bin');
+  writeFileSync(firmware, buildEsp32App({ size: 40_000, seed: 5 }));
+
+  /** No raw control in the output, and the escaped form is there instead. */
+  function assertEscaped(text: string, escaped: string, what: string): void {
+    assert.doesNotMatch(text, RAW_CONTROL, `${what} holds a raw control character: ${JSON.stringify(text)}`);
+    assert.ok(text.includes(escaped), `${what} does not show ${escaped}: ${text}`);
+  }
+
+  it('a device refusing with ESC/BEL/C1 in its text (upload, plain and --json)', async () => {
+    const device = await startFakeDevice({
+      address: '127.0.0.131',
+      // Bytes as a device sends them: the uploader reads them as Latin-1, so 0x9B is U+009B (CSI).
+      answer: Buffer.from('ERR: \x1b]0;pwned\x07\x1b[2J\x9b31m\x85evil', 'latin1'),
+    });
+    try {
+      const args = ['upload', '-i', device.address, '-p', String(device.port), '-f', firmware];
+      const plain = await runCliInMemory(args);
+      assert.notEqual(plain.code, 0);
+      assertEscaped(plain.stderr, '\\x1b]0;pwned\\x07\\x1b[2J\\u009b31m\\u0085evil', 'stderr');
+      assert.doesNotMatch(plain.stdout, RAW_CONTROL);
+      const json = await runCliInMemory([...args, '--json']);
+      assert.notEqual(json.code, 0);
+      assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+      const result = JSON.parse(json.stdout.trim().split('\n').at(-1) ?? '') as {
+        type: string;
+        message: string;
+      };
+      assert.equal(result.type, 'result');
+      assertEscaped(json.stderr, '\\x1b]0;pwned', 'stderr (--json)');
+      assert.match(json.stdout, /\\u009b31m/);
+      // Lossless: the parsed message has what the device said (the uploader may quote it).
+      assert.ok(
+        JSON.stringify(result).includes('\\u001b]0;pwned\\u0007') || !result.message.includes('pwned'),
+      );
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('a device answering a probe with ESC in its text', async () => {
+    const device = await startFakeDevice({
+      address: '127.0.0.132',
+      answer: Buffer.from('ERR: \x1b[31mred\x85', 'latin1'),
+    });
+    try {
+      const r = await runCliInMemory(['probe', device.address, '-p', String(device.port)]);
+      assertEscaped(r.stdout, '\\x1b[31mred\\u0085', 'probe stdout');
+      assert.doesNotMatch(r.stderr, RAW_CONTROL);
+      const j = await runCliInMemory(['probe', device.address, '-p', String(device.port), '--json']);
+      assert.doesNotMatch(j.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      assert.match(j.stdout, /\\u001b\[31mred\\u0085/);
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('an mDNS name and TXT value with ESC in discover (table and --json)', async () => {
+    const port = await freeUdpPort();
+    const ad = await advertise({
+      name: 'evil\x1b[2Jname\u009b',
+      hostname: 'evil',
+      port: 3232,
+      addresses: ['127.0.0.133'],
+      txt: arduinoTxt('esp32', 'b\x1b]0;x\x07', false),
+      mdnsPort: port,
+    });
+    try {
+      const env = { AIRFLASH_MDNS_PORT: String(port) };
+      const table = await runCliInMemory(['discover', '--interface', 'lo', '--timeout', '0.8'], { env });
+      assert.equal(table.code, 0, table.stderr);
+      assertEscaped(table.stdout, 'evil\\x1b[2Jname\\u009b', 'discover table');
+      assert.ok(table.stdout.includes('b\\x1b]0;x\\x07'), table.stdout);
+      const json = await runCliInMemory(['discover', '--interface', 'lo', '--timeout', '0.8', '--json'], {
+        env,
+      });
+      assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      const event = JSON.parse(json.stdout.trim().split('\n')[0] ?? '') as { device: { name: string } };
+      assert.equal(event.device.name, 'evil\x1b[2Jname\u009b');
+    } finally {
+      await ad.close();
+    }
+  });
+
+  it('a devices-file name with ESC (fleet upload, plain and live)', async () => {
+    writeFileSync(
+      join(dir, 'evil.devices.json'),
+      JSON.stringify([{ name: 'kitchen\x1b]0;pwned\x07', address: '127.0.0.134', port: 9 }]),
+    );
+    for (const isTTY of [false, true]) {
+      const r = await runCliInMemory(
+        ['upload', '--devices', 'evil.devices.json', '-f', 'firmware.bin', '--time-scale', '0.02'],
+        { cwd: dir, isTTY },
+      );
+      assert.notEqual(r.code, 0);
+      const human = isTTY ? r.stderr.replace(/\x1b\[(\d+F|0J|K)/g, '') : r.stderr;
+      assertEscaped(human + r.stdout, 'kitchen\\x1b]0;pwned\\x07', `fleet output (isTTY ${isTTY})`);
+    }
+  });
+
+  it('an image app descriptor with ESC (airflash image, plain and --json)', async () => {
+    const file = join(dir, 'evil.bin');
+    writeFileSync(
+      file,
+      buildEsp32App({ size: 20_000, seed: 6, projectName: 'p\x1b[8m\u009d', version: 'v\x1b]0;t\x07' }),
+    );
+    const plain = await runCliInMemory(['image', file]);
+    assertEscaped(plain.stdout, 'p\\x1b[8m\\u009d', 'image stdout');
+    assert.ok(plain.stdout.includes('v\\x1b]0;t\\x07'), plain.stdout);
+    const json = await runCliInMemory(['image', file, '--json']);
+    assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    assert.match(json.stdout, /p\\u001b\[8m\\u009d/);
   });
 });

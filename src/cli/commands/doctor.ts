@@ -9,6 +9,7 @@ import type {
 import { doctor } from '../../diagnosis/doctor.ts';
 import { loadDoctorProbe } from '../../diagnosis/doctor-probe.ts';
 import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { Command } from '../types.ts';
 
@@ -146,7 +147,7 @@ export function renderDoctorReport(report: DoctorReport): string {
 
 function jsonReport(report: DoctorReport): string {
   const count = (s: DoctorSeverity): number => report.findings.filter((f) => f.severity === s).length;
-  return `${JSON.stringify(
+  return `${safeJson(
     {
       projectDir: report.projectDir,
       configFile: report.configFile,
@@ -156,7 +157,6 @@ function jsonReport(report: DoctorReport): string {
       envs: report.envs,
       sources: report.sources,
     },
-    null,
     2,
   )}\n`;
 }
@@ -234,12 +234,13 @@ export const command: Command = {
       if (!json) throw error;
       const err =
         error instanceof AirflashError ? error.toJSON() : { code: 'INTERNAL', message: String(error) };
-      io.stdout.write(`${JSON.stringify({ ok: false, error: err, findings: [], envs: [] }, null, 2)}\n`);
+      io.stdout.write(`${safeJson({ ok: false, error: err, findings: [], envs: [] }, 2)}\n`);
       io.stderr.write(renderError(error));
       return exitCodeFor(error);
     }
     report.findings.push(...extra);
-    io.stdout.write(json ? jsonReport(report) : renderDoctorReport(report));
+    // platformio.ini values, source texts and device answers are in there: printed escaped.
+    io.stdout.write(json ? jsonReport(report) : safeBlock(renderDoctorReport(report)));
     return report.findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;
   },
 };

@@ -12,6 +12,7 @@ import {
   subtypeName,
   typeName,
 } from '../../formats/index.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash image FILE [--json]
@@ -195,8 +196,9 @@ export const command: Command = {
       });
     }
     const info = inspectImage(bytes);
-    if (values.json) io.stdout.write(`${JSON.stringify({ file: name, ...info }, null, 2)}\n`);
-    else io.stdout.write(render(name, info));
+    // The app descriptor's texts come from the file: printed escaped.
+    if (values.json) io.stdout.write(`${safeJson({ file: name, ...info }, 2)}\n`);
+    else io.stdout.write(safeBlock(render(name, info)));
     return info.ok ? EXIT.ok : EXIT.failed;
   },
 };

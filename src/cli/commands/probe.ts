@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type ProbeResult, probe } from '../../diagnosis/probe.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash probe HOST [-p PORT] [--json]
@@ -175,11 +176,12 @@ export const command: Command = {
       ...(v.host_ip === undefined ? {} : { hostIp: v.host_ip }),
       ...(timeScale === undefined ? {} : { timeScale }),
       resolve: resolveWithMdns,
-      onNote: (m) => io.stderr.write(`${m}\n`),
+      onNote: (m) => io.stderr.write(`${safeBlock(m)}\n`),
       signal: io.signal,
     });
-    if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
-    else io.stdout.write(renderProbe(result));
+    // The device's words and mDNS names are in there: printed escaped.
+    if (json) io.stdout.write(`${safeJson(result)}\n`);
+    else io.stdout.write(safeBlock(renderProbe(result)));
     return result.answered ? EXIT.ok : EXIT.failed;
   },
 };

@@ -20,6 +20,7 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../uploader/fleet.ts';
+import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO } from '../types.ts';
 
@@ -386,8 +387,9 @@ class FleetRenderer {
     this.width = Math.min(32, Math.max(8, ...names.map((n) => n.length)));
   }
 
+  /** Device names, devices-file names and device texts are in there: printed escaped. */
   private err(text: string): void {
-    this.io.stderr.write(text);
+    this.io.stderr.write(safeBlock(text));
   }
 
   /** Keep progress to one event per device and 5 % step (JSON and the report). */
@@ -404,7 +406,7 @@ class FleetRenderer {
     const keep = this.worthKeeping(e);
     if (keep && this.keepEvents) this.events.push(e);
     if (this.mode === 'json') {
-      if (keep) this.io.stdout.write(`${JSON.stringify(e)}\n`);
+      if (keep) this.io.stdout.write(`${safeJson(e)}\n`);
       return;
     }
     if (this.mode === 'live') this.live(e);
@@ -528,8 +530,9 @@ class FleetRenderer {
   }
 
   private redraw(permanent: string[], final: boolean): void {
+    // The cursor movements are ours; everything else is escaped.
     let out = this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[0J` : '';
-    out += permanent.join('');
+    out += permanent.map(safeBlock).join('');
     const active = [...this.lines.values()].filter((l) => !l.done && l.phase !== 'queued');
     const waiting = [...this.lines.values()].filter((l) => !l.done && l.phase === 'queued').length;
     const done = [...this.lines.values()].filter((l) => l.done).length;
@@ -541,9 +544,9 @@ class FleetRenderer {
       }
       rows.push(`${done} of ${this.lines.size} done, ${active.length} running, ${waiting} waiting`);
     }
-    out += rows.map((r) => `${r}\x1b[K\n`).join('');
+    out += rows.map((r) => `${safeText(r)}\x1b[K\n`).join('');
     this.drawn = rows.length;
-    this.err(out);
+    this.io.stderr.write(out);
   }
 }
 
@@ -576,7 +579,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
     const e = toAirflashError(error);
     if (wantsJson)
       io.stdout.write(
-        `${JSON.stringify({ type: 'error', device: null, code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) })}\n`,
+        `${safeJson({ type: 'error', device: null, code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) })}\n`,
       );
     io.stderr.write(renderError(e));
     return exitCodeFor(e);
@@ -686,7 +689,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
   } catch (error) {
     return fail(error);
   }
-  if (mode !== 'json') io.stdout.write(summaryText(summary));
+  if (mode !== 'json') io.stdout.write(safeBlock(summaryText(summary)));
   if (values.report !== undefined) {
     const report = {
       type: 'airflash-fleet-report',
@@ -697,9 +700,11 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
       results: summary.results,
     };
     try {
-      await writeFile(resolve(io.cwd, values.report), `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(resolve(io.cwd, values.report), `${safeJson(report, 2)}\n`);
     } catch (error) {
-      io.stderr.write(`airflash: cannot write the report ${values.report}: ${(error as Error).message}\n`);
+      io.stderr.write(
+        safeBlock(`airflash: cannot write the report ${values.report}: ${(error as Error).message}\n`),
+      );
       return EXIT.failed;
     }
   }

@@ -10,6 +10,7 @@ import {
 import { optionsHelp, type ParsedArgs, parseUploadArgs } from '../espota-args.ts';
 import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
 import { FLEET_HELP } from './upload-fleet.ts';
@@ -167,7 +168,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
     const e = toAirflashError(error);
     if (wantsJson)
       io.stdout.write(
-        `${JSON.stringify({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: 0, bytes: 0 })}\n`,
+        `${safeJson({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: 0, bytes: 0 })}\n`,
       );
     io.stderr.write(renderError(e));
     return exitCodeFor(e);
@@ -179,7 +180,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   for (const n of parsed.notes) renderer.event({ type: 'warning', code: n.code, message: n.message });
   if (v.debug === true)
     io.stderr.write(
-      `Options: ${JSON.stringify({ ...options, password: options.password === undefined ? undefined : '***' })}\n`,
+      `Options: ${safeJson({ ...options, password: options.password === undefined ? undefined : '***' })}\n`,
     );
   const context = options.context ?? {};
   try {
@@ -197,7 +198,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
       onEvent: (e) => renderer.event(e),
       signal: io.signal,
     });
-    if (v.debug === true) io.stderr.write(debugLines(result.observation));
+    if (v.debug === true) io.stderr.write(safeBlock(debugLines(result.observation)));
     const secs = result.durationMs / 1000;
     const loop =
       result.loopPeriodMs === undefined
@@ -218,7 +219,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     const e = toAirflashError(error);
     const obs = e.data['observation'] as UploadObservation | undefined;
-    if (v.debug === true) io.stderr.write(debugLines(obs));
+    if (v.debug === true) io.stderr.write(safeBlock(debugLines(obs)));
     const diagnosis = await diagnosisFor(e, { signal: io.signal, onNote: (text) => renderer.note(text) });
     const human = `${renderError(e)}${diagnosis ? renderDiagnosis(diagnosis) : ''}`;
     renderer.result(
