@@ -219,18 +219,20 @@ export function renderMarkdown(r: BenchResults): string {
   L.push(
     `| device TCP receive window | ${T.defaultWindow} bytes | lwIP CONFIG_LWIP_TCP_WND_DEFAULT (ESP32) |`,
   );
-  L.push(`| ESP32 read per pass | ${T.esp32.readSize} bytes | one TCP MSS (arduino-esp32 `ArduinoOTA::_runUpdate`) |`);
   L.push(
-    `| ESP32 after \`OK\` | $T.esp32.afterOkMsms + $T.esp32.beforeRestartMsms, boot $T.esp32.bootMsms | arduino-esp32 `ArduinoOTA::_runUpdate` after `Update.end()` (boot time: model assumption) |`,
+    `| ESP32 read per pass | ${T.esp32.readSize} bytes | one TCP MSS (arduino-esp32 \`ArduinoOTA::_runUpdate\`) |`,
   );
   L.push(
-    `| ESP8266 before connecting | $T.esp8266.beforeConnectMsms | \`delay(100)\` in esp8266 \`ArduinoOTAClass::_runUpdate\`, also measured on a real ESP8266 |`,
+    `| ESP32 after \`OK\` | ${T.esp32.afterOkMs} ms + ${T.esp32.beforeRestartMs} ms, boot ${T.esp32.bootMs} ms | arduino-esp32 \`ArduinoOTA::_runUpdate\` after \`Update.end()\` (boot time: model assumption) |`,
+  );
+  L.push(
+    `| ESP8266 before connecting | ${T.esp8266.beforeConnectMs} ms | \`delay(100)\` in esp8266 \`ArduinoOTAClass::_runUpdate\`, also measured on a real ESP8266 |`,
   );
   L.push(
     `| ESP8266 before / after \`OK\` | ${T.esp8266.beforeOkMs} ms / ${T.esp8266.afterOkMs} ms | esp8266 PR #7204, measured on a real ESP8266 |`,
   );
   L.push(
-    `| ESP8266 drain pause | ${T.esp8266.drainIdleMs} ms | \`Update.write(client)\` waits for more data before it answers (esp8266 `UpdaterClass::writeStream`) |`,
+    `| ESP8266 drain pause | ${T.esp8266.drainIdleMs} ms | \`Update.write(client)\` waits for more data before it answers (esp8266 \`UpdaterClass::writeStream\`) |`,
   );
   L.push('| RTT | per profile | half on each datagram and TCP segment, each way |');
   L.push('| bandwidth | per profile | host → device serialisation |');
@@ -259,9 +261,9 @@ export function renderMarkdown(r: BenchResults): string {
   L.push('## Method and caveats');
   L.push('');
   L.push(
-    `- Image sizes are chosen to keep the whole bench under about 10 minutes on 2 cores: $kib(r.config.imageBytes)` +
+    `- Image sizes are chosen to keep the whole bench under about 10 minutes on 2 cores: ${kib(r.config.imageBytes)} ` +
       'for the link profiles (≈ 2 s of ESP32 flash work at the modelled ≈ 129 KB/s; stop-and-wait at 50 ms RTT ' +
-      `then takes ≈ 15 s per run), $kib(r.config.fleetImageBytes)per fleet device, $kib(r.config.memoryImageBytes)` +
+      `then takes ≈ 15 s per run), ${kib(r.config.fleetImageBytes)} per fleet device, ${kib(r.config.memoryImageBytes)} ` +
       'for memory (with a time scale, above).',
   );
   L.push(
@@ -313,7 +315,7 @@ export function renderMarkdown(r: BenchResults): string {
       'loser: `NO_INVITATION_REPLY`',
     ],
   ])
-    L.push(`| $f| $o| $c|`);
+    L.push(`| ${f} | ${o} | ${c} |`);
   L.push('');
   L.push(
     '- Fuzzing (fast-check): `test/fuzz-emulator.test.ts` sends arbitrary, near-valid and mutated datagrams to ' +
@@ -357,7 +359,8 @@ export function renderMarkdown(r: BenchResults): string {
       'as a stream) would keep it flat.',
     '- **Open — two uploaders with a password started within milliseconds of each other.** The second ' +
       'host’s invitation reaches an ESP32 that waits for the first host’s auth line and sends it back to idle ' +
-      '(ArduinoOTA `_onRx`: an invitation while waiting for auth starts over), so the first host’s auth line is ignored. After its auth timeout the uploader takes ' +
+      '(ArduinoOTA `_onRx`: an invitation while waiting for auth starts over), so the first host’s auth line ' +
+      'is ignored. After its auth timeout the uploader takes ' +
       'that silence for a wrong password hash and retries with the MD5 hash (the fallback in ' +
       '`src/uploader/handshake.ts`), which a 3.3.1+ device (SHA-256 secret) rejects: the first host reports ' +
       '`AUTH_FAILED` ("refused the password") although its password is right. On ESP8266 both hosts end up ' +
