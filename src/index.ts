@@ -25,6 +25,17 @@ export {
   preflight,
 } from './formats/index.ts';
 export * as protocol from './protocol/index.ts';
+// The dashboard's server (what `airflash dashboard` runs) and its device sources.
+export {
+  type Dashboard,
+  type DashboardOptions,
+  type DemoFleet,
+  type DemoOptions,
+  type SourceOptions,
+  setupSources,
+  startDashboard,
+  startDemoFleet,
+} from './dashboard/index.ts';
 export * from './uploader/fleet.ts';
 // Uploading: one device (`upload`) or many (`uploadFleet`).
 export * from './uploader/index.ts';
