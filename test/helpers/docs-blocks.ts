@@ -64,7 +64,7 @@ export function run(
   command: string,
   args: string[],
   options: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
-): Promise<{ code: number; out: string }> {
+): Promise<{ code: number; out: string; stdout: string }> {
   return new Promise((resolve) => {
     execFile(
       command,
@@ -77,7 +77,7 @@ export function run(
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, out: `${stdout}${stderr}` });
+        resolve({ code, out: `${stdout}${stderr}`, stdout });
       },
     );
   });
