@@ -3,7 +3,7 @@
  * hostile device, a hostile mDNS name, a devices file and an image app descriptor with ESC in them.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -125,6 +125,49 @@ describe('the CLI prints outside text escaped', () => {
     } finally {
       await device.close();
     }
+  });
+
+  it('the debug log (-d) of an upload to a device answering with ESC', async () => {
+    const device = await startFakeDevice({
+      address: '127.0.0.135',
+      answer: Buffer.from('ERR: \x1b[2J\x9bdebug', 'latin1'),
+    });
+    try {
+      const r = await runCliInMemory([
+        'upload',
+        '-i',
+        device.address,
+        '-p',
+        String(device.port),
+        '-f',
+        firmware,
+        '-d',
+      ]);
+      assert.notEqual(r.code, 0);
+      assertEscaped(r.stderr, '\\x1b[2J\\u009bdebug', 'stderr with -d');
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('a platformio.ini value with ESC (doctor, plain and --json)', async () => {
+    const project = join(dir, 'pio');
+    mkdirSync(join(project, 'src'), { recursive: true });
+    writeFileSync(
+      join(project, 'platformio.ini'),
+      '[env:ota]\nplatform = espressif32\nboard = esp32dev\nframework = arduino\nupload_protocol = espota\n' +
+        'upload_port = 127.0.0.136\nupload_flags = --auth=x\x1b]0;pio\x07y --port=3232\n',
+    );
+    writeFileSync(
+      join(project, 'src', 'main.cpp'),
+      '#include <ArduinoOTA.h>\nvoid setup() {}\nvoid loop() {}\n',
+    );
+    const plain = await runCliInMemory(['doctor', project]);
+    assertEscaped(plain.stdout, '\\x1b]0;pio\\x07', 'doctor stdout');
+    assert.doesNotMatch(plain.stderr, RAW_CONTROL);
+    const json = await runCliInMemory(['doctor', project, '--json']);
+    assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    assert.match(json.stdout, /\\u001b\]0;pio\\u0007/);
   });
 
   it('a device answering a probe with ESC in its text', async () => {
