@@ -62,7 +62,10 @@ describe('probe()', { concurrency: true }, () => {
           within(r.loopPeriodMs, 3000, 0.2);
           // The summary shows the measured period (within 20 % of 3 s above), not always "3.0 s".
           assert.match(r.summary, /wants a password \(SHA-256\/PBKDF2 challenge\).*about every \d+\.\d s/);
-          assert.ok(r.summary.includes(`about every ${((r.loopPeriodMs ?? 0) / 1000).toFixed(1)} s`), r.summary);
+          assert.ok(
+            r.summary.includes(`about every ${((r.loopPeriodMs ?? 0) / 1000).toFixed(1)} s`),
+            r.summary,
+          );
           assert.equal(r.ports.find((p) => p.port === 8266)?.outcome, 'refused');
           assert.deepEqual(snapshot(dev), before, 'firmware and update counters unchanged');
         } finally {
