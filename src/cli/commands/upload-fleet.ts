@@ -21,7 +21,7 @@ import {
   uploadFleet,
 } from '../../uploader/fleet.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
-import { renderError } from '../render-error.ts';
+import { cliHint, renderError } from '../render-error.ts';
 import type { CliIO } from '../types.ts';
 
 /** Options that make `airflash upload` a fleet upload. */
@@ -579,7 +579,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
     const e = toAirflashError(error);
     if (wantsJson)
       io.stdout.write(
-        `${safeJson({ type: 'error', device: null, code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) })}\n`,
+        `${safeJson({ type: 'error', device: null, code: e.code, message: e.message, ...(cliHint(e) === undefined ? {} : { hint: cliHint(e) }) })}\n`,
       );
     io.stderr.write(renderError(e));
     return exitCodeFor(e);
