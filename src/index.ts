@@ -5,6 +5,17 @@
  * subpaths `airflash/protocol` and `airflash/formats`.
  */
 
+// The dashboard's server (what `airflash dashboard` runs) and its device sources.
+export {
+  type Dashboard,
+  type DashboardOptions,
+  type DemoFleet,
+  type DemoOptions,
+  type SourceOptions,
+  setupSources,
+  startDashboard,
+  startDemoFleet,
+} from './dashboard/index.ts';
 // Explaining failures, probing devices, checking PlatformIO projects.
 export * from './diagnosis/index.ts';
 // mDNS discovery, `.local` resolution and the devices file.

@@ -235,22 +235,24 @@ for (const core of ['esp32', 'esp8266'] as const) {
       });
     }
 
-    it('no fault, a long silent flash: an ESP8266 answers once per drain → the upload still succeeds', async () => {
-      // Streaming to an ESP8266 keeps Update.write(client) draining, so its one count comes after
-      // the whole image is flashed (protocol.md §4.3): here ~3 s of silence against the uploader's
-      // 2 s stall timeout (both at time scale 0.2). Silence while the device works is not a stall.
-      if (core !== 'esp8266') return;
-      const scale = 0.2;
-      const image = buildEsp8266Sketch({ size: 1000 * 1024, seed: 33 });
-      const dev = await startDevice({ core, address: address(), port: 0, timeScale: scale });
-      try {
-        const r = await tryUpload(dev, image, { timeScale: scale });
-        assert.equal(r.ok, true, String(r.error));
-        await dev.waitFor('booted', (e) => e.event === 'booted' && e.md5 === md5(image), 10_000);
-      } finally {
-        await dev.close();
-      }
-    });
+    // Only an ESP8266 behaves so: the test is registered for it alone (it used to return early,
+    // passing without an assertion, on an ESP32).
+    if (core === 'esp8266')
+      it('no fault, a long silent flash: an ESP8266 answers once per drain → the upload still succeeds', async () => {
+        // Streaming to an ESP8266 keeps Update.write(client) draining, so its one count comes after
+        // the whole image is flashed (protocol.md §4.3): here ~3 s of silence against the uploader's
+        // 2 s stall timeout (both at time scale 0.2). Silence while the device works is not a stall.
+        const scale = 0.2;
+        const image = buildEsp8266Sketch({ size: 1000 * 1024, seed: 33 });
+        const dev = await startDevice({ core, address: address(), port: 0, timeScale: scale });
+        try {
+          const r = await tryUpload(dev, image, { timeScale: scale });
+          assert.equal(r.ok, true, String(r.error));
+          await dev.waitFor('booted', (e) => e.event === 'booted' && e.md5 === md5(image), 10_000);
+        } finally {
+          await dev.close();
+        }
+      });
 
     it('duplicated invitations (the network delivers every datagram twice) → the upload succeeds', async () => {
       const [image] = images[core] as [Uint8Array];

@@ -38,9 +38,24 @@ import {
   ReplyTokenizer,
 } from '../src/protocol/index.ts';
 
-/** Run `fn`; it may return or throw an AirflashError with one of `codes`, within `ms`. */
+/**
+ * The same inputs every run (FUZZ_SEED=n explores others; a failure prints the seed and path).
+ * With a random seed a run could fail where the previous one passed, on the same code.
+ */
+const SEED = Number(process.env['FUZZ_SEED'] ?? 20_261_202);
+
+/**
+ * CPU time of this process, in ms. "Never slowly" is measured in CPU time, not wall time: other
+ * processes on a busy machine delay a parse but do not add to its CPU time.
+ */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Run `fn`; it may return or throw an AirflashError with one of `codes`, within `ms` of CPU. */
 function documented<T>(codes: readonly ErrorCode[], fn: () => T, ms = 250): T | undefined {
-  const started = performance.now();
+  const started = cpuMs();
   try {
     return fn();
   } catch (error) {
@@ -49,8 +64,8 @@ function documented<T>(codes: readonly ErrorCode[], fn: () => T, ms = 250): T | 
     assert.ok(error.message.length > 0);
     return undefined;
   } finally {
-    const took = performance.now() - started;
-    assert.ok(took < ms, `took ${took.toFixed(0)} ms`);
+    const took = cpuMs() - started;
+    assert.ok(took < ms, `took ${took.toFixed(0)} ms of CPU`);
   }
 }
 
@@ -126,7 +141,7 @@ describe('fuzz: reply tokenizer on arbitrary bytes', () => {
           assert.equal((end as { sawOk: boolean }).sawOk, ok);
         },
       ),
-      { numRuns: 1000 },
+      { numRuns: 1000, seed: SEED },
     );
   });
 
@@ -161,7 +176,7 @@ describe('fuzz: the answer to an invitation', () => {
           if (r.kind === 'ok') assert.equal(text, 'OK');
         },
       ),
-      { numRuns: 1000 },
+      { numRuns: 1000, seed: SEED },
     );
   });
 });
@@ -211,7 +226,7 @@ describe('fuzz: partition tables', () => {
         checkTable(documented(CSV_CODES, () => parsePartitionCsv(t)));
         checkTable(documented([...CSV_CODES, 'PARTITION_TABLE'], () => loadPartitionTable(t)));
       }),
-      { numRuns: 800 },
+      { numRuns: 800, seed: SEED },
     );
   });
 
@@ -221,7 +236,7 @@ describe('fuzz: partition tables', () => {
         checkTable(documented(BIN_CODES, () => decodePartitionTable(bytes)));
         checkTable(documented([...BIN_CODES, 'PARTITION_CSV'], () => loadPartitionTable(bytes)));
       }),
-      { numRuns: 800 },
+      { numRuns: 800, seed: SEED },
     );
   });
 });
@@ -246,7 +261,7 @@ describe('fuzz: otadata', () => {
           if (slot !== undefined) assert.ok(Number.isInteger(slot) && slot >= 0 && slot < slots);
         },
       ),
-      { numRuns: 800 },
+      { numRuns: 800, seed: SEED },
     );
   });
 });
@@ -287,7 +302,7 @@ describe('fuzz: upload pre-flight and image headers', () => {
           if (r) assert.ok(Array.isArray(r.warnings));
         },
       ),
-      { numRuns: 800 },
+      { numRuns: 800, seed: SEED },
     );
   });
 
@@ -300,7 +315,7 @@ describe('fuzz: upload pre-flight and image headers', () => {
           documented(['IMAGE_TRUNCATED', 'IMAGE_INVALID'], () => readImageHeader(bytes, family));
         },
       ),
-      { numRuns: 800 },
+      { numRuns: 800, seed: SEED },
     );
   });
 
@@ -322,7 +337,7 @@ describe('fuzz: upload pre-flight and image headers', () => {
           if (n !== undefined) assert.ok(Number.isSafeInteger(n) && n > 0, `${text} → ${n}`);
         },
       ),
-      { numRuns: 800 },
+      { numRuns: 800, seed: SEED },
     );
   });
 });

@@ -249,23 +249,25 @@ export function renderMarkdown(r: BenchResults): string {
     `| page program | ${T.flash.writeBytesPerMs} bytes/ms | fitted to tinyuf2 PR #86 (64.5 KB/s with sector erase) |`,
   );
   L.push(
-    `| resulting flash rate | ESP32 ≈ ${(((T.flash.blockSize / (T.flash.blockEraseMs + T.flash.blockSize / T.flash.writeBytesPerMs)) * 1000) / 1000).toFixed(0)} KB/s (block erase), ESP8266 ≈ ${(((T.flash.sectorSize / (T.flash.sectorEraseMs + T.flash.sectorSize / T.flash.writeBytesPerMs)) * 1000) / 1000).toFixed(0)} KB/s (sector erase) | field-notes §2.12a: arduino-esp32 PR #7002 (~1 MiB in 9.8 s), esp-idf #14318 |`,
+    `| resulting flash rate | ESP32 ≈ ${(((T.flash.blockSize / (T.flash.blockEraseMs + T.flash.blockSize / T.flash.writeBytesPerMs)) * 1000) / 1000).toFixed(0)} KB/s (block erase), ESP8266 ≈ ${(((T.flash.sectorSize / (T.flash.sectorEraseMs + T.flash.sectorSize / T.flash.writeBytesPerMs)) * 1000) / 1000).toFixed(0)} KB/s (sector erase) | arduino-esp32 PR #7002 (~1 MiB in 9.8 s), esp-idf #14318 |`,
   );
   L.push(
     `| device TCP receive window | ${T.defaultWindow} bytes | lwIP CONFIG_LWIP_TCP_WND_DEFAULT (ESP32) |`,
   );
-  L.push(`| ESP32 read per pass | ${T.esp32.readSize} bytes | one TCP MSS (protocol.md §4.3) |`);
   L.push(
-    `| ESP32 after \`OK\` | ${T.esp32.afterOkMs} ms + ${T.esp32.beforeRestartMs} ms, boot ${T.esp32.bootMs} ms | protocol.md §4.4 (boot time: model assumption) |`,
+    `| ESP32 read per pass | ${T.esp32.readSize} bytes | one TCP MSS (arduino-esp32 \`ArduinoOTA::_runUpdate\`) |`,
   );
   L.push(
-    `| ESP8266 before connecting | ${T.esp8266.beforeConnectMs} ms | \`delay(100)\`, protocol.md §4.1, §11.3 |`,
+    `| ESP32 after \`OK\` | ${T.esp32.afterOkMs} ms + ${T.esp32.beforeRestartMs} ms, boot ${T.esp32.bootMs} ms | arduino-esp32 \`ArduinoOTA::_runUpdate\` after \`Update.end()\` (boot time: model assumption) |`,
   );
   L.push(
-    `| ESP8266 before / after \`OK\` | ${T.esp8266.beforeOkMs} ms / ${T.esp8266.afterOkMs} ms | esp8266 PR #7204, protocol.md §4.4, §11.4 |`,
+    `| ESP8266 before connecting | ${T.esp8266.beforeConnectMs} ms | \`delay(100)\` in esp8266 \`ArduinoOTAClass::_runUpdate\`, also measured on a real ESP8266 |`,
   );
   L.push(
-    `| ESP8266 drain pause | ${T.esp8266.drainIdleMs} ms | \`Update.write(client)\` waits for more data before it answers (protocol.md §4.3) |`,
+    `| ESP8266 before / after \`OK\` | ${T.esp8266.beforeOkMs} ms / ${T.esp8266.afterOkMs} ms | esp8266 PR #7204, measured on a real ESP8266 |`,
+  );
+  L.push(
+    `| ESP8266 drain pause | ${T.esp8266.drainIdleMs} ms | \`Update.write(client)\` waits for more data before it answers (esp8266 \`UpdaterClass::writeStream\`) |`,
   );
   L.push('| RTT | per profile | half on each datagram and TCP segment, each way |');
   L.push('| bandwidth | per profile | host → device serialisation |');
@@ -392,7 +394,8 @@ export function renderMarkdown(r: BenchResults): string {
       '(≈ 7 MB). See Memory for the figures.',
     '- **Open — two uploaders with a password started within milliseconds of each other.** The second ' +
       'host’s invitation reaches an ESP32 that waits for the first host’s auth line and sends it back to idle ' +
-      '(protocol.md §10.6), so the first host’s auth line is ignored. After its auth timeout the uploader takes ' +
+      '(ArduinoOTA `_onRx`: an invitation while waiting for auth starts over), so the first host’s auth line ' +
+      'is ignored. After its auth timeout the uploader takes ' +
       'that silence for a wrong password hash and retries with the MD5 hash (the fallback in ' +
       '`src/uploader/handshake.ts`), which a 3.3.1+ device (SHA-256 secret) rejects: the first host reports ' +
       '`AUTH_FAILED` ("refused the password") although its password is right. On ESP8266 both hosts end up ' +

@@ -268,7 +268,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
                 `No answer to the authentication after ${formatSeconds(rec.now() - authSentAt)}.`,
                 {
                   phase: 'auth',
-                  hint: 'Check the password (-a); if the device is busy, give it more time with --auth-timeout.',
+                  hint: 'Check the password (the `password` option); if the device is busy, give it more time (`authTimeoutMs`).',
                 },
               )
             : lostAnswers(ctx, `No answer to ${tries.length} authentication line(s)`);
@@ -450,7 +450,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
             record.use = 'failed';
             throw new AirflashError('AUTH_REQUIRED', 'The device wants a password and none was given.', {
               phase: 'auth',
-              hint: 'Pass it with -a PASSWORD (or set AIRFLASH_PASSWORD), as set by ArduinoOTA.setPassword() in the sketch.',
+              hint: 'Give the password set by ArduinoOTA.setPassword() in the sketch (the `password` option).',
             });
           }
           if (c.kind === 'bad-nonce') {
@@ -656,7 +656,7 @@ function authFailed(
     {
       phase: 'auth',
       deviceText: AUTH_FAILED_TEXT,
-      hint: 'Check the password given with -a / AIRFLASH_PASSWORD against ArduinoOTA.setPassword() in the sketch.',
+      hint: 'Check the password (the `password` option) against ArduinoOTA.setPassword() in the sketch.',
     },
   );
 }

@@ -10,8 +10,8 @@ import { scanInvitation } from '../../src/protocol/index.ts';
 
 export interface FakeDeviceOptions {
   address?: string;
-  /** UDP answer to an invitation (default 'OK'); undefined → silent. */
-  answer?: string | null;
+  /** UDP answer to an invitation (default 'OK'; a string is sent as UTF-8, bytes as they are); null → silent. */
+  answer?: string | Uint8Array | null;
   /** Close the TCP connection once this many image bytes were received (before any final reply). */
   cutAfterBytes?: number;
   /** The reply sent after the whole image arrived (default 'OK'). */

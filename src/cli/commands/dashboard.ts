@@ -6,6 +6,7 @@ import { startDashboard as startDashboardServer } from '../../dashboard/index.ts
 import { randomToken } from '../../dashboard/server.ts';
 import { setupSources } from '../../dashboard/sources.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { safeBlock } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash dashboard [options]
@@ -106,7 +107,7 @@ export const command: Command = {
       // The URL only once every source is loaded: whoever opens it sees the whole list.
       io.stdout.write(`${dashboard.url}\n`);
       io.stderr.write(`airflash dashboard: state in ${dashboard.store.dir}\n`);
-      for (const note of notes) io.stderr.write(`airflash dashboard: ${note}\n`);
+      for (const note of notes) io.stderr.write(`airflash dashboard: ${safeBlock(note)}\n`);
       io.stderr.write('airflash dashboard: press Ctrl-C to stop.\n');
       await new Promise<void>((resolve) => {
         if (io.signal.aborted) resolve();

@@ -8,6 +8,7 @@ import { md5hex } from '../../protocol/index.ts';
 import { createPreflight, upload } from '../../uploader/index.ts';
 import { type OptionSpec, type ParsedArgs, parseOptions } from '../espota-args.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
 
@@ -80,7 +81,7 @@ export async function runDemo(argv: string[], io: CliIO): Promise<number> {
   const password = values.no_password === true ? undefined : 'demo';
   const json = values.json === true;
   const say = (text: string): void => {
-    io.stderr.write(`${text}\n`);
+    io.stderr.write(`${safeBlock(text)}\n`);
   };
 
   const { esp8266StagedImage, startDevice } = await import('../../emulator/index.ts');
@@ -174,7 +175,7 @@ export async function runDemo(argv: string[], io: CliIO): Promise<number> {
     const e = toAirflashError(error);
     if (json)
       io.stdout.write(
-        `${JSON.stringify({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: (Date.now() - started) / 1000, bytes: 0 })}\n`,
+        `${safeJson({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: (Date.now() - started) / 1000, bytes: 0 })}\n`,
       );
     io.stderr.write(renderError(e));
     return exitCodeFor(e);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { discover } from '../../discovery/browse.ts';
 import type { DiscoveredDevice, DiscoveryEvent } from '../../discovery/types.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { safeJson, safeText } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash discover [--timeout S] [--watch] [--interface NAME] [--json]
@@ -31,6 +32,7 @@ function parsePositiveNumber(text: string, what: string): number {
 }
 
 function cell(device: DiscoveredDevice): string[] {
+  // Every field came from an mDNS answer: printed escaped.
   return [
     device.name,
     device.addresses.join(', '),
@@ -38,7 +40,7 @@ function cell(device: DiscoveredDevice): string[] {
     device.board ?? '?',
     device.authUpload === undefined ? '?' : device.authUpload ? 'yes' : 'no',
     device.core ?? '?',
-  ];
+  ].map(safeText);
 }
 
 const HEADER = ['NAME', 'ADDRESSES', 'PORT', 'BOARD', 'PASSWORD', 'CORE'];
@@ -60,7 +62,7 @@ function watchLine(event: DiscoveryEvent): string {
 }
 
 function jsonLine(event: DiscoveryEvent): string {
-  return `${JSON.stringify({ event: event.type, device: event.device })}\n`;
+  return `${safeJson({ event: event.type, device: event.device })}\n`;
 }
 
 export const command: Command = {

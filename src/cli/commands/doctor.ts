@@ -9,7 +9,7 @@ import type {
 import { doctor } from '../../diagnosis/doctor.ts';
 import { loadDoctorProbe } from '../../diagnosis/doctor-probe.ts';
 import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
-import { escapeControl } from '../render/escape-control.ts';
+import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { Command } from '../types.ts';
 
@@ -53,7 +53,7 @@ const WIDTH = 100;
 
 function wrap(text: string, indent: string): string {
   const out: string[] = [];
-  for (const paragraph of text.split('\n').map(escapeControl)) {
+  for (const paragraph of text.split('\n').map(safeText)) {
     let line = '';
     for (const word of paragraph.split(' ')) {
       if (line !== '' && indent.length + line.length + 1 + word.length > WIDTH) {
@@ -87,7 +87,7 @@ function envHeading(env: DoctorEnvSummary): string {
 }
 
 function renderFinding(f: DoctorFinding): string {
-  const where = f.file === undefined ? '' : `  (${escapeControl(f.file)}${f.line ? `:${f.line}` : ''})`;
+  const where = f.file === undefined ? '' : `  (${safeText(f.file)}${f.line ? `:${f.line}` : ''})`;
   const lines = [`  ${f.severity.toUpperCase().padEnd(7)} ${f.code}${where}`];
   lines.push(wrap(f.what, '      '));
   lines.push(wrap(`why: ${f.why}`, '      '));
@@ -95,7 +95,7 @@ function renderFinding(f: DoctorFinding): string {
   lines.push(
     f.fix
       .split('\n')
-      .map((l) => `        ${escapeControl(l)}`.trimEnd())
+      .map((l) => `        ${safeText(l)}`.trimEnd())
       .join('\n'),
   );
   return lines.join('\n');
@@ -103,7 +103,7 @@ function renderFinding(f: DoctorFinding): string {
 
 /** Human report: findings grouped by env (OTA envs first), then sources, project, other envs. */
 export function renderDoctorReport(report: DoctorReport): string {
-  const out: string[] = [`airflash doctor: ${escapeControl(report.configFile)}`, ''];
+  const out: string[] = [`airflash doctor: ${safeText(report.configFile)}`, ''];
   const groups = new Map<string, DoctorFinding[]>();
   for (const f of report.findings) {
     const key = groupOf(f);
@@ -124,10 +124,10 @@ export function renderDoctorReport(report: DoctorReport): string {
     const list = groups.get(key);
     const env = report.envs.find((e) => `env:${e.name}` === key);
     if (!list || list.length === 0) {
-      if (env?.ota) out.push(escapeControl(heading), '  ok: no problem found', '');
+      if (env?.ota) out.push(safeText(heading), '  ok: no problem found', '');
       continue;
     }
-    out.push(escapeControl(heading));
+    out.push(safeText(heading));
     const sorted = [...list].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
     for (const f of sorted) out.push(renderFinding(f), '');
   }
@@ -147,7 +147,7 @@ export function renderDoctorReport(report: DoctorReport): string {
 
 function jsonReport(report: DoctorReport): string {
   const count = (s: DoctorSeverity): number => report.findings.filter((f) => f.severity === s).length;
-  return `${JSON.stringify(
+  return `${safeJson(
     {
       projectDir: report.projectDir,
       configFile: report.configFile,
@@ -157,7 +157,6 @@ function jsonReport(report: DoctorReport): string {
       envs: report.envs,
       sources: report.sources,
     },
-    null,
     2,
   )}\n`;
 }
@@ -235,12 +234,13 @@ export const command: Command = {
       if (!json) throw error;
       const err =
         error instanceof AirflashError ? error.toJSON() : { code: 'INTERNAL', message: String(error) };
-      io.stdout.write(`${JSON.stringify({ ok: false, error: err, findings: [], envs: [] }, null, 2)}\n`);
+      io.stdout.write(`${safeJson({ ok: false, error: err, findings: [], envs: [] }, 2)}\n`);
       io.stderr.write(renderError(error));
       return exitCodeFor(error);
     }
     report.findings.push(...extra);
-    io.stdout.write(json ? jsonReport(report) : renderDoctorReport(report));
+    // platformio.ini values, source texts and device answers are in there: printed escaped.
+    io.stdout.write(json ? jsonReport(report) : safeBlock(renderDoctorReport(report)));
     return report.findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;
   },
 };

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DeviceEvent, DeviceOptions, EmulatedFleet } from '../../emulator/index.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { CliIO, Command } from '../types.ts';
 
 const HELP = `airflash emulate — run emulated ESP32 / ESP8266 ArduinoOTA devices on loopback
@@ -257,12 +258,13 @@ export const command: Command = {
     const { startFleet } = await import('../../emulator/index.ts');
     const multi = specs.length > 1;
     const write = (line: string): void => {
-      io.stdout.write(`${line}\n`);
+      // What an uploader sent is in there: printed escaped.
+      io.stdout.write(`${safeBlock(line)}\n`);
     };
     const withEvents = specs.map((s) => ({
       ...s,
       onEvent: (e: DeviceEvent) => {
-        if (json) write(JSON.stringify(e));
+        if (json) write(safeJson(e));
         else {
           const line = humanLine(e);
           if (line) write(line);

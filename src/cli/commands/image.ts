@@ -13,6 +13,7 @@ import {
   typeName,
 } from '../../formats/index.ts';
 import { openImageFile } from '../../uploader/image-file.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { Command } from '../types.ts';
 
@@ -218,19 +219,19 @@ export const command: Command = {
         ? refusal
         : undefined;
     if (values.json) {
+      // The app descriptor's texts come from the file: printed escaped.
       io.stdout.write(
-        `${JSON.stringify(
+        `${safeJson(
           {
             file: name,
             ...(info ?? {}),
             ok: refused === undefined && info !== undefined && info.ok,
             ...(refused === undefined ? {} : { verdict: refused.toJSON() }),
           },
-          null,
           2,
         )}\n`,
       );
-    } else if (info !== undefined) io.stdout.write(render(name, info));
+    } else if (info !== undefined) io.stdout.write(safeBlock(render(name, info)));
     if (refused === undefined) return EXIT.ok;
     if (!values.json) io.stderr.write(renderError(refused));
     return exitCodeFor(refused);

@@ -27,6 +27,7 @@ import {
   typeName,
   validatePartitionTable,
 } from '../../formats/index.ts';
+import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { CliIO, Command } from '../types.ts';
 
 const HELP = `Usage: airflash partitions [NAME|FILE] [--flash-size 4MB] [--firmware FILE]
@@ -239,7 +240,7 @@ export const command: Command = {
 
     if (values.json) {
       io.stdout.write(
-        `${JSON.stringify(
+        `${safeJson(
           {
             source: loaded.label,
             ...(loaded.origin === undefined ? {} : { origin: loaded.origin }),
@@ -263,7 +264,6 @@ export const command: Command = {
             verdict: { ...verdict, slots: verdict.slots.map((s) => s.name) },
             ...(fit === undefined ? {} : { firmware: { ...fit, percent: Number(fit.percent.toFixed(1)) } }),
           },
-          null,
           2,
         )}\n`,
       );
@@ -351,7 +351,8 @@ export const command: Command = {
         out.push(`No OTA slot; compared with the largest app partition (serial flashing only).`);
       out.push(fitLine(fit));
     }
-    io.stdout.write(`${out.join('\n')}\n`);
+    // Partition names come from the CSV or binary table: printed escaped.
+    io.stdout.write(`${safeBlock(out.join('\n'))}\n`);
     return invalid !== undefined || (fit !== undefined && !fit.fits) ? EXIT.failed : EXIT.ok;
   },
 };

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type ProbeResult, probe } from '../../diagnosis/probe.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
-import { escapeControl } from '../render/escape-control.ts';
+import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash probe HOST [-p PORT] [--json]
@@ -123,7 +123,7 @@ export function renderProbe(r: ProbeResult): string {
     );
   for (const n of r.notes) lines.push(`  note: ${n}`);
   for (const s of r.sideEffects) lines.push(`  side effect: ${s}`);
-  return `${lines.map(escapeControl).join('\n')}\n`;
+  return `${lines.map(safeText).join('\n')}\n`;
 }
 
 /** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
@@ -180,11 +180,12 @@ export const command: Command = {
       ...(v.host_ip === undefined ? {} : { hostIp: v.host_ip }),
       ...(timeScale === undefined ? {} : { timeScale }),
       resolve: resolveWithMdns,
-      onNote: (m) => io.stderr.write(`${escapeControl(m)}\n`),
+      onNote: (m) => io.stderr.write(`${safeBlock(m)}\n`),
       signal: io.signal,
     });
-    if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
-    else io.stdout.write(renderProbe(result));
+    // The device's words and mDNS names are in there: printed escaped.
+    if (json) io.stdout.write(`${safeJson(result)}\n`);
+    else io.stdout.write(safeBlock(renderProbe(result)));
     return result.answered ? EXIT.ok : EXIT.failed;
   },
 };

@@ -19,7 +19,8 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../uploader/fleet.ts';
-import { renderError } from '../render-error.ts';
+import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
+import { cliHint, renderError } from '../render-error.ts';
 import type { CliIO } from '../types.ts';
 
 /** Options that make `airflash upload` a fleet upload. */
@@ -383,8 +384,9 @@ class FleetRenderer {
     this.width = Math.min(32, Math.max(8, ...names.map((n) => n.length)));
   }
 
+  /** Device names, devices-file names and device texts are in there: printed escaped. */
   private err(text: string): void {
-    this.io.stderr.write(text);
+    this.io.stderr.write(safeBlock(text));
   }
 
   /** Keep progress to one event per device and 5 % step (JSON and the report). */
@@ -401,7 +403,7 @@ class FleetRenderer {
     const keep = this.worthKeeping(e);
     if (keep && this.keepEvents) this.events.push(e);
     if (this.mode === 'json') {
-      if (keep) this.io.stdout.write(`${JSON.stringify(e)}\n`);
+      if (keep) this.io.stdout.write(`${safeJson(e)}\n`);
       return;
     }
     if (this.mode === 'live') this.live(e);
@@ -525,8 +527,9 @@ class FleetRenderer {
   }
 
   private redraw(permanent: string[], final: boolean): void {
+    // The cursor movements are ours; everything else is escaped.
     let out = this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[0J` : '';
-    out += permanent.join('');
+    out += permanent.map(safeBlock).join('');
     const active = [...this.lines.values()].filter((l) => !l.done && l.phase !== 'queued');
     const waiting = [...this.lines.values()].filter((l) => !l.done && l.phase === 'queued').length;
     const done = [...this.lines.values()].filter((l) => l.done).length;
@@ -538,9 +541,9 @@ class FleetRenderer {
       }
       rows.push(`${done} of ${this.lines.size} done, ${active.length} running, ${waiting} waiting`);
     }
-    out += rows.map((r) => `${r}\x1b[K\n`).join('');
+    out += rows.map((r) => `${safeText(r)}\x1b[K\n`).join('');
     this.drawn = rows.length;
-    this.err(out);
+    this.io.stderr.write(out);
   }
 }
 
@@ -573,7 +576,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
     const e = toAirflashError(error);
     if (wantsJson)
       io.stdout.write(
-        `${JSON.stringify({ type: 'error', device: null, code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) })}\n`,
+        `${safeJson({ type: 'error', device: null, code: e.code, message: e.message, ...(cliHint(e) === undefined ? {} : { hint: cliHint(e) }) })}\n`,
       );
     io.stderr.write(renderError(e));
     return exitCodeFor(e);
@@ -683,7 +686,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
   } catch (error) {
     return fail(error);
   }
-  if (mode !== 'json') io.stdout.write(summaryText(summary));
+  if (mode !== 'json') io.stdout.write(safeBlock(summaryText(summary)));
   if (values.report !== undefined) {
     const report = {
       type: 'airflash-fleet-report',
@@ -699,9 +702,11 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
       await chmod(path, 0o600).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
-      await writeFile(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+      await writeFile(path, `${safeJson(report, 2)}\n`, { mode: 0o600 });
     } catch (error) {
-      io.stderr.write(`airflash: cannot write the report ${values.report}: ${(error as Error).message}\n`);
+      io.stderr.write(
+        safeBlock(`airflash: cannot write the report ${values.report}: ${(error as Error).message}\n`),
+      );
       return EXIT.failed;
     }
   }

@@ -11,6 +11,7 @@ import { optionsHelp, type ParsedArgs, parseUploadArgs } from '../espota-args.ts
 import { expandPioEnv, wantsPioEnv } from '../pio-env.ts';
 import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
+import { safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
 import { FLEET_HELP } from './upload-fleet.ts';
@@ -165,7 +166,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
     const e = toAirflashError(error);
     if (wantsJson)
       io.stdout.write(
-        `${JSON.stringify({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: 0, bytes: 0 })}\n`,
+        `${safeJson({ type: 'result', ok: false, code: e.code, message: e.message, diagnosis: null, seconds: 0, bytes: 0 })}\n`,
       );
     io.stderr.write(renderError(e));
     return exitCodeFor(e);
@@ -177,7 +178,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   for (const n of parsed.notes) renderer.event({ type: 'warning', code: n.code, message: n.message });
   if (v.debug === true)
     io.stderr.write(
-      `Options: ${JSON.stringify({ ...options, password: options.password === undefined ? undefined : '***' })}\n`,
+      `Options: ${safeJson({ ...options, password: options.password === undefined ? undefined : '***' })}\n`,
     );
   const context = options.context ?? {};
   try {

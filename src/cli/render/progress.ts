@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { UploadEvent, UploadPhase } from '../../uploader/index.ts';
 import type { DiagnosisView } from './diagnosis.ts';
-import { escapeControl } from './safe-text.ts';
+import { safeBlock, safeJson, safeText } from './safe-text.ts';
 
 export type OutputMode = 'json' | 'bar' | 'plain';
 
@@ -86,7 +86,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
   const width = options.width ?? 30;
   const prefix = options.device ? `${options.device}: ` : '';
   const json = (obj: Record<string, unknown>): void => {
-    stdout.write(`${JSON.stringify(options.device ? { ...obj, device: options.device } : obj)}\n`);
+    stdout.write(`${safeJson(options.device ? { ...obj, device: options.device } : obj)}\n`);
   };
   let barShown = false;
   let lastBarAt = 0;
@@ -100,7 +100,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
   };
   const line = (text: string): void => {
     clearBar();
-    stderr.write(`${prefix}${text}\n`);
+    stderr.write(`${safeBlock(`${prefix}${text}`)}\n`);
   };
   let flashingShown = false;
   const drawBar = (bytes: number, total: number, force: boolean, flashing: boolean): void => {
@@ -114,7 +114,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
         ? '  all sent; the device is writing what it holds to flash'
         : `  ${formatBytes(Math.round(rate))}/s`;
     stderr.write(
-      `\r\x1b[2K${prefix}Uploading ${bar(total === 0 ? 1 : bytes / total, width)}  ${formatBytes(bytes)} / ${formatBytes(total)} confirmed${tail}`,
+      `\r\x1b[2K${safeBlock(prefix)}Uploading ${bar(total === 0 ? 1 : bytes / total, width)}  ${formatBytes(bytes)} / ${formatBytes(total)} confirmed${tail}`,
     );
     barShown = true;
     if (total > 0 && bytes >= total) {
@@ -163,7 +163,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
           break;
         }
         case 'debug':
-          line(`  +${(e.at / 1000).toFixed(3)}s ${escapeControl(e.text)}`);
+          line(`  +${(e.at / 1000).toFixed(3)}s ${safeText(e.text)}`);
           break;
         case 'warning':
           if (mode === 'json') json({ type: 'warning', code: e.code, message: e.message });
@@ -195,11 +195,11 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
           bytes: r.bytes,
           ...(r.loopPeriodMs === undefined ? {} : { loopPeriodMs: r.loopPeriodMs }),
         });
-        if (!r.ok && humanDetail) stderr.write(humanDetail);
+        if (!r.ok && humanDetail) stderr.write(safeBlock(humanDetail));
         return;
       }
-      if (r.ok) stdout.write(`${prefix}${r.message}\n`);
-      else if (humanDetail) stderr.write(humanDetail);
+      if (r.ok) stdout.write(`${safeBlock(`${prefix}${r.message}`)}\n`);
+      else if (humanDetail) stderr.write(safeBlock(humanDetail));
     },
   };
 }

@@ -4,15 +4,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
-import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
+import { type EmulatedDevice, startDevice } from '../../src/emulator/index.ts';
+import { buildEsp32App, buildEsp8266Sketch } from '../../src/formats/index.ts';
 
 /**
- * Interop with the real espota.py of each core (their code stays out of the project):
+ * Interop with the real espota.py of each core (their code stays out of the project, so this is
+ * not part of `npm test`; run it with `npm run interop`):
  *   ESPOTA_ESP32=/path/to/arduino-esp32/tools/espota.py (core 3.3.x)
  *   ESPOTA_ESP8266=/path/to/esp8266/Arduino/tools/espota.py
  *   PYTHON=python3 (optional)
- * Skipped, saying so, when the variables are not set.
+ * A core whose variable is not set is skipped, saying so; with neither set the run fails.
  */
 
 const PYTHON = process.env['PYTHON'] ?? 'python3';
@@ -42,6 +43,13 @@ const cases = [
     image: () => buildEsp8266Sketch({ size: 60_000, seed: 11 }),
   },
 ];
+
+test('at least one espota.py is given (ESPOTA_ESP32 / ESPOTA_ESP8266)', () => {
+  assert.ok(
+    cases.some((c) => process.env[c.env]),
+    'npm run interop needs ESPOTA_ESP32 and/or ESPOTA_ESP8266 set to the path of espota.py',
+  );
+});
 
 for (const c of cases) {
   const script = process.env[c.env];
