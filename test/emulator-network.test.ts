@@ -64,7 +64,7 @@ describe('TCP_MSS: with a bandwidth cap the device sees MSS-sized segments', () 
     });
   });
 
-  test('esp32 (Arduino sdkconfig MSS 1436): a 1460-byte chunk is read as 1436 + 24', async () => {
+  test('esp32 (Arduino sdkconfig MSS 1436): 2872 bytes are read as two segments of 1436', async () => {
     await withDevice({ core: 'esp32', timeScale: 1, bandwidth: 5000 }, async (dev) => {
       const img = buildEsp32App({ chip: 'esp32', size: 2920, seed: 3 });
       const udp = await RawUdp.open();
@@ -73,9 +73,11 @@ describe('TCP_MSS: with a bandwidth cap the device sees MSS-sized segments', () 
       assert.equal((await udp.recv())?.data.toString(), 'OK');
       const conn = await tcp.accept();
       assert.ok(conn);
-      conn.socket.write(img.subarray(0, 1460));
-      await waitText(conn, 6);
-      assert.equal(conn.text(), '143624');
+      // 2872 bytes = two segments of 1436, ~290 ms apart at 5 KB/s: two reads of 1436 (with the
+      // old 1460-byte segments: 1460 then 1412)
+      conn.socket.write(img.subarray(0, 2872));
+      await waitText(conn, 8);
+      assert.equal(conn.text(), '14361436');
       conn.socket.destroy();
       await udp.close();
       await tcp.close();

@@ -100,6 +100,8 @@ export function parseFault(text: string): Fault {
 
 /** Lowest real-time ESP32 receive timeout under a time scale (see runUpdate32). */
 const RECEIVE_TIMEOUT_FLOOR_MS = 250;
+/** Lowest real-time connect-back timeout under a time scale (see connectBack). */
+const CONNECT_TIMEOUT_FLOOR_MS = 1000;
 
 const TRANSFER_FAULTS: readonly FaultKind[] = ['stall', 'drop', 'corrupt', 'reboot', 'powerloss'];
 
@@ -880,8 +882,11 @@ export class Device implements EmulatedDevice {
       return undefined;
     }
     if (this.link.rttMs > 0) await haltableSleep(this.link.rttMs / 2, signal);
-    // ESP32 NetworkClient: 3000 ms; ESP8266 WiFiClient: 5000 ms (core-profile.ts).
-    const timeoutMs = this.scaledTimeout(this.profile.connectTimeoutMs);
+    // ESP32 NetworkClient: 3000 ms; ESP8266 WiFiClient: 5000 ms (core-profile.ts). Scaled, but
+    // never below CONNECT_TIMEOUT_FLOOR_MS of real time: on a busy machine a loopback connect can
+    // wait that long for the event loop, which a 30 ms timeout would take for "Connect Failed".
+    const ms = this.profile.connectTimeoutMs;
+    const timeoutMs = Math.max(this.scaledTimeout(ms), Math.min(ms, CONNECT_TIMEOUT_FLOOR_MS));
     const conn = await deviceConnect(
       ip,
       port,
