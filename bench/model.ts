@@ -7,7 +7,7 @@
  * its first invitation until it holds the device's `OK`. What the client does before the first
  * invitation (reading and hashing the file, starting a process) is not part of the limit.
  */
-import { TIMING_MODEL } from '../src/emulator/index.ts';
+import { coreProfile, esp32EndMs, TIMING_MODEL } from '../src/emulator/index.ts';
 import type { CoreKind } from '../src/protocol/index.ts';
 
 export interface LinkProfile {
@@ -17,7 +17,7 @@ export interface LinkProfile {
   rttMs: number;
   /** Host → device bytes per second; 0 = unlimited. */
   bandwidth: number;
-  /** The device's TCP receive window in bytes. Default TIMING_MODEL.defaultWindow (5744). */
+  /** The device's TCP receive window in bytes. Default: the core's lwIP TCP_WND (coreProfile: ESP32 5744, ESP8266 2144). */
   window?: number;
   /** Probability (0…1) that a datagram is lost, each direction. TCP is not lossy in the emulator. */
   udpLoss?: number;
@@ -108,8 +108,8 @@ function isBlank(image: ImageSpec, from: number, to: number): boolean {
  * reads, the ones on the wire for rtt/2 included, the sender resumed without delay) lets the first
  * window arrive at once and then one window per rtt/2.
  */
-function linkTimeMs(profile: LinkProfile, size: number): number {
-  const window = profile.window ?? TIMING_MODEL.defaultWindow;
+function linkTimeMs(profile: LinkProfile, size: number, core: CoreKind): number {
+  const window = profile.window ?? coreProfile(core).tcpWnd;
   const serial = profile.bandwidth > 0 ? (size / profile.bandwidth) * 1000 : 0;
   const windowed = profile.rttMs > 0 ? (Math.max(0, size - window) / window) * (profile.rttMs / 2) : 0;
   return Math.max(serial, windowed);
@@ -164,7 +164,7 @@ export function idealUploadTime(
   const rtt = profile.rttMs;
   const costs = flashCosts(image, core, options.filesystem === true).map((c) => c * timeScale);
   const flashMs = costs.reduce((a, b) => a + b, 0);
-  const linkMs = linkTimeMs(profile, size);
+  const linkMs = linkTimeMs(profile, size, core);
   const esp8266 = core === 'esp8266';
   const d8266 = TIMING_MODEL.esp8266;
 
@@ -179,7 +179,9 @@ export function idealUploadTime(
   // after the host accepted (the host sends as soon as it accepts).
   const beforeConnect = esp8266 ? d8266.beforeConnectMs * timeScale : 0;
   const connectMs = beforeConnect + rtt / 2;
-  const beforeOk = esp8266 ? d8266.beforeOkMs * timeScale : 0;
+  // ESP8266: delay(1000) before OK; ESP32: Update.end() validates the image before OK.
+  const beforeOk =
+    (esp8266 ? d8266.beforeOkMs : esp32EndMs(size, options.filesystem === true ? 100 : 0)) * timeScale;
   const fixedMs = beforeConnect + beforeOk;
 
   if (client === 'stream') {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { flashCosts, idealUploadTime, type LinkProfile, throughput } from '../bench/model.ts';
 import { SparseFlash } from '../src/emulator/flash.ts';
-import { TIMING_MODEL } from '../src/emulator/index.ts';
+import { coreProfile, esp32EndMs, TIMING_MODEL } from '../src/emulator/index.ts';
 import { Esp32Update, Esp8266Update } from '../src/emulator/updater.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 
@@ -115,12 +115,17 @@ describe('limit model: upload time', () => {
   const size = 256 * KiB;
   const flash32 = 4 * F.blockEraseMs + (size - 16) / F.writeBytesPerMs;
   const flash8266 = 64 * F.sectorEraseMs + size / F.writeBytesPerMs;
+  // The ESP32 sends OK only after Update.end() has validated the image (emulator timing.ts).
+  const end32 = esp32EndMs(size, 0);
 
   it('streaming on loopback is the flash time (ESP32) plus the fixed delays (ESP8266)', () => {
     const e32 = idealUploadTime(loopback, size, 'esp32', 'stream');
-    near(e32.totalMs, flash32);
+    near(e32.totalMs, flash32 + end32);
     assert.equal(e32.bound, 'flash');
-    assert.equal(e32.fixedMs, 0);
+    near(e32.fixedMs, end32);
+    assert.ok(end32 > 0);
+    // A filesystem upload has no image check before OK.
+    near(idealUploadTime(loopback, size, 'esp32', 'stream', { filesystem: true }).fixedMs, 0);
     const e8 = idealUploadTime(loopback, size, 'esp8266', 'stream');
     const fixed = TIMING_MODEL.esp8266.beforeConnectMs + TIMING_MODEL.esp8266.beforeOkMs;
     near(e8.fixedMs, fixed);
@@ -128,16 +133,16 @@ describe('limit model: upload time', () => {
   });
 
   it('streaming adds two round trips: invitation → OK, and first byte there + last count back', () => {
-    near(idealUploadTime(rtt20, size, 'esp32', 'stream').totalMs, flash32 + 40);
+    near(idealUploadTime(rtt20, size, 'esp32', 'stream').totalMs, flash32 + end32 + 40);
     const pw = idealUploadTime(rtt20, size, 'esp32', 'stream', { password: true });
-    near(pw.totalMs, flash32 + 60);
+    near(pw.totalMs, flash32 + end32 + 60);
     near(pw.handshakeMs, 40);
   });
 
   it('stop-and-wait pays one round trip per chunk on top of the flash time (espota, protocol.md §4.2)', () => {
     const e = idealUploadTime(rtt20, size, 'esp32', { stopAndWait: 1024 });
     assert.equal(e.chunks, 256);
-    near(e.totalMs, 20 + 256 * 20 + flash32);
+    near(e.totalMs, 20 + 256 * 20 + flash32 + end32);
     assert.equal(e.bound, 'round-trips');
     const e8 = idealUploadTime(rtt20, size, 'esp8266', { stopAndWait: 1460 });
     const chunks = Math.ceil(size / 1460);
@@ -157,13 +162,13 @@ describe('limit model: upload time', () => {
     const e = idealUploadTime(slow, size, 'esp32', 'stream');
     assert.equal(e.bound, 'link');
     const lastCost = flashCosts(size, 'esp32').at(-1) as number;
-    near(e.totalMs, (size / 10_000) * 1000 + lastCost);
+    near(e.totalMs, (size / 10_000) * 1000 + lastCost + end32);
     const fast: LinkProfile = { name: '1MB/s', rttMs: 0, bandwidth: 1_000_000 };
     const f = idealUploadTime(fast, size, 'esp32', 'stream');
     assert.equal(f.bound, 'flash');
-    near(f.totalMs, flash32 + 4096 / 1000);
+    near(f.totalMs, flash32 + 4096 / 1000 + end32);
     // stop-and-wait pays the serialisation of every chunk in sequence
-    near(idealUploadTime(fast, size, 'esp32', { stopAndWait: 1024 }).totalMs, flash32 + size / 1000);
+    near(idealUploadTime(fast, size, 'esp32', { stopAndWait: 1024 }).totalMs, flash32 + size / 1000 + end32);
   });
 
   it("the window lets one window through per rtt/2 (the emulator's approximation)", () => {
@@ -173,6 +178,10 @@ describe('limit model: upload time', () => {
     assert.equal(e.bound, 'link');
     const wide = idealUploadTime({ ...far, window: 65_536 }, size, 'esp32', 'stream');
     assert.equal(wide.bound, 'flash');
+    // Each core's own lwIP window: the ESP8266's 2144 bytes (coreProfile) make its link slower.
+    const e8 = idealUploadTime(far, size, 'esp8266', 'stream');
+    near(e8.linkMs, ((size - coreProfile('esp8266').tcpWnd) / coreProfile('esp8266').tcpWnd) * 100);
+    assert.equal(coreProfile('esp8266').tcpWnd, 2144);
   });
 
   it('timeScale scales the device (flash, fixed delays) but not the link', () => {
