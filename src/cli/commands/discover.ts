@@ -1,8 +1,21 @@
-import { parseArgs } from 'node:util';
 import { discover } from '../../discovery/browse.ts';
 import type { DiscoveredDevice, DiscoveryEvent } from '../../discovery/types.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import type { Command } from '../types.ts';
+
+export const DISCOVER_OPTIONS = [
+  { long: 'timeout', kind: 'number', arg: 'S', help: 'how long to listen, in seconds (default 3)' },
+  { long: 'watch', kind: 'flag', help: 'keep the list live until Ctrl-C' },
+  {
+    long: 'interface',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'browse on this interface only (lo / 127.0.0.1 for emulated devices)',
+  },
+  { long: 'json', kind: 'flag', help: 'one JSON object per line' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 const HELP = `Usage: airflash discover [--timeout S] [--watch] [--interface NAME] [--json]
 
@@ -67,35 +80,13 @@ export const command: Command = {
   name: 'discover',
   summary: 'Find ArduinoOTA devices with mDNS',
   help: HELP,
+  options: DISCOVER_OPTIONS,
   async run(argv, io) {
-    let parsed: ReturnType<
-      typeof parseArgs<{
-        options: {
-          timeout: { type: 'string' };
-          watch: { type: 'boolean' };
-          interface: { type: 'string' };
-          json: { type: 'boolean' };
-        };
-      }>
-    >;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          timeout: { type: 'string' },
-          watch: { type: 'boolean' },
-          interface: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
-        allowPositionals: false,
+    const { values, positionals } = parseCommandArgs(argv, DISCOVER_OPTIONS, 'discover');
+    if (positionals.length > 0)
+      throw new AirflashError('BAD_ARGUMENT', `Unexpected argument "${positionals[0]}".`, {
+        hint: 'Run "airflash discover --help" for its options.',
       });
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
-        hint: 'Run "airflash discover --help" for the options.',
-      });
-    }
-    const { values } = parsed;
     const watch = values.watch === true;
     const json = values.json === true;
     const timeoutMs =

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AirflashError, EXIT } from '../../errors.ts';
 import {
   bytesText,
@@ -12,7 +11,13 @@ import {
   subtypeName,
   typeName,
 } from '../../formats/index.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import type { Command } from '../types.ts';
+
+export const IMAGE_OPTIONS = [
+  { long: 'json', kind: 'flag', help: 'the full inspection as JSON' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 const HELP = `Usage: airflash image FILE [--json]
 
@@ -164,21 +169,9 @@ export const command: Command = {
   name: 'image',
   summary: 'Inspect a firmware image: what it is, for which chip, and whether it is intact',
   help: HELP,
+  options: IMAGE_OPTIONS,
   async run(argv, io) {
-    let values: { json?: boolean };
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: { json: { type: 'boolean' } },
-      }));
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
-        hint: 'See "airflash image --help".',
-      });
-    }
+    const { values, positionals } = parseCommandArgs(argv, IMAGE_OPTIONS, 'image');
     if (positionals.length !== 1) {
       throw new AirflashError('BAD_ARGUMENT', 'Give exactly one image file.', {
         hint: 'airflash image firmware.bin',

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AirflashError, EXIT } from '../../errors.ts';
 import {
   BUILTIN_SCHEMES,
@@ -27,7 +26,23 @@ import {
   typeName,
   validatePartitionTable,
 } from '../../formats/index.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import type { CliIO, Command } from '../types.ts';
+
+export const PARTITIONS_OPTIONS = [
+  { long: 'flash-size', kind: 'string', arg: 'SIZE', help: "the board's flash (4MB, 16M, 0x400000 …)" },
+  {
+    long: 'firmware',
+    kind: 'string',
+    arg: 'FILE',
+    complete: 'file',
+    help: 'show how FILE fits the OTA slot',
+  },
+  { long: 'format', kind: 'string', arg: 'F', choices: ['table', 'csv', 'bin'], help: 'table, csv or bin' },
+  { long: 'json', kind: 'flag', help: 'the table, verdict and fit as JSON' },
+  { long: 'list', kind: 'flag', help: 'list the built-in schemes' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 const HELP = `Usage: airflash partitions [NAME|FILE] [--flash-size 4MB] [--firmware FILE]
                            [--format table|csv|bin] [--json]
@@ -150,16 +165,9 @@ export const command: Command = {
   name: 'partitions',
   summary: 'Show, convert and check a partition table (why is my app slot 1280 KiB?)',
   help: HELP,
+  options: PARTITIONS_OPTIONS,
   async run(argv, io) {
-    let parsed: ReturnType<typeof parseArgsFor>;
-    try {
-      parsed = parseArgsFor(argv);
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
-        hint: 'See "airflash partitions --help".',
-      });
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, PARTITIONS_OPTIONS, 'partitions');
     if (values.list) {
       const rows = BUILTIN_SCHEMES.map((n) => {
         const t = builtinPartitionTable(n) as PartitionTable;
@@ -355,18 +363,3 @@ export const command: Command = {
     return invalid !== undefined || (fit !== undefined && !fit.fits) ? EXIT.failed : EXIT.ok;
   },
 };
-
-function parseArgsFor(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      'flash-size': { type: 'string' },
-      firmware: { type: 'string' },
-      format: { type: 'string' },
-      json: { type: 'boolean' },
-      list: { type: 'boolean' },
-    },
-  });
-}

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { type ProbeResult, probe } from '../../diagnosis/probe.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash probe HOST [-p PORT] [--json]
@@ -39,19 +39,24 @@ Options:
 Exit status: 0 an ArduinoOTA service answered (on PORT, when given); 1 none did; 2 usage error.
 `;
 
-const OPTIONS = {
-  port: { type: 'string', short: 'p' },
-  'all-ports': { type: 'boolean' },
-  timeout: { type: 'string' },
-  samples: { type: 'string' },
-  'no-loop': { type: 'boolean' },
-  'no-mdns': { type: 'boolean' },
-  interface: { type: 'string' },
-  host_ip: { type: 'string', short: 'I' },
-  'time-scale': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const PROBE_OPTIONS = [
+  { long: 'port', short: 'p', kind: 'number', arg: 'PORT', help: 'ask this UDP port only' },
+  { long: 'all-ports', kind: 'flag', help: 'with -p: also ask 3232, 8266 and the mDNS port' },
+  { long: 'timeout', kind: 'number', arg: 'S', help: 'wait this long for a first answer (default 35)' },
+  { long: 'samples', kind: 'number', arg: 'N', help: 'loop-period samples (default 2)' },
+  { long: 'no-loop', kind: 'flag', help: 'do not measure the loop period' },
+  { long: 'no-mdns', kind: 'flag', help: 'do not browse mDNS' },
+  {
+    long: 'interface',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'browse mDNS on this interface (lo / 127.0.0.1 for emulated devices)',
+  },
+  { long: 'host_ip', short: 'I', kind: 'string', arg: 'IP', help: 'send from this local address' },
+  { long: 'time-scale', kind: 'number', arg: 'F', help: 'multiply the default waits', hidden: true },
+  { long: 'json', kind: 'flag', help: 'the whole result as one JSON object' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 function positive(text: string | undefined, what: string, integer = false): number | undefined {
   if (text === undefined) return undefined;
@@ -131,13 +136,9 @@ export const command: Command = {
   name: 'probe',
   summary: 'Ask a device what OTA service it runs, without changing its firmware',
   help: HELP,
+  options: PROBE_OPTIONS,
   async run(argv, io) {
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-    try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, { hint: 'airflash probe --help' });
-    }
+    const parsed = parseCommandArgs(argv, PROBE_OPTIONS, 'probe');
     const v = parsed.values;
     if (v.help === true) {
       io.stdout.write(HELP);

@@ -6,7 +6,6 @@
 import { writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
 import { DEFAULT_PORT } from '../../protocol/index.ts';
@@ -20,6 +19,7 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../uploader/fleet.ts';
+import { type CommandValues, type OptionSpec, parseCommandArgs } from '../options.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO } from '../types.ts';
 
@@ -74,48 +74,55 @@ was stopped (canary, --max-failures), 2 usage error, 3 the image was refused by 
 130 interrupted. See docs/fleet.md.
 `;
 
-const OPTIONS = {
-  target: { type: 'string', multiple: true },
-  devices: { type: 'string' },
-  all: { type: 'boolean' },
-  board: { type: 'string' },
-  name: { type: 'string', multiple: true },
-  'discover-timeout': { type: 'string' },
-  interface: { type: 'string' },
-  file: { type: 'string', short: 'f' },
-  spiffs: { type: 'boolean', short: 's' },
-  auth: { type: 'string', short: 'a' },
-  port: { type: 'string', short: 'p' },
-  parallel: { type: 'string' },
-  retries: { type: 'string' },
-  canary: { type: 'string' },
-  'canary-timeout': { type: 'string' },
-  'max-failures': { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  'probe-timeout': { type: 'string' },
-  'no-probe': { type: 'boolean' },
-  chip: { type: 'string' },
-  partitions: { type: 'string' },
-  force: { type: 'boolean' },
-  host_ip: { type: 'string', short: 'I' },
-  'md5-target': { type: 'boolean', short: 'm' },
-  timeout: { type: 'string', short: 't' },
-  attempts: { type: 'string' },
-  'auth-timeout': { type: 'string' },
-  'connect-timeout': { type: 'string' },
-  'stall-timeout': { type: 'string' },
-  'result-timeout': { type: 'string' },
-  compress: { type: 'boolean' },
-  'no-signed': { type: 'boolean' },
-  'time-scale': { type: 'string' },
-  json: { type: 'boolean' },
-  report: { type: 'string' },
-  progress: { type: 'boolean', short: 'r' },
-  ip: { type: 'string', short: 'i' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The options of a fleet upload (the single-device ones are in espota-args.ts). */
+export const FLEET_OPTIONS = [
+  { long: 'target', kind: 'string', arg: 'HOST[:PORT]', repeatable: true, help: 'a device (repeatable)' },
+  { long: 'devices', kind: 'string', arg: 'FILE', complete: 'file', help: 'the devices file' },
+  { long: 'all', kind: 'flag', help: 'every ArduinoOTA device found over mDNS' },
+  { long: 'board', kind: 'string', arg: 'B', help: 'devices whose board is B' },
+  { long: 'name', kind: 'string', arg: 'GLOB', repeatable: true, help: 'devices whose name matches GLOB' },
+  { long: 'discover-timeout', kind: 'number', arg: 'S', help: 'how long to browse mDNS (default 3)' },
+  { long: 'interface', kind: 'string', arg: 'NAME', help: 'browse on this interface only' },
+  { long: 'file', short: 'f', kind: 'string', arg: 'FILE', complete: 'file', help: 'the image' },
+  { long: 'spiffs', short: 's', kind: 'flag', help: 'a filesystem image' },
+  {
+    long: 'auth',
+    short: 'a',
+    kind: 'string',
+    arg: 'PASSWORD',
+    help: 'password for devices without passwordEnv',
+  },
+  { long: 'port', short: 'p', kind: 'number', arg: 'N', help: 'OTA port for targets that name none' },
+  { long: 'parallel', kind: 'number', arg: 'N', help: 'devices at the same time (default 4)' },
+  { long: 'retries', kind: 'number', arg: 'N', help: 'retries of a transient failure (default 1)' },
+  { long: 'canary', kind: 'number', arg: 'N', help: 'update N devices first' },
+  { long: 'canary-timeout', kind: 'number', arg: 'S', help: 'how long a canary may take to come back' },
+  { long: 'max-failures', kind: 'number', arg: 'K', help: 'stop the rollout after K failed devices' },
+  { long: 'dry-run', kind: 'flag', help: 'show what would be done to whom; sends nothing' },
+  { long: 'probe-timeout', kind: 'number', arg: 'S', help: 'probe wait before a device is offline' },
+  { long: 'no-probe', kind: 'flag', help: 'do not probe first' },
+  { long: 'chip', kind: 'string', arg: 'C', help: 'pre-flight chip expectation' },
+  { long: 'partitions', kind: 'string', arg: 'P', help: 'pre-flight partition scheme' },
+  { long: 'force', kind: 'flag', help: 'skip the pre-flight checks' },
+  { long: 'host_ip', short: 'I', kind: 'string', arg: 'IP', help: 'local address to listen on' },
+  { long: 'md5-target', short: 'm', kind: 'flag', help: 'the devices store an MD5 password hash' },
+  { long: 'timeout', short: 't', kind: 'number', arg: 'S', help: 'seconds per invitation attempt' },
+  { long: 'attempts', kind: 'number', arg: 'N', help: 'invitation attempts' },
+  { long: 'auth-timeout', kind: 'number', arg: 'S', help: 'password answer wait' },
+  { long: 'connect-timeout', kind: 'number', arg: 'S', help: 'connect-back wait' },
+  { long: 'stall-timeout', kind: 'number', arg: 'S', help: 'device silence during the transfer' },
+  { long: 'result-timeout', kind: 'number', arg: 'S', help: 'final OK wait' },
+  { long: 'compress', kind: 'flag', help: 'send gzip-compressed (ESP8266)' },
+  { long: 'no-signed', kind: 'flag', help: 'do not substitute FILE.signed' },
+  { long: 'time-scale', kind: 'number', arg: 'F', help: 'multiply every default wait', hidden: true },
+  { long: 'json', kind: 'flag', help: 'one JSON object per line' },
+  { long: 'report', kind: 'string', arg: 'FILE', complete: 'file', help: 'the same as one JSON document' },
+  { long: 'progress', short: 'r', kind: 'flag', help: 'the multi-line display even off a terminal' },
+  { long: 'ip', short: 'i', kind: 'string', arg: 'DEVICE', help: 'one device (not with the fleet options)' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Values = CommandValues<typeof FLEET_OPTIONS>;
 
 function usage(message: string, hint = 'Run "airflash upload --help" and see docs/fleet.md.'): AirflashError {
   return new AirflashError('BAD_ARGUMENT', message, { hint });
@@ -583,7 +590,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
   };
   let values: Values;
   try {
-    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const parsed = parseCommandArgs(argv, FLEET_OPTIONS, 'upload');
     values = parsed.values;
     if (values.help === true) {
       io.stdout.write(FLEET_HELP);

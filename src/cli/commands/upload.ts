@@ -7,12 +7,12 @@ import {
   type UploadOptions,
   upload,
 } from '../../uploader/index.ts';
-import { optionsHelp, type ParsedArgs, parseUploadArgs } from '../espota-args.ts';
+import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
 import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
-import { FLEET_HELP } from './upload-fleet.ts';
+import { FLEET_HELP, FLEET_OPTIONS } from './upload-fleet.ts';
 
 const HELP = `airflash upload — upload a firmware or filesystem image over the air (ArduinoOTA / espota)
 
@@ -26,7 +26,7 @@ Examples:
   AIRFLASH_PASSWORD=secret airflash upload -i 192.168.1.50 -f firmware.bin --json
 
 Options (the ones marked by espota.py letters keep espota's meaning and defaults):
-${optionsHelp()}
+${optionsHelp(UPLOAD_OPTIONS)}
 
 The password may also come from the environment variable AIRFLASH_PASSWORD (then it does not
 appear in the process list). Waits adapt to a device whose loop() calls ArduinoOTA.handle()
@@ -244,5 +244,10 @@ export const command: Command = {
   name: 'upload',
   summary: 'Upload a firmware or filesystem image (espota.py compatible)',
   help: `${HELP}\n\n${FLEET_HELP}`,
+  // One device and fleets: every option either accepts (for the completion and did-you-mean).
+  options: [
+    ...UPLOAD_OPTIONS,
+    ...FLEET_OPTIONS.filter((f) => !UPLOAD_OPTIONS.some((u) => u.long === f.long)),
+  ],
   run: runUpload,
 };
