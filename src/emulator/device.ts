@@ -13,6 +13,7 @@ import {
   DATA_SUBTYPE,
   encodePartitionTable,
   findPartition,
+  formatFlashSize,
   fsPartition,
   loadPartitionTable,
   OTA_STATE,
@@ -1332,12 +1333,15 @@ export async function startDevice(options: DeviceOptions = {}): Promise<Emulated
   let table: PartitionTable | undefined;
   if (core === 'esp8266') {
     const layout = esp8266Layout(options.flashLayout ?? '4M2M');
-    flashSize = options.flashSize === undefined ? layout.flashSize : toFlashSize(options.flashSize);
+    flashSize =
+      options.flashSize === undefined ? layout.flashSize : toFlashSize(options.flashSize, 'esp8266');
   } else {
     const loaded = await loadTable(options.partitions);
     table = loaded.table;
     flashSize =
-      options.flashSize === undefined ? (loaded.schemeFlash ?? 4 * MB) : toFlashSize(options.flashSize);
+      options.flashSize === undefined
+        ? (loaded.schemeFlash ?? 4 * MB)
+        : toFlashSize(options.flashSize, 'esp32');
   }
   const device = new Device(options, table === undefined ? { flashSize } : { table, flashSize });
   try {
@@ -1349,12 +1353,19 @@ export async function startDevice(options: DeviceOptions = {}): Promise<Emulated
   return device;
 }
 
-function toFlashSize(value: string | number): number {
+/** Flash sizes real ESP boards have: ESP32 family 1–128 MB, ESP8266 512 KB–16 MB (its layouts). */
+const REAL_FLASH_SIZES: Record<'esp32' | 'esp8266', readonly number[]> = {
+  esp32: [1, 2, 4, 8, 16, 32, 64, 128].map((mb) => mb * MB),
+  esp8266: [MB / 2, MB, 2 * MB, 4 * MB, 8 * MB, 16 * MB],
+};
+
+function toFlashSize(value: string | number, core: 'esp32' | 'esp8266'): number {
   const n = typeof value === 'number' ? value : parseFlashSize(value);
-  if (!Number.isSafeInteger(n) || n <= 0 || n % 4096 !== 0) {
+  const sizes = REAL_FLASH_SIZES[core];
+  if (!sizes.includes(n)) {
     throw new AirflashError(
       'BAD_ARGUMENT',
-      `Flash size ${String(value)} is not a whole number of 4 KiB sectors.`,
+      `Flash size ${String(value)} is not one an ${core === 'esp8266' ? 'ESP8266' : 'ESP32'} board has: ${sizes.map(formatFlashSize).join(', ')}.`,
     );
   }
   return n;

@@ -30,7 +30,8 @@ IDF version, build date, ELF SHA-256) and the size.
 
   --json   the full inspection as JSON
 
-Exit status: 0 intact; 1 corrupt, truncated or unreadable; 2 usage error.
+Exit status: 0 intact; 3 corrupt or truncated (an upload would be refused); 2 usage error or
+unreadable file.
 `;
 
 const hex = (n: number, width = 0): string => `0x${n.toString(16).toUpperCase().padStart(width, '0')}`;
@@ -190,6 +191,7 @@ export const command: Command = {
     const info = inspectImage(bytes);
     if (values.json) io.stdout.write(`${JSON.stringify({ file: name, ...info }, null, 2)}\n`);
     else io.stdout.write(render(name, info));
-    return info.ok ? EXIT.ok : EXIT.failed;
+    // Not intact: what the upload pre-flight refuses (PREFLIGHT_CORRUPT), so the same exit code.
+    return info.ok ? EXIT.ok : EXIT.preflight;
   },
 };

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { AirflashError, EXIT } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
 import {
   BUILTIN_SCHEMES,
   builtinPartitionTable,
@@ -61,7 +61,8 @@ OTA update (the largest firmware is one OTA slot, not the flash size).
   --list            list the built-in schemes
 
 CSV is read exactly as ESP-IDF gen_esp32part.py v5.5.1 reads it, with its error messages.
-Exit status: 0 ok; 1 invalid table or the firmware does not fit; 2 usage error.
+Exit status: 0 ok; 3 invalid table, or the --firmware does not fit or has no OTA slot (an upload
+would be refused); 2 usage error or unreadable file.
 Built-in schemes: ${BUILTIN_SCHEMES.join(', ')}.
 `;
 
@@ -152,6 +153,16 @@ interface Fit {
   free: number;
   kind?: string;
   description?: string;
+}
+
+/**
+ * The exit code of a table check: an invalid table, or a firmware that does not fit or has no OTA
+ * slot to go to, is what the upload pre-flight refuses (exit 3); otherwise 0.
+ */
+function verdictExit(invalid: AirflashError | undefined, ota: boolean, fit: Fit | undefined): number {
+  if (invalid !== undefined) return exitCodeFor(invalid);
+  if (fit !== undefined && (!fit.fits || !ota)) return EXIT.preflight;
+  return EXIT.ok;
 }
 
 function fitLine(fit: Fit): string {
@@ -275,7 +286,7 @@ export const command: Command = {
           2,
         )}\n`,
       );
-      return invalid !== undefined || (fit !== undefined && !fit.fits) ? EXIT.failed : EXIT.ok;
+      return verdictExit(invalid, verdict.ok, fit);
     }
 
     const out: string[] = [];
@@ -360,6 +371,6 @@ export const command: Command = {
       out.push(fitLine(fit));
     }
     io.stdout.write(`${out.join('\n')}\n`);
-    return invalid !== undefined || (fit !== undefined && !fit.fits) ? EXIT.failed : EXIT.ok;
+    return verdictExit(invalid, verdict.ok, fit);
   },
 };

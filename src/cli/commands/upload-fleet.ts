@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
-import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../errors.ts';
 import { DEFAULT_PORT } from '../../protocol/index.ts';
 import {
   basicDiagnosis,
@@ -49,7 +49,8 @@ Which devices
 How
   -f, --file FILE        the image (read once, checked once, sent to every device)
   -s, --spiffs           a filesystem image
-  -a, --auth PASSWORD    password for devices without passwordEnv (or AIRFLASH_PASSWORD)
+  -a, --auth PASSWORD    password for the --target devices (it wins over their passwordEnv) and
+                         for devices without passwordEnv (or AIRFLASH_PASSWORD)
   -p, --port N           OTA port for targets that name none (default 3232; 8266 for ESP8266)
   --parallel N           devices at the same time (default 4)
   --retries N            retries of a transient failure (stall, cut, late answer; default 1)
@@ -69,9 +70,10 @@ Output
   --report FILE          the same as one JSON document
   -r, --progress         the multi-line display even when stderr is not a terminal
 
-Exit codes: 0 every device updated, 4 some failed or were skipped, 1 none updated or the rollout
-was stopped (canary, --max-failures), 2 usage error, 3 the image was refused by the pre-flight,
-130 interrupted. See docs/fleet.md.
+Exit codes: 0 every device updated, 4 some failed or were skipped, 3 the image was refused by
+the pre-flight (for every device), 1 none updated otherwise or the rollout was stopped (canary,
+--max-failures), 2 usage or input to fix (a missing image or devices file), 130 interrupted.
+See docs/fleet.md.
 `;
 
 /** The options of a fleet upload (the single-device ones are in espota-args.ts). */
@@ -185,12 +187,26 @@ export function globMatch(glob: string, name: string): boolean {
   return new RegExp(`^${re}$`, 'i').test(name);
 }
 
+/**
+ * A devices-file entry as a fleet target. `explicitPassword` (the `-a` given for a `--target`
+ * that names this entry) wins over the entry's passwordEnv. A passwordEnv that is not set makes
+ * the target unusable (reported for that device), not the whole command.
+ */
 function recordTarget(
   rec: DeviceRecord,
   env: NodeJS.ProcessEnv,
   devicePassword: (r: DeviceRecord, e: NodeJS.ProcessEnv) => string | undefined,
+  explicitPassword?: string,
 ): FleetTarget {
-  const password = devicePassword(rec, env);
+  let password = explicitPassword;
+  let unusable: AirflashError | undefined;
+  if (password === undefined) {
+    try {
+      password = devicePassword(rec, env);
+    } catch (error) {
+      unusable = toAirflashError(error);
+    }
+  }
   return {
     name: rec.name,
     host: rec.address,
@@ -199,6 +215,7 @@ function recordTarget(
     ...(rec.chip === undefined ? {} : { chip: rec.chip }),
     ...(rec.partitions === undefined ? {} : { partitions: rec.partitions }),
     ...(password === undefined ? {} : { password }),
+    ...(unusable === undefined ? {} : { unusable }),
   };
 }
 
@@ -229,6 +246,9 @@ export async function resolveFleetTargets(
   const byName = (name: string): DeviceRecord | undefined =>
     records.find((r) => r.name.toLowerCase() === bareName(name).toLowerCase());
 
+  // -a given with --target is the password for the devices named there, even when the devices
+  // file gives one of them a passwordEnv (said in a warning, so the choice is visible).
+  const explicitAuth = values.auth !== undefined && values.auth !== '' ? values.auth : undefined;
   for (const spec of values.target ?? []) {
     const { host, port } = parseTargetSpec(spec);
     const rec =
@@ -237,8 +257,15 @@ export async function resolveFleetTargets(
         (r) =>
           r.address.toLowerCase() === host.toLowerCase() && (port === undefined || (r.port ?? port) === port),
       );
-    if (rec) add({ ...fromRecord(rec), ...(port === undefined ? {} : { port }) });
-    else add({ name: spec, host, ...(port === undefined ? {} : { port }) });
+    if (rec) {
+      const source = values.devices ?? 'airflash.devices.json';
+      if (explicitAuth !== undefined && rec.passwordEnv !== undefined)
+        warn(
+          `--target ${spec} is "${rec.name}" in ${source}: its port, chip and partitions come from there, its password from -a (not $${rec.passwordEnv}).`,
+        );
+      const target = recordTarget(rec, io.env, discovery.devicePassword, explicitAuth);
+      add({ ...target, ...(port === undefined ? {} : { port }) });
+    } else add({ name: spec, host, ...(port === undefined ? {} : { port }) });
   }
 
   const filtered = values.all === true || values.board !== undefined || values.name !== undefined;
@@ -562,18 +589,22 @@ function summaryText(s: FleetSummary): string {
     `${s.aborted} not started`,
   ];
   if (s.dryRun)
-    return `dry run: ${s.devices.planned.length} device(s) would be updated, ${s.failed} refused by the pre-flight; nothing was sent.\n`;
+    return `dry run: ${s.devices.planned.length} device(s) would be updated, ${s.failed} cannot be (refused by the pre-flight, or see the device's line); nothing was sent.\n`;
   return `${parts.join(', ')} in ${s.seconds.toFixed(1)} s${s.stopped ? ` — rollout stopped (${s.stopped.reason}): ${s.stopped.message}` : ''}\n`;
 }
 
-/** 0 all updated, 4 some failed or skipped, 1 none updated or the rollout stopped, 130 interrupted. */
+/**
+ * 0 all updated, 4 some failed or skipped, 3 none updated because every device was refused by
+ * the pre-flight, 1 none updated otherwise or the rollout stopped, 130 interrupted.
+ */
 export function fleetExitCode(s: FleetSummary): number {
   if (s.stopped?.reason === 'interrupted') return EXIT.interrupted;
   if (s.stopped) return EXIT.failed;
   const good = s.dryRun ? s.devices.planned.length : s.ok;
   if (good === s.results.length) return EXIT.ok;
-  if (good === 0) return EXIT.failed;
-  return EXIT.partial;
+  if (good > 0) return EXIT.partial;
+  const refused = s.results.every((r) => r.code !== null && exitCodeForCode(r.code) === EXIT.preflight);
+  return s.results.length > 0 && refused ? EXIT.preflight : EXIT.failed;
 }
 
 /** `airflash upload` with several devices. */

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
 import { DEFAULT_PORT } from '../../protocol/index.ts';
 import {
@@ -163,6 +164,8 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
       return EXIT.ok;
     }
     options = uploadOptionsFromArgs(parsed, io.env);
+    // Relative to the directory the command runs in (as every other command reads its files).
+    if (options.file !== undefined) options.file = resolve(io.cwd, options.file);
   } catch (error) {
     const e = toAirflashError(error);
     if (wantsJson)
