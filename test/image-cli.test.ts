@@ -51,9 +51,9 @@ describe('airflash image', () => {
     assert.match(stdout, /verdict +intact/);
   });
 
-  it('a corrupt image exits 1 and says why', async () => {
+  it('a corrupt image exits 3 (what the pre-flight refuses) and says why', async () => {
     const { code, stdout } = await run('bad.bin');
-    assert.equal(code, 1);
+    assert.equal(code, 3, 'not intact: what the pre-flight refuses');
     assert.match(stdout, /checksum .*MISMATCH/);
     assert.match(stdout, /PROBLEM +.*checksum failed/);
     assert.match(stdout, /verdict +CORRUPT/);
@@ -61,7 +61,7 @@ describe('airflash image', () => {
 
   it('a truncated image names the offset', async () => {
     const { code, stderr } = await run('cut.bin');
-    assert.equal(code, 1);
+    assert.equal(code, 3);
     assert.match(
       stderr,
       /error \[IMAGE_TRUNCATED\]: The image is truncated: the data of segment \d+ at 0x[0-9A-F]+ needs \d+ bytes but the file ends at 0xC350\./,
@@ -102,7 +102,7 @@ describe('airflash image', () => {
     assert.equal((await run()).code, 2);
     assert.equal((await run('a', 'b')).code, 2);
     const missing = await run('nope.bin');
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 2);
     assert.match(missing.stderr, /FILE_NOT_FOUND/);
   });
 });

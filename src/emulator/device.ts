@@ -502,17 +502,21 @@ export class Device implements EmulatedDevice {
 
   private async startMdns(): Promise<void> {
     const mod = await import('../discovery/index.ts');
+    const option = typeof this.mdnsOption === 'object' ? this.mdnsOption : undefined;
     const transport =
-      typeof this.mdnsOption === 'object'
-        ? (this.mdnsOption.transport as Parameters<typeof mod.advertise>[0]['transport'])
+      option !== undefined && 'transport' in option
+        ? (option.transport as Parameters<typeof mod.advertise>[0]['transport'])
         : undefined;
+    const mdnsPort = option !== undefined && 'port' in option ? option.port : undefined;
     this.mdnsAd = await mod.advertise({
       name: this.hostname,
       hostname: this.hostname,
       port: this.port,
       addresses: [this.address],
       txt: mod.arduinoTxt(this.core, this.board, this.secret !== undefined),
-      ...(transport === undefined ? { interface: this.address } : { transport }),
+      ...(transport === undefined
+        ? { interface: this.address, ...(mdnsPort === undefined ? {} : { mdnsPort }) }
+        : { transport }),
     });
   }
 

@@ -1,6 +1,7 @@
 import { discover } from '../../discovery/browse.ts';
 import type { DiscoveredDevice, DiscoveryEvent } from '../../discovery/types.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import type { Command } from '../types.ts';
 
@@ -93,20 +94,13 @@ export const command: Command = {
       values.timeout === undefined
         ? undefined
         : Math.round(parsePositiveNumber(values.timeout, '--timeout') * 1000);
-    // Not for users: a non-standard group port, so tests can browse a private loopback group.
-    const { AIRFLASH_MDNS_PORT: portText } = io.env;
-    const mdnsPort =
-      portText === undefined || portText === ''
-        ? undefined
-        : Math.trunc(parsePositiveNumber(portText, 'AIRFLASH_MDNS_PORT'));
 
     const devices = new Map<string, DiscoveredDevice>();
     const events = discover({
       watch,
       signal: io.signal,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      ...(values.interface === undefined ? {} : { interface: values.interface }),
-      ...(mdnsPort === undefined ? {} : { mdnsPort }),
+      ...mdnsSettings(values.interface, io.env),
     });
     let seen = 0;
     for await (const event of events) {

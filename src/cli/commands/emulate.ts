@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DeviceEvent, DeviceOptions, EmulatedFleet } from '../../emulator/index.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, parseOptions } from '../options.ts';
 import type { CliIO, Command } from '../types.ts';
 
@@ -274,7 +275,11 @@ export const command: Command = {
   options: EMULATE_OPTIONS,
   async run(argv: string[], io: CliIO): Promise<number> {
     const { base, fleetFile, json } = parseEmulateArgs(argv);
-    const specs = await buildSpecs(base, fleetFile, io.cwd);
+    // --mdns advertises on each device's loopback address; AIRFLASH_MDNS_PORT picks a private group.
+    const { mdnsPort } = mdnsSettings(undefined, io.env);
+    const specs = (await buildSpecs(base, fleetFile, io.cwd)).map((s) =>
+      s.mdns === true && mdnsPort !== undefined ? { ...s, mdns: { port: mdnsPort } } : s,
+    );
     const { startFleet } = await import('../../emulator/index.ts');
     const multi = specs.length > 1;
     const write = (line: string): void => {

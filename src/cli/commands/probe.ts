@@ -1,5 +1,6 @@
 import { type ProbeResult, probe } from '../../diagnosis/probe.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import type { Command } from '../types.ts';
 
@@ -126,12 +127,6 @@ export function renderProbe(r: ProbeResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
-async function resolveWithMdns(host: string, options: { signal?: AbortSignal }): Promise<string[]> {
-  const { resolveHost } = await import('../../discovery/index.ts');
-  return resolveHost(host, options.signal ? { signal: options.signal } : {});
-}
-
 export const command: Command = {
   name: 'probe',
   summary: 'Ask a device what OTA service it runs, without changing its firmware',
@@ -157,8 +152,8 @@ export const command: Command = {
     const timeScale = positive(v['time-scale'], '--time-scale');
     const timeout = positive(v.timeout, '--timeout');
     const samples = positive(v.samples, '--samples', true);
-    // Not for users: a non-standard mDNS group port, so tests can browse a private loopback group.
-    const mdnsPort = positive(io.env['AIRFLASH_MDNS_PORT'] || undefined, 'AIRFLASH_MDNS_PORT', true);
+    // --interface (lo for emulated devices) and, for tests, a private group port.
+    const mdns = mdnsSettings(v.interface, io.env);
     const json = v.json === true;
     const result = await probe(host, {
       ...(port === undefined ? {} : { port }),
@@ -166,16 +161,10 @@ export const command: Command = {
       ...(timeout === undefined ? {} : { timeoutMs: Math.round(timeout * 1000) }),
       ...(samples === undefined ? {} : { samples }),
       ...(v['no-loop'] === true ? { loop: false } : {}),
-      mdns:
-        v['no-mdns'] === true
-          ? false
-          : {
-              ...(v.interface === undefined ? {} : { interface: v.interface }),
-              ...(mdnsPort === undefined ? {} : { mdnsPort }),
-            },
+      mdns: v['no-mdns'] === true ? false : mdns,
       ...(v.host_ip === undefined ? {} : { hostIp: v.host_ip }),
       ...(timeScale === undefined ? {} : { timeScale }),
-      resolve: resolveWithMdns,
+      resolve: hostResolver(mdns),
       onNote: (m) => io.stderr.write(`${m}\n`),
       signal: io.signal,
     });

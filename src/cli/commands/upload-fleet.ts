@@ -19,6 +19,7 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../uploader/fleet.ts';
+import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { type CommandValues, type OptionSpec, parseCommandArgs } from '../options.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO } from '../types.ts';
@@ -84,7 +85,12 @@ export const FLEET_OPTIONS = [
   { long: 'board', kind: 'string', arg: 'B', help: 'devices whose board is B' },
   { long: 'name', kind: 'string', arg: 'GLOB', repeatable: true, help: 'devices whose name matches GLOB' },
   { long: 'discover-timeout', kind: 'number', arg: 'S', help: 'how long to browse mDNS (default 3)' },
-  { long: 'interface', kind: 'string', arg: 'NAME', help: 'browse on this interface only' },
+  {
+    long: 'interface',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'mDNS on this interface only (lo for emulated devices)',
+  },
   { long: 'file', short: 'f', kind: 'string', arg: 'FILE', complete: 'file', help: 'the image' },
   { long: 'spiffs', short: 's', kind: 'flag', help: 'a filesystem image' },
   {
@@ -275,15 +281,12 @@ export async function resolveFleetTargets(
     const nameOk = (n: string): boolean =>
       names.length === 0 || names.some((g) => globMatch(g, n) || globMatch(g, bareName(n)));
     const timeoutMs = secondsOf(values, 'discover-timeout') ?? 3000;
-    const portText = io.env['AIRFLASH_MDNS_PORT'];
-    const mdnsPort = portText === undefined || portText === '' ? undefined : Number(portText);
     let found: DiscoveredDevice[] = [];
     try {
       found = await discovery.discoverAll({
         timeoutMs,
         signal: io.signal,
-        ...(values.interface === undefined ? {} : { interface: values.interface }),
-        ...(mdnsPort === undefined || !Number.isInteger(mdnsPort) ? {} : { mdnsPort }),
+        ...mdnsSettings(values.interface, io.env),
       });
     } catch (error) {
       const e = toAirflashError(error);
@@ -603,7 +606,9 @@ export function fleetExitCode(s: FleetSummary): number {
   const good = s.dryRun ? s.devices.planned.length : s.ok;
   if (good === s.results.length) return EXIT.ok;
   if (good > 0) return EXIT.partial;
-  const refused = s.results.every((r) => r.code !== null && exitCodeForCode(r.code) === EXIT.preflight);
+  const refused = s.results.every(
+    (r) => typeof r.code === 'string' && exitCodeForCode(r.code) === EXIT.preflight,
+  );
   return s.results.length > 0 && refused ? EXIT.preflight : EXIT.failed;
 }
 
@@ -678,10 +683,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
     if (values['md5-target'] === true) upload.md5Target = true;
     if (values.compress === true) upload.compress = true;
     if (values['no-signed'] === true) upload.signed = false;
-    upload.resolve = async (host, o) => {
-      const { resolveHost } = await import('../../discovery/index.ts');
-      return resolveHost(host, o.signal ? { signal: o.signal } : {});
-    };
+    upload.resolve = hostResolver(mdnsSettings(values.interface, io.env));
     const parallel = numberOf(values, 'parallel', { integer: true, min: 1 });
     const retries = numberOf(values, 'retries', { integer: true });
     const canary = numberOf(values, 'canary', { integer: true });

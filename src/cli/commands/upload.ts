@@ -9,6 +9,7 @@ import {
   upload,
 } from '../../uploader/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
+import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { renderError } from '../render-error.ts';
@@ -144,12 +145,6 @@ function debugLines(obs: UploadObservation | undefined): string {
   return `${obs.timeline.map((e) => `  +${(e.at / 1000).toFixed(3)}s ${e.what}`).join('\n')}\n`;
 }
 
-/** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
-async function resolveWithMdns(host: string, options: { signal?: AbortSignal }): Promise<string[]> {
-  const { resolveHost } = await import('../../discovery/index.ts');
-  return resolveHost(host, options.signal ? { signal: options.signal } : {});
-}
-
 export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   if (argv.some((a) => /^--(target|devices|all|board|name)(=|$)/.test(a)))
     return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
@@ -188,7 +183,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   try {
     const result = await upload({
       ...options,
-      resolve: resolveWithMdns,
+      resolve: hostResolver(mdnsSettings(str(v.interface), io.env)),
       ...(context.force
         ? {}
         : {
