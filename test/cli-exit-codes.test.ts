@@ -207,6 +207,28 @@ function rows(): Row[] {
     {
       command: 'emulate',
       class: 'bad input',
+      args: ['emulate', '--core', 'esp8266', '--flash-size', '3MB'],
+      exit: 2,
+      says: /not one an ESP8266 board has: 512KB, 1MB, 2MB, 4MB, 8MB, 16MB/,
+    },
+    // The CLI's option names, not the library's (udpLoss, passwordHash).
+    {
+      command: 'emulate',
+      class: 'bad input',
+      args: ['emulate', '--udp-loss', '2'],
+      exit: 2,
+      says: /error \[BAD_ARGUMENT\]: --udp-loss is a probability/,
+    },
+    {
+      command: 'emulate',
+      class: 'bad input',
+      args: ['emulate', '--password-hash', 'xyz'],
+      exit: 2,
+      says: /error \[BAD_ARGUMENT\]: --password-hash must be 32/,
+    },
+    {
+      command: 'emulate',
+      class: 'bad input',
       args: ['emulate', '--core', 'esp9'],
       exit: 2,
       says: /--core must be esp32, esp32-legacy, esp8266/,

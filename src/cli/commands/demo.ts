@@ -127,6 +127,9 @@ export async function runDemo(argv: string[], io: CliIO): Promise<number> {
       label: `${dev.address}:${dev.port}`,
     });
     const booted = dev.waitFor('booted', (e) => e.event === 'booted' && e.md5 === fileMd5, 120_000);
+    // When the upload fails, this wait ends with the device's close in `finally`: observed here,
+    // so it cannot become an unhandled rejection that kills the process before the clean-up.
+    booted.catch(() => {});
     const result = await upload({
       host: dev.address,
       port: dev.port,

@@ -259,6 +259,27 @@ export async function buildSpecs(
   return out;
 }
 
+/** DeviceOptions names (what the library's messages say) → the CLI's option names. */
+const CLI_NAME = new Map<string, string>(
+  Object.entries(VALUE_FLAGS).map(([flag, key]) => [key === 'fault' ? 'faults' : key, flag]),
+);
+
+/**
+ * The emulator library names its options as DeviceOptions does (`udpLoss`, `passwordHash`);
+ * the CLI user typed `--udp-loss`, `--password-hash`: say those.
+ */
+function inCliTerms(error: unknown): unknown {
+  if (!(error instanceof AirflashError)) return error;
+  const message = error.message.replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (word) => CLI_NAME.get(word) ?? word);
+  if (message === error.message) return error;
+  return new AirflashError(error.code, message, {
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+    ...(error.phase === undefined ? {} : { phase: error.phase }),
+    data: error.data,
+    cause: error,
+  });
+}
+
 function humanLine(e: DeviceEvent): string | undefined {
   switch (e.event) {
     case 'listening':
@@ -297,7 +318,12 @@ export const command: Command = {
       ...(json ? {} : { onLog: (line: string) => write(multi ? `[${s.address}] ${line}` : line) }),
     }));
     if (io.signal.aborted) return EXIT.ok;
-    const fleet: EmulatedFleet = await startFleet(withEvents);
+    let fleet: EmulatedFleet;
+    try {
+      fleet = await startFleet(withEvents);
+    } catch (error) {
+      throw inCliTerms(error);
+    }
     await new Promise<void>((done) => {
       if (io.signal.aborted) done();
       else io.signal.addEventListener('abort', () => done(), { once: true });
