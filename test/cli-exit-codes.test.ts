@@ -91,7 +91,7 @@ const unknown = (command: string): Row => ({
   class: 'usage',
   args: [command, '--bogus'],
   exit: 2,
-  says: new RegExp(`Unknown option --bogus for "airflash ${command}"[^]*airflash ${command} --help`),
+  says: new RegExp(`Unknown option --bogus for "airflash ${command}"[\\s\\S]*airflash ${command} --help`),
 });
 
 function rows(): Row[] {

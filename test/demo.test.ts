@@ -54,7 +54,7 @@ describe('airflash demo (what npm start runs)', () => {
     assert.equal(r.code, 2);
     const bogus = await runCliInMemory(['demo', '--bogus']);
     assert.equal(bogus.code, 2);
-    assert.match(bogus.stderr, /Unknown option --bogus for "airflash demo"[^]*airflash demo --help/);
+    assert.match(bogus.stderr, /Unknown option --bogus for "airflash demo"[\s\S]*airflash demo --help/);
   });
 
   it('a failed demo (an ESP8266 sketch too big for its flash) exits 1 and leaves no temporary file', async () => {
