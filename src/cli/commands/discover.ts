@@ -28,8 +28,9 @@ Options:
   --timeout S       how long to listen, in seconds (default 3; with --watch: until Ctrl-C)
   --watch           keep the list live: print devices as they appear, change and disappear
   --interface NAME  browse on this interface only (name such as eth0 / en0, or one of its IPv4
-                    addresses); default: every interface except loopback, VPN and virtual
-                    adapters (Docker, WSL, VirtualBox, VMware ...)
+                    addresses; lo or 127.0.0.1 finds "airflash emulate --mdns" devices);
+                    default: every interface except loopback, VPN and virtual adapters
+                    (Docker, WSL, VirtualBox, VMware ...)
   --json            one JSON object per line: {"event":"up"|"update"|"down","device":{...}}
 
 Exit status: 0 when at least one device answered (or --watch ended with Ctrl-C), 1 when none did.

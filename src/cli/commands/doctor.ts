@@ -43,8 +43,8 @@ Options:
 
 Each finding has a severity (error / warning / info), a stable code, what is wrong, why it
 matters, and the fix as a snippet to paste.
-Exit status: 0 no error-level finding, 1 at least one (or platformio.ini missing / invalid),
-2 usage error.
+Exit status: 0 no error-level finding, 1 at least one, 2 usage error or platformio.ini missing /
+invalid.
 `;
 
 const SEVERITY_ORDER: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };

@@ -31,7 +31,8 @@ Options:
   --samples N         loop-period samples (default 2; each costs one or two loop periods)
   --no-loop           do not measure the loop period (one invitation per port)
   --no-mdns           do not browse mDNS
-  --interface NAME    browse mDNS on this interface (name or IPv4 address)
+  --interface NAME    mDNS (browsing, NAME.local) on this interface (name or IPv4 address;
+                      lo / 127.0.0.1 for "airflash emulate --mdns" devices)
   -I, --host_ip IP    send from this local address
   --time-scale F      multiply the default waits (emulated devices)
   --json              the whole result as one JSON object on stdout

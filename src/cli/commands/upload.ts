@@ -34,8 +34,9 @@ The password may also come from the environment variable AIRFLASH_PASSWORD (then
 appear in the process list). Waits adapt to a device whose loop() calls ArduinoOTA.handle()
 rarely; see docs/upload.md for the default timeouts.
 
-Exit codes: 0 updated, 1 failed, 2 usage error, 3 refused by the pre-flight check, 4 some devices of a
-fleet failed, 130 interrupted.
+Exit codes: 0 updated, 1 failed, 2 usage or input to fix (nothing was tried: unknown option, missing
+file), 3 refused by the pre-flight check (nothing sent), 4 some devices of a fleet failed,
+130 interrupted.
 `;
 
 const seconds = (s: number | undefined): number | undefined =>
