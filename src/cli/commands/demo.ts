@@ -24,6 +24,7 @@ Usage: airflash demo [--core esp32|esp32-legacy|esp8266] [--size BYTES] [--loop-
   --loop-ms N    the sketch calls ArduinoOTA.handle() every N ms (try 30000: a blocked loop)
   --no-password  no OTA password (default password: "demo")
   --json         JSON lines on stdout, as airflash upload --json
+  -r, --progress draw the progress bar even when not on a terminal
 `;
 
 export const DEMO_OPTIONS = [
