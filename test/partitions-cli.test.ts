@@ -63,6 +63,17 @@ describe('airflash partitions', () => {
     assert.equal((await run()).stdout, stdout);
   });
 
+  it('a scheme larger than --flash-size: says it does not fit, no "0 bytes" slots, exit 3', async () => {
+    const r = await run('default', '--flash-size', '2MB');
+    assert.equal(r.code, 3);
+    assert.match(r.stdout, /No OTA on this flash: the scheme does not fit 2MB\. The table ends at 0x400000/);
+    assert.match(
+      r.stdout,
+      /split into 2 slots of 0x140000 = 1,310,720 bytes = 1280 KiB each \(on a flash the table fits\)/,
+    );
+    assert.doesNotMatch(r.stdout, /0x0 = 0 bytes/);
+  });
+
   it('--flash-size shows the unused space', async () => {
     const { code, stdout } = await run('default', '--flash-size', '8MB');
     assert.equal(code, 0);
