@@ -127,18 +127,41 @@ export function toAirflashError(value: unknown, fallback: ErrorCode = 'INTERNAL'
 
 /** Process exit codes, one table for every command (README "Exit codes"). */
 export const EXIT = {
+  /** Success. */
   ok: 0,
+  /** Ran and failed: the device, the network or a check of the device said no. */
   failed: 1,
+  /** Nothing was tried: fix the command line or a file it names (missing, unreadable, bad syntax). */
   usage: 2,
+  /** Refused: the inputs were read and cannot work there (pre-flight verdict); nothing was sent. */
   preflight: 3,
+  /** Some devices of a fleet failed or were skipped. */
   partial: 4,
+  /** Ctrl-C / SIGTERM. */
   interrupted: 130,
 } as const;
 
+/** Error codes whose exit code is not 1 (failed). Every other code exits 1. */
+const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  BAD_ARGUMENT: EXIT.usage,
+  FILE_NOT_FOUND: EXIT.usage,
+  DEVICES_FILE: EXIT.usage,
+  CONFIG_INVALID: EXIT.usage,
+  PARTITION_CSV: EXIT.usage,
+  PARTITION_TABLE: EXIT.usage,
+  PARTITION_INVALID: EXIT.preflight,
+  IMAGE_INVALID: EXIT.preflight,
+  IMAGE_TRUNCATED: EXIT.preflight,
+  OTADATA_INVALID: EXIT.preflight,
+  INTERRUPTED: EXIT.interrupted,
+};
+
+/** The exit code of an error code: the one mapping every command uses. */
+export function exitCodeForCode(code: ErrorCode | string): number {
+  return EXIT_BY_CODE[code as ErrorCode] ?? (code.startsWith('PREFLIGHT_') ? EXIT.preflight : EXIT.failed);
+}
+
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof AirflashError)) return EXIT.failed;
-  if (error.code === 'BAD_ARGUMENT') return EXIT.usage;
-  if (error.code === 'INTERRUPTED') return EXIT.interrupted;
-  if (error.code.startsWith('PREFLIGHT_')) return EXIT.preflight;
-  return EXIT.failed;
+  return exitCodeForCode(error.code);
 }

@@ -177,9 +177,9 @@ describe('airflash upload (CLI)', () => {
     assert.equal(jsonLines(j.stdout).at(-1)?.['code'], 'BAD_ARGUMENT');
   });
 
-  it('a missing file is FILE_NOT_FOUND, exit 1', async () => {
+  it('a missing file is FILE_NOT_FOUND, exit 2 (input to fix; nothing was tried)', async () => {
     const r = await runCliInMemory(['upload', '-i', '127.0.0.1', '-f', join(dir, 'nope.bin')]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /FILE_NOT_FOUND/);
   });
 

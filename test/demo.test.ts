@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { runCliInMemory } from './helpers/cli-io.ts';
+import { REPO } from './helpers/fleet.ts';
 
 const netHandles = (): number =>
   process.getActiveResourcesInfo().filter((r) => ['UDPWRAP', 'TCPWRAP', 'TCPSERVERWRAP'].includes(r)).length;
@@ -43,8 +49,35 @@ describe('airflash demo (what npm start runs)', () => {
     assert.ok(lines.every((l) => ['phase', 'progress', 'warning', 'result'].includes(l.type)));
   });
 
-  it('a bad option is a usage error', async () => {
+  it("a bad option is a usage error that points to demo's help", async () => {
     const r = await runCliInMemory(['demo', '--core', 'avr']);
     assert.equal(r.code, 2);
+    const bogus = await runCliInMemory(['demo', '--bogus']);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.stderr, /Unknown option --bogus for "airflash demo"[\s\S]*airflash demo --help/);
+  });
+
+  it('a failed demo (an ESP8266 sketch too big for its flash) exits 1 and leaves no temporary file', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'airflash-demo-tmp-'));
+    try {
+      const child = promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', join(REPO, 'src/cli/run.ts'), 'demo', '--core', 'esp8266', '--size', '2000000'],
+        { cwd: REPO, env: { ...process.env, TMPDIR: tmp } },
+      );
+      const error = await child.then(
+        () => undefined,
+        (e: { code?: number; stderr?: string }) => e,
+      );
+      assert.equal(error?.code, 1, error?.stderr);
+      assert.match(error?.stderr ?? '', /DEVICE_REFUSED.*Not Enough Space/);
+      assert.doesNotMatch(error?.stderr ?? '', /Unhandled|node:internal/);
+      assert.deepEqual(
+        (await readdir(tmp)).filter((f) => f.startsWith('airflash-demo-')),
+        [],
+      );
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -62,19 +62,19 @@ test('a password in the file is refused, naming the entry', () => {
   ]);
   assert.throws(
     () => parseDevicesFile(text),
-    devicesError(/entry 1, "password": never store a password in the file; use passwordEnv/, 1, 'password'),
+    devicesError(/entry 2, "password": never store a password in the file; use passwordEnv/, 1, 'password'),
   );
 });
 
 test('each invalid field is an error naming the entry index and the field', () => {
   const cases: Array<[unknown, RegExp, number | undefined, string | undefined]> = [
     [{ devices: [] }, /must be a JSON array/, undefined, undefined],
-    [['kitchen'], /entry 0 is not an object/, 0, undefined],
-    [[{ address: '10.0.0.1' }], /entry 0, "name" is missing/, 0, 'name'],
-    [[{ name: 'x' }], /entry 0, "address" is missing/, 0, 'address'],
-    [[{ name: 'x', address: '' }], /entry 0, "address" must be a non-empty string/, 0, 'address'],
+    [['kitchen'], /entry 1 is not an object/, 0, undefined],
+    [[{ address: '10.0.0.1' }], /entry 1, "name" is missing/, 0, 'name'],
+    [[{ name: 'x' }], /entry 1, "address" is missing/, 0, 'address'],
+    [[{ name: 'x', address: '' }], /entry 1, "address" must be a non-empty string/, 0, 'address'],
     [[{ name: 'x', address: '10.0.0.1:3232' }], /neither an IP address nor a host name/, 0, 'address'],
-    [[{ name: 'x', address: '10.0.0.1', port: 70000 }], /entry 0, "port" must be an integer/, 0, 'port'],
+    [[{ name: 'x', address: '10.0.0.1', port: 70000 }], /entry 1, "port" must be an integer/, 0, 'port'],
     [[{ name: 'x', address: '10.0.0.1', port: '3232' }], /"port" must be an integer/, 0, 'port'],
     [[{ name: 'x', address: '10.0.0.1', core: 'rp2040' }], /"rp2040" is not a core/, 0, 'core'],
     [[{ name: 'x', address: '10.0.0.1', chip: 'esp31' }], /"esp31" is not a known chip/, 0, 'chip'],
@@ -90,7 +90,7 @@ test('each invalid field is an error naming the entry index and the field', () =
         { name: 'y', address: '10.0.0.2' },
         { name: 'X', address: '10.0.0.3' },
       ],
-      /entry 2, "name": "X" is already used by entry 0/,
+      /entry 3, "name": "X" is already used by entry 1/,
       2,
       'name',
     ],
@@ -112,7 +112,10 @@ test('unknown keys are warnings, not errors', () => {
   );
   assert.equal(devices.length, 1);
   assert.equal(warnings.length, 2);
-  assert.match(warnings[0] ?? '', /f\.json: entry 0 \("x"\): unknown key "adress" ignored/);
+  assert.match(
+    warnings[0] ?? '',
+    /f\.json: entry 1 \("x"\): unknown key "adress" ignored\. Did you mean address\?/,
+  );
   assert.match(warnings[1] ?? '', /unknown key "notes"/);
 });
 
@@ -135,7 +138,7 @@ test('loadDevicesFile: cwd default (absent → []), explicit path (absent → er
     await writeFile(join(dir, 'bad.json'), JSON.stringify([{ name: 'z' }]));
     await assert.rejects(
       loadDevicesFile('bad.json', dir),
-      devicesError(/bad\.json: entry 0, "address" is missing/),
+      devicesError(/bad\.json: entry 1, "address" is missing/),
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

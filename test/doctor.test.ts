@@ -521,21 +521,21 @@ describe('doctor: output from files', () => {
 });
 
 describe('doctor: errors and usage', () => {
-  it('no platformio.ini → exit 1 with a clear message', async () => {
+  it('no platformio.ini → exit 2 (input to fix) with a clear message', async () => {
     const dir = await project({ 'src/main.cpp': GOOD_MAIN });
     const { code, stderr, stdout } = await runDoctorCli(['doctor', dir], '/');
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.equal(stdout, '');
     assert.match(stderr, /error \[FILE_NOT_FOUND\]: There is no platformio\.ini in /);
   });
 
-  it('an invalid platformio.ini → exit 1 naming file and line (also with --json)', async () => {
+  it('an invalid platformio.ini → exit 2 naming file and line (also with --json)', async () => {
     const dir = await project({ 'platformio.ini': '[env:a]\nboard = x\nextends = missing\n' });
     const human = await runDoctorCli(['doctor', dir], '/');
-    assert.equal(human.code, 1);
+    assert.equal(human.code, 2);
     assert.match(human.stderr, /error \[CONFIG_INVALID\]: platformio\.ini:3: \[env:a\] extends "missing"/);
     const json = await runDoctorCli(['doctor', dir, '--json'], '/');
-    assert.equal(json.code, 1);
+    assert.equal(json.code, 2);
     const doc = JSON.parse(json.stdout) as { ok: boolean; error: { code: string } };
     assert.equal(doc.ok, false);
     assert.equal(doc.error.code, 'CONFIG_INVALID');

@@ -135,14 +135,14 @@ describe('espota.py argument lists, exactly as the tools pass them (protocol.md 
     assert.equal(opts(['-i', '10.0.0.1', '-i', '10.0.0.2', '-f', 'f']).host, '10.0.0.2');
   });
 
-  it('optparse / argparse spellings: --opt=value, -ovalue, clustered flags, unique prefixes', () => {
+  it('optparse / argparse spellings: --opt=value, -ovalue, clustered flags', () => {
     const p = parseUploadArgs([
       '--ip=10.0.0.9',
       '-p3232',
       '-dr',
-      '--aut',
+      '--auth',
       'x',
-      '--host_p=4000',
+      '--host_port=4000',
       '-m',
       '-t',
       '7',
@@ -157,6 +157,17 @@ describe('espota.py argument lists, exactly as the tools pass them (protocol.md 
       md5_target: true,
       timeout: 7,
     });
+  });
+
+  it('long options are never abbreviated: --a is not --auth; the message names the candidates', () => {
+    usageError(
+      () => parseUploadArgs(['-i', 'h', '-f', 'f', '--a', 'secret']),
+      /Unknown option --a for "airflash upload"\. Did you mean --auth, --attempts or --auth-timeout\?/,
+    );
+    usageError(() => parseUploadArgs(['--aut', 'x']), /Unknown option --aut .*Did you mean --auth/);
+    usageError(() => parseUploadArgs(['--host_p=4000']), /Unknown option --host_p .*--host_port/);
+    // The one-line splitter does not take an abbreviation for an option either: it stays one value.
+    assert.deepEqual(parseUploadArgs(['--auth=pw --po=8266']).values, { auth: 'pw --po=8266' });
   });
 
   it('-t is seconds per invitation attempt; --invite-timeout is the total', () => {
@@ -191,7 +202,11 @@ describe('espota.py argument lists, exactly as the tools pass them (protocol.md 
     usageError(() => parseUploadArgs(['-x']), /Unknown option -x/);
     usageError(() => parseUploadArgs(['-i']), /needs a value/);
     usageError(() => parseUploadArgs(['-p', 'abc']), /needs a number/);
-    usageError(() => parseUploadArgs(['--re', '1']), /Ambiguous option --re/);
+    usageError(
+      () => parseUploadArgs(['--re', '1']),
+      /Unknown option --re .*Did you mean --retries or --result-timeout\?/,
+    );
+    usageError(() => parseUploadArgs(['--retires', '1']), /Did you mean --retries\?/);
     usageError(() => opts(['-f', 'fw.bin']), /-i DEVICE is missing/);
     usageError(() => opts(['-i', 'h']), /-f FILE is missing/);
     usageError(() => opts(['-i', 'h', '-f', 'f', '-p', '70000']), /port number/);

@@ -337,7 +337,7 @@ test('usage errors and refusals: -i with fleet options, no image, a refused imag
   assert.equal(c.code, 3, c.stderr);
   assert.equal(jsonLines(c.stdout)[0]?.['code'], 'PREFLIGHT_NOT_APP');
   const d = await runCliInMemory(['upload', '--devices', 'missing.json', '-f', 'firmware.bin'], { cwd: dir });
-  assert.equal(d.code, 1);
+  assert.equal(d.code, 2, 'a devices file that does not exist is input to fix');
   assert.match(d.stderr, /missing\.json does not exist/);
   // A devices file whose passwordEnv is not set is refused before anything is sent.
   await writeFile(
@@ -379,6 +379,13 @@ test('argument helpers', () => {
   assert.equal(fleetExitCode({ ...base, results }), 0);
   assert.equal(fleetExitCode({ ...base, ok: 1, failed: 1, results }), 4);
   assert.equal(fleetExitCode({ ...base, ok: 0, skipped: 2, results }), 1);
+  const refused = [
+    { code: 'PREFLIGHT_WRONG_CHIP' },
+    { code: 'PREFLIGHT_TOO_BIG' },
+  ] as FleetSummary['results'];
+  assert.equal(fleetExitCode({ ...base, ok: 0, failed: 2, results: refused }), 3, 'every device refused');
+  const mixed = [{ code: 'PREFLIGHT_WRONG_CHIP' }, { code: 'AUTH_FAILED' }] as FleetSummary['results'];
+  assert.equal(fleetExitCode({ ...base, ok: 0, failed: 2, results: mixed }), 1);
   assert.equal(fleetExitCode({ ...base, stopped: { reason: 'canary', message: '' }, results }), 1);
   assert.equal(fleetExitCode({ ...base, stopped: { reason: 'interrupted', message: '' }, results }), 130);
 });

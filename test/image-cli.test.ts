@@ -106,7 +106,7 @@ describe('airflash image', () => {
     assert.equal((await run()).code, 2);
     assert.equal((await run('a', 'b')).code, 2);
     const missing = await run('nope.bin');
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 2);
     assert.match(missing.stderr, /FILE_NOT_FOUND/);
   });
 });

@@ -63,6 +63,17 @@ describe('airflash partitions', () => {
     assert.equal((await run()).stdout, stdout);
   });
 
+  it('a scheme larger than --flash-size: says it does not fit, no "0 bytes" slots, exit 3', async () => {
+    const r = await run('default', '--flash-size', '2MB');
+    assert.equal(r.code, 3);
+    assert.match(r.stdout, /No OTA on this flash: the scheme does not fit 2MB\. The table ends at 0x400000/);
+    assert.match(
+      r.stdout,
+      /split into 2 slots of 0x140000 = 1,310,720 bytes = 1280 KiB each \(on a flash the table fits\)/,
+    );
+    assert.doesNotMatch(r.stdout, /0x0 = 0 bytes/);
+  });
+
   it('--flash-size shows the unused space', async () => {
     const { code, stdout } = await run('default', '--flash-size', '8MB');
     assert.equal(code, 0);
@@ -75,7 +86,7 @@ describe('airflash partitions', () => {
     assert.equal(code, 0);
     assert.match(stdout, /fw\.bin: 869,965 bytes use 66\.4 % of a 1280 KiB slot \(440,755 bytes free\)\./);
     const big = await run('default', '--firmware', 'big.bin');
-    assert.equal(big.code, 1);
+    assert.equal(big.code, 3, 'does not fit: what the pre-flight refuses');
     assert.match(
       big.stdout,
       /1,400,000 bytes do NOT fit a 1280 KiB slot \(106\.8 %; 89,280 bytes too many\)/,
@@ -127,14 +138,15 @@ describe('airflash partitions', () => {
   });
 
   it('CSV errors use gen_esp32part messages; invalid tables are shown with the problem', async () => {
+    // A table that cannot be read is input to fix (2); one that is read and invalid is refused (3).
     const broken = await run('broken.csv');
-    assert.equal(broken.code, 1);
+    assert.equal(broken.code, 2);
     assert.match(broken.stderr, /error \[PARTITION_CSV\]: Error at line 2: Invalid field value 020/);
     const invalid = await run('invalid.csv');
-    assert.equal(invalid.code, 1);
+    assert.equal(invalid.code, 3);
     assert.match(invalid.stdout, /INVALID: Partition app invalid: Offset 0x11000 is not aligned to 0x10000/);
     const asCsv = await run('invalid.csv', '--format', 'csv');
-    assert.equal(asCsv.code, 1);
+    assert.equal(asCsv.code, 3);
     assert.match(asCsv.stderr, /PARTITION_INVALID/);
   });
 
@@ -145,7 +157,7 @@ describe('airflash partitions', () => {
     assert.equal((await run('default', '--format', 'xml')).code, 2);
     assert.equal((await run('default', '--bogus')).code, 2);
     assert.equal((await run('default', '--flash-size', 'big')).code, 2);
-    assert.equal((await run('missing/file.csv')).code, 1);
+    assert.equal((await run('missing/file.csv')).code, 2);
   });
 
   it('--list and --help', async () => {

@@ -1,12 +1,16 @@
 /**
  * `airflash upload` argument parsing: espota.py's options with espota's meanings (protocol.md
  * §7.1), airflash's own options, and the leniency PlatformIO and the Arduino IDE recipes need:
- * `--opt=value`, `--opt value`, `-o value`, `-ovalue`, clustered flags (`-dr`), unique long-option
- * prefixes (`--aut`) as optparse/argparse allow, the last of a repeated option wins, one argv
- * element holding several options (PlatformIO one-line `upload_flags`) is split with a note, and
- * the ESP8266 recipe's `-I ".../espota.py"` (Python's own flag there) is ignored with a note.
+ * `--opt=value`, `--opt value`, `-o value`, `-ovalue`, clustered flags (`-dr`), the last of a
+ * repeated option wins, one argv element holding several options (PlatformIO one-line
+ * `upload_flags`) is split with a note, and the ESP8266 recipe's `-I ".../espota.py"` (Python's
+ * own flag there) is ignored with a note. Long names are not abbreviated (argparse would take
+ * `--a` for `--auth`; airflash says "Unknown option --a … Did you mean --auth …?"): the parser is
+ * the one of every command (options.ts).
  */
-import { AirflashError } from '../errors.ts';
+import { type OptionSpec, type ParsedArgs as Parsed, parseOptions } from './options.ts';
+
+export { type OptionSpec, optionsHelp } from './options.ts';
 
 export type UploadOptionName =
   | 'ip'
@@ -34,20 +38,11 @@ export type UploadOptionName =
   | 'compress'
   | 'no_signed'
   | 'time_scale'
+  | 'interface'
   | 'help';
 
-export interface OptionSpec<N extends string = UploadOptionName> {
-  name: N;
-  long: string;
-  short?: string;
-  /** 'string' takes a value; 'number' a number; 'flag' none. */
-  kind: 'string' | 'number' | 'flag';
-  /** From espota.py (same meaning). */
-  espota?: boolean;
-  help: string;
-  /** Not listed in --help. */
-  hidden?: boolean;
-}
+/** What `parseUploadArgs` returns. */
+export type ParsedArgs<N extends string = UploadOptionName> = Parsed<N>;
 
 export const UPLOAD_OPTIONS: readonly OptionSpec<UploadOptionName>[] = [
   {
@@ -190,6 +185,13 @@ export const UPLOAD_OPTIONS: readonly OptionSpec<UploadOptionName>[] = [
     help: 'JSON lines on stdout (phase, progress, warning, result)',
   },
   {
+    name: 'interface',
+    long: 'interface',
+    arg: 'NAME',
+    kind: 'string',
+    help: 'resolve NAME.local with mDNS on this interface only (name or IPv4 address; lo / 127.0.0.1 for emulated devices)',
+  },
+  {
     name: 'time_scale',
     long: 'time-scale',
     kind: 'number',
@@ -199,50 +201,12 @@ export const UPLOAD_OPTIONS: readonly OptionSpec<UploadOptionName>[] = [
   { name: 'help', long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
 ];
 
-export interface ParsedArgs<N extends string = UploadOptionName> {
-  /** The value of each option given (the last one wins); flags are `true`. */
-  values: Partial<Record<N, string | number | true>>;
-  /** Every occurrence, in order (fleet options may want all `-i`). */
-  occurrences: Array<{ name: N; value: string | number | true }>;
-  /** Things the user should know about how the arguments were read. */
-  notes: Array<{ code: string; message: string }>;
-  positionals: string[];
-}
-
-function findLong<N extends string>(name: string, specs: readonly OptionSpec<N>[]): OptionSpec<N> {
-  const exact = specs.find((s) => s.long === name);
-  if (exact) return exact;
-  // Unique prefix, as optparse / argparse accept (`--aut` = `--auth`).
-  const matches = specs.filter((s) => s.long.startsWith(name));
-  if (matches.length === 1) return matches[0] as OptionSpec<N>;
-  // espota's own options keep their abbreviations (`--aut` = `--auth`, not `--auth-timeout`).
-  const espota = matches.filter((s) => s.espota);
-  if (espota.length === 1) return espota[0] as OptionSpec<N>;
-  if (matches.length > 1)
-    throw new AirflashError(
-      'BAD_ARGUMENT',
-      `Ambiguous option --${name}: could be ${matches.map((m) => `--${m.long}`).join(', ')}.`,
-    );
-  throw new AirflashError('BAD_ARGUMENT', `Unknown option --${name}.`, {
-    hint: 'Run "airflash upload --help" for the options.',
-  });
-}
-
-function findShort<N extends string>(ch: string, specs: readonly OptionSpec<N>[]): OptionSpec<N> {
-  const s = specs.find((o) => o.short === ch);
-  if (!s)
-    throw new AirflashError('BAD_ARGUMENT', `Unknown option -${ch}.`, {
-      hint: 'Run "airflash upload --help" for the options.',
-    });
-  return s;
-}
-
 /** Whether a token names one of our options (used to split one-line multi-option arguments). */
 function isOptionToken(token: string, specs: readonly OptionSpec<string>[]): boolean {
   const m = /^--([A-Za-z][\w-]*)(=.*)?$/.exec(token);
   if (m) {
     const name = m[1] as string;
-    return specs.some((s) => s.long === name) || specs.filter((s) => s.long.startsWith(name)).length === 1;
+    return specs.some((s) => s.long === name);
   }
   const sm = /^-([A-Za-z])/.exec(token);
   return sm !== null && specs.some((s) => s.short === sm[1]);
@@ -302,99 +266,20 @@ export function splitJoinedOptions(
   return { argv: out, notes };
 }
 
-function toNumber(spec: OptionSpec<string>, raw: string): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n))
-    throw new AirflashError('BAD_ARGUMENT', `Option --${spec.long} needs a number, not "${raw}".`);
-  return n;
-}
-
 /** Parse `airflash upload` arguments. Throws BAD_ARGUMENT (exit 2) on a usage error. */
 export function parseUploadArgs(argv: readonly string[]): ParsedArgs<UploadOptionName> {
-  return parseOptions(argv, UPLOAD_OPTIONS);
-}
-
-/** The same rules for any option table (other commands, fleet options). */
-export function parseOptions<N extends string>(
-  argv: readonly string[],
-  specs: readonly OptionSpec<N>[],
-): ParsedArgs<N> {
-  const split = splitJoinedOptions(argv, specs);
-  const args = split.argv;
-  const parsed: ParsedArgs<N> = { values: {}, occurrences: [], notes: [...split.notes], positionals: [] };
-  const set = (spec: OptionSpec<N>, raw: string | true): void => {
-    let value: string | number | true = raw;
-    if (spec.kind === 'number' && raw !== true) value = toNumber(spec, raw);
-    if (spec.name === 'host_ip' && typeof value === 'string' && /espota(\.py)?$/i.test(value.trim())) {
-      parsed.notes.push({
+  const split = splitJoinedOptions(argv, UPLOAD_OPTIONS);
+  const parsed = parseOptions(split.argv, UPLOAD_OPTIONS, {
+    command: 'upload',
+    accept: (spec, value, into) => {
+      if (spec.name !== 'host_ip' || typeof value !== 'string' || !/espota(\.py)?$/i.test(value.trim()))
+        return true;
+      into.notes.push({
         code: 'IGNORED_PYTHON_FLAG',
         message: `Ignored -I "${value}": in the ESP8266 Arduino recipe -I is Python's isolated-mode flag before the espota.py path, not a host IP.`,
       });
-      return;
-    }
-    parsed.values[spec.name] = value;
-    parsed.occurrences.push({ name: spec.name, value });
-  };
-  const needValue = (spec: OptionSpec<N>, i: number): string => {
-    const next = args[i + 1];
-    if (next === undefined)
-      throw new AirflashError(
-        'BAD_ARGUMENT',
-        `Option ${spec.short ? `-${spec.short}/` : ''}--${spec.long} needs a value.`,
-      );
-    return next;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--') {
-      parsed.positionals.push(...args.slice(i + 1));
-      break;
-    }
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      const spec = findLong(name, specs);
-      if (spec.kind === 'flag') {
-        if (eq !== -1) throw new AirflashError('BAD_ARGUMENT', `Option --${spec.long} takes no value.`);
-        set(spec, true);
-      } else if (eq !== -1) set(spec, arg.slice(eq + 1));
-      else {
-        set(spec, needValue(spec, i));
-        i++;
-      }
-      continue;
-    }
-    if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) {
-      // Short options, possibly clustered (-dr) or with an attached value (-p3232).
-      for (let j = 1; j < arg.length; j++) {
-        const spec = findShort(arg[j] as string, specs);
-        if (spec.kind === 'flag') {
-          set(spec, true);
-          continue;
-        }
-        const rest = arg.slice(j + 1);
-        if (rest !== '') set(spec, rest.startsWith('=') ? rest.slice(1) : rest);
-        else {
-          set(spec, needValue(spec, i));
-          i++;
-        }
-        break;
-      }
-      continue;
-    }
-    parsed.positionals.push(arg);
-  }
-  return parsed;
-}
-
-/** The options part of `airflash upload --help`. */
-export function optionsHelp(specs: readonly OptionSpec<string>[] = UPLOAD_OPTIONS): string {
-  const rows = specs
-    .filter((s) => !s.hidden)
-    .map((s) => {
-      const flag = `${s.short ? `-${s.short}, ` : '    '}--${s.long}${s.kind === 'flag' ? '' : s.kind === 'number' ? ' N' : ' VALUE'}`;
-      return [flag, s.help] as const;
-    });
-  const width = Math.max(...rows.map(([f]) => f.length));
-  return rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`).join('\n');
+      return false;
+    },
+  });
+  return { ...parsed, notes: [...split.notes, ...parsed.notes] };
 }

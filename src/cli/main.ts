@@ -1,5 +1,7 @@
 import { AirflashError, EXIT, exitCodeFor } from '../errors.ts';
+import { didYouMean } from '../util/suggest.ts';
 import { VERSION } from '../version.ts';
+import { parseOptions } from './options.ts';
 import { COMMANDS } from './registry.ts';
 import { renderError } from './render-error.ts';
 import type { CliIO } from './types.ts';
@@ -16,15 +18,45 @@ function mainHelp(): string {
     'Commands:',
     ...lines,
     '',
-    'Run "airflash <command> --help" for the options of a command.',
-    'Exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by pre-flight, 4 some devices failed, 130 interrupted.',
+    'Run "airflash <command> --help" (or "airflash help <command>") for the options of a command.',
+    'Exit codes: 0 ok, 1 failed, 2 usage or input to fix (nothing was tried), 3 refused (the image or',
+    'table cannot work there; nothing sent), 4 some devices of a fleet failed, 130 interrupted.',
     '',
   ].join('\n');
 }
 
+function unknownCommand(name: string): AirflashError {
+  return new AirflashError(
+    'BAD_ARGUMENT',
+    `Unknown command "${name}".${didYouMean(name, Object.keys(COMMANDS))}`,
+    { hint: 'Run "airflash --help" for the list of commands.' },
+  );
+}
+
 /** Run the CLI with the given arguments; returns the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    io.stderr.write(renderError(error));
+    return exitCodeFor(error);
+  }
+}
+
+async function dispatch(argv: string[], io: CliIO): Promise<number> {
   const [first, ...rest] = argv;
+  if (first === 'help' && rest.length > 0) {
+    // `airflash help upload` = `airflash upload --help`.
+    const [topic, ...extra] = rest;
+    const entry = COMMANDS[topic as string];
+    if (entry === undefined) throw unknownCommand(topic as string);
+    if (extra.length > 0)
+      throw new AirflashError('BAD_ARGUMENT', `"airflash help" takes one command, not ${rest.length}.`, {
+        hint: `airflash help ${topic}`,
+      });
+    io.stdout.write(`${(await entry.load()).help.trimEnd()}\n`);
+    return EXIT.ok;
+  }
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     io.stdout.write(mainHelp());
     return first === undefined ? EXIT.usage : EXIT.ok;
@@ -37,21 +69,16 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const entry = COMMANDS[first];
   const name = entry ? first : first.startsWith('-') ? 'upload' : undefined;
   const args = entry ? rest : argv;
-  if (name === undefined) {
-    io.stderr.write(`airflash: unknown command "${first}". Run "airflash --help" for the list.\n`);
-    return EXIT.usage;
+  if (name === undefined) throw unknownCommand(first);
+  const registered = COMMANDS[name] as (typeof COMMANDS)[string];
+  const command = await registered.load();
+  if (args.includes('--help') || (args.includes('-h') && name !== 'upload')) {
+    io.stdout.write(`${command.help.trimEnd()}\n`);
+    return EXIT.ok;
   }
-  try {
-    const command = await (COMMANDS[name] as (typeof COMMANDS)[string]).load();
-    if (args.includes('--help') || (args.includes('-h') && name !== 'upload')) {
-      io.stdout.write(`${command.help.trimEnd()}\n`);
-      return EXIT.ok;
-    }
-    return await command.run(args, io);
-  } catch (error) {
-    io.stderr.write(renderError(error));
-    return exitCodeFor(error);
-  }
+  // Commands that read their arguments themselves are checked against their table first.
+  if (registered.check !== undefined) parseOptions(args, registered.check, { command: name });
+  return await command.run(args, io);
 }
 
 /** Entry point used by bin/airflash.js. */

@@ -1,7 +1,16 @@
+import { DASHBOARD_OPTIONS } from './dashboard-options.ts';
+import type { OptionSpec } from './options.ts';
 import type { Command } from './types.ts';
 
+export interface RegisteredCommand {
+  summary: string;
+  load: () => Promise<Command>;
+  /** For a command that parses its arguments itself: the table they are checked against first. */
+  check?: readonly OptionSpec<string>[];
+}
+
 /** Every CLI command, loaded lazily so `airflash --help` stays fast. */
-export const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+export const COMMANDS: Record<string, RegisteredCommand> = {
   upload: {
     summary: 'Upload a firmware or filesystem image (espota.py compatible; fleets too)',
     load: async () => (await import('./commands/upload.ts')).command,
@@ -36,6 +45,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   },
   dashboard: {
     summary: 'Serve a local web dashboard to see and update every device',
-    load: async () => (await import('./commands/dashboard.ts')).command,
+    load: async () => {
+      const { command } = await import('./commands/dashboard.ts');
+      return { ...command, options: DASHBOARD_OPTIONS };
+    },
+    check: DASHBOARD_OPTIONS,
+  },
+  completion: {
+    summary: 'Print a shell completion script: airflash completion bash|zsh|fish',
+    load: async () => (await import('./commands/completion.ts')).command,
   },
 };

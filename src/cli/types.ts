@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { OptionSpec } from './options.ts';
 
 /** What a command gets to talk to the world. Tests pass their own streams. */
 export interface CliIO {
@@ -17,6 +18,8 @@ export interface Command {
   summary: string;
   /** Full help text for `airflash <command> --help`. */
   help: string;
+  /** The command's option table: parsing, unknown-option messages and shell completion. */
+  options?: readonly OptionSpec<string>[];
   /** Returns the process exit code (see EXIT in errors.ts). */
   run(argv: string[], io: CliIO): Promise<number>;
 }

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { AirflashError } from '../errors.ts';
 import { abortError } from '../util/abort.ts';
+import { didYouMean } from '../util/suggest.ts';
 import type { DeviceRecord } from './types.ts';
 
 /** The file looked for in the working directory when no path is given. */
@@ -83,8 +84,9 @@ export function parseDevicesFile(
   const warnings: string[] = [];
   const names = new Map<string, number>();
   data.forEach((entry: unknown, index: number) => {
+    // Messages count entries from 1 (as emulator fleet files do); `data.index` is the array index.
     const where = (field?: string): string =>
-      field === undefined ? `entry ${index}` : `entry ${index}, "${field}"`;
+      field === undefined ? `entry ${index + 1}` : `entry ${index + 1}, "${field}"`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       throw fail(source, `${where()} is not an object.`, 'Each entry is { "name": ..., "address": ... }.', {
         index,
@@ -119,12 +121,12 @@ export function parseDevicesFile(
       return value.trim();
     };
     const name = str('name', true) as string;
-    const label = `entry ${index} ("${name}")`;
+    const label = `entry ${index + 1} ("${name}")`;
     const previous = names.get(name.toLowerCase());
     if (previous !== undefined) {
       throw fail(
         source,
-        `${where('name')}: "${name}" is already used by entry ${previous}.`,
+        `${where('name')}: "${name}" is already used by entry ${previous + 1}.`,
         'Give each device its own name.',
         {
           index,
@@ -222,7 +224,7 @@ export function parseDevicesFile(
     for (const key of Object.keys(obj)) {
       if (!KNOWN_KEYS.has(key)) {
         warnings.push(
-          `${source}: ${label}: unknown key "${key}" ignored (known: ${[...KNOWN_KEYS].join(', ')}).`,
+          `${source}: ${label}: unknown key "${key}" ignored.${didYouMean(key, KNOWN_KEYS)} Known keys: ${[...KNOWN_KEYS].join(', ')}.`,
         );
       }
     }

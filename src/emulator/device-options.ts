@@ -4,6 +4,7 @@ import { AirflashError } from '../errors.ts';
 import {
   builtinPartitionTable,
   builtinSchemeFlashSize,
+  formatFlashSize,
   loadPartitionTable,
   type PartitionTable,
   parseFlashSize,
@@ -67,12 +68,19 @@ export async function loadTable(partitions: string | PartitionTable | undefined)
   return { table: loadPartitionTable(bytes), schemeFlash: undefined };
 }
 
-export function toFlashSize(value: string | number): number {
+/** Flash sizes real ESP boards have: ESP32 family 1–128 MB, ESP8266 512 KB–16 MB (its layouts). */
+const REAL_FLASH_SIZES: Record<'esp32' | 'esp8266', readonly number[]> = {
+  esp32: [1, 2, 4, 8, 16, 32, 64, 128].map((mb) => mb * MB),
+  esp8266: [MB / 2, MB, 2 * MB, 4 * MB, 8 * MB, 16 * MB],
+};
+
+export function toFlashSize(value: string | number, core: 'esp32' | 'esp8266'): number {
   const n = typeof value === 'number' ? value : parseFlashSize(value);
-  if (!Number.isSafeInteger(n) || n <= 0 || n % 4096 !== 0) {
+  const sizes = REAL_FLASH_SIZES[core];
+  if (!sizes.includes(n)) {
     throw new AirflashError(
       'BAD_ARGUMENT',
-      `Flash size ${String(value)} is not a whole number of 4 KiB sectors.`,
+      `Flash size ${String(value)} is not one an ${core === 'esp8266' ? 'ESP8266' : 'ESP32'} board has: ${sizes.map(formatFlashSize).join(', ')}.`,
     );
   }
   return n;

@@ -515,17 +515,21 @@ export class Device implements EmulatedDevice {
 
   private async startMdns(): Promise<void> {
     const mod = await import('../discovery/index.ts');
+    const option = typeof this.mdnsOption === 'object' ? this.mdnsOption : undefined;
     const transport =
-      typeof this.mdnsOption === 'object'
-        ? (this.mdnsOption.transport as Parameters<typeof mod.advertise>[0]['transport'])
+      option !== undefined && 'transport' in option
+        ? (option.transport as Parameters<typeof mod.advertise>[0]['transport'])
         : undefined;
+    const mdnsPort = option !== undefined && 'port' in option ? option.port : undefined;
     this.mdnsAd = await mod.advertise({
       name: this.hostname,
       hostname: this.hostname,
       port: this.port,
       addresses: [this.address],
       txt: wireTxt(this.core, this.board, this.secret !== undefined),
-      ...(transport === undefined ? { interface: this.address } : { transport }),
+      ...(transport === undefined
+        ? { interface: this.address, ...(mdnsPort === undefined ? {} : { mdnsPort }) }
+        : { transport }),
     });
   }
 
@@ -1293,12 +1297,15 @@ export async function startDevice(options: DeviceOptions = {}): Promise<Emulated
   let table: PartitionTable | undefined;
   if (core === 'esp8266') {
     const layout = esp8266Layout(options.flashLayout ?? '4M2M');
-    flashSize = options.flashSize === undefined ? layout.flashSize : toFlashSize(options.flashSize);
+    flashSize =
+      options.flashSize === undefined ? layout.flashSize : toFlashSize(options.flashSize, 'esp8266');
   } else {
     const loaded = await loadTable(options.partitions);
     table = loaded.table;
     flashSize =
-      options.flashSize === undefined ? (loaded.schemeFlash ?? 4 * MB) : toFlashSize(options.flashSize);
+      options.flashSize === undefined
+        ? (loaded.schemeFlash ?? 4 * MB)
+        : toFlashSize(options.flashSize, 'esp32');
   }
   const device = new Device(options, table === undefined ? { flashSize } : { table, flashSize });
   try {

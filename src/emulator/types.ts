@@ -83,8 +83,11 @@ export interface DeviceOptions {
   board?: string;
   /** Keep the flash content in this directory (one subdirectory per hostname) across restarts. */
   stateDir?: string;
-  /** Advertise `_arduino._tcp` over mDNS (or through the given transport). */
-  mdns?: boolean | { transport: unknown };
+  /**
+   * Advertise `_arduino._tcp` over mDNS on the device's address (or through the given transport;
+   * or on another group port than 5353, for a private loopback group).
+   */
+  mdns?: boolean | { transport: unknown } | { port: number };
   /** Seed of the initial firmware, nonces' noise, loss and garbage. Default: from the hostname. */
   seed?: number;
   /** Receives every event, including the ones emitted while starting (listening, booted). */

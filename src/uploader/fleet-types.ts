@@ -1,3 +1,4 @@
+import type { AirflashError } from '../errors.ts';
 import type { PartitionTable } from '../formats/index.ts';
 import type { UploadObservation, UploadOptions, UploadPhase } from './types.ts';
 
@@ -16,6 +17,12 @@ export interface FleetTarget {
   partitions?: string | PartitionTable;
   /** OTA password; empty or absent = none. */
   password?: string;
+  /**
+   * Why this device cannot be updated, found while working out the target (e.g. the environment
+   * variable its password comes from is not set). It is then not sent to and fails with this error
+   * (a dry run reports it); the other devices go on.
+   */
+  unusable?: AirflashError;
 }
 
 /** Options of one upload that apply to every device of a fleet (see UploadOptions). */

@@ -171,6 +171,10 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
     warnings: [],
   }));
   for (const slot of slots) {
+    if (slot.target.unusable) {
+      slot.refused = slot.target.unusable;
+      continue;
+    }
     const verdict = await check.forTarget(slot.target);
     if ('error' in verdict) slot.refused = verdict.error;
     else slot.warnings.push(...verdict.warnings);

@@ -171,9 +171,13 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
         `Sending the signed image ${image.sentPath} instead of ${image.path} (as espota does).`,
       );
     if (image.size === 0)
-      throw new AirflashError('BAD_ARGUMENT', 'The image is empty (0 bytes).', {
-        hint: 'Build the project again; the device cannot begin an update of size 0.',
-      });
+      throw new AirflashError(
+        'PREFLIGHT_EMPTY',
+        'The image is empty (0 bytes); there is nothing to upload.',
+        {
+          hint: 'Build the project again; the device cannot begin an update of size 0.',
+        },
+      );
     const check = o.preflight === undefined ? createPreflight() : o.preflight;
     if (check) {
       rec.setPhase('preflight');

@@ -6,7 +6,7 @@ import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.
 import { buildEsp32App, buildEsp8266Sketch } from '../../formats/index.ts';
 import { md5hex } from '../../protocol/index.ts';
 import { createPreflight, upload } from '../../uploader/index.ts';
-import { type OptionSpec, type ParsedArgs, parseOptions } from '../espota-args.ts';
+import { type CommandValues, type OptionSpec, parseCommandArgs } from '../options.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
@@ -25,29 +25,39 @@ Usage: airflash demo [--core esp32|esp32-legacy|esp8266] [--size BYTES] [--loop-
   --loop-ms N    the sketch calls ArduinoOTA.handle() every N ms (try 30000: a blocked loop)
   --no-password  no OTA password (default password: "demo")
   --json         JSON lines on stdout, as airflash upload --json
+  -r, --progress draw the progress bar even when not on a terminal
 `;
 
-type DemoOption = 'core' | 'size' | 'loop_ms' | 'no_password' | 'json' | 'progress' | 'time_scale' | 'help';
-
-const DEMO_OPTIONS: readonly OptionSpec<DemoOption>[] = [
-  { name: 'core', long: 'core', kind: 'string', help: '' },
-  { name: 'size', long: 'size', kind: 'number', help: '' },
-  { name: 'loop_ms', long: 'loop-ms', kind: 'number', help: '' },
-  { name: 'no_password', long: 'no-password', kind: 'flag', help: '' },
-  { name: 'json', long: 'json', kind: 'flag', help: '' },
-  { name: 'progress', long: 'progress', short: 'r', kind: 'flag', help: '' },
-  { name: 'time_scale', long: 'time-scale', kind: 'number', help: '' },
-  { name: 'help', long: 'help', short: 'h', kind: 'flag', help: '' },
-];
+export const DEMO_OPTIONS = [
+  {
+    long: 'core',
+    kind: 'string',
+    arg: 'C',
+    choices: ['esp32', 'esp32-legacy', 'esp8266'],
+    help: 'emulated core (default esp32)',
+  },
+  {
+    long: 'size',
+    kind: 'number',
+    arg: 'N',
+    help: 'firmware size in bytes (default 1048576; 524288 for esp8266)',
+  },
+  { long: 'loop-ms', kind: 'number', arg: 'N', help: 'the sketch calls ArduinoOTA.handle() every N ms' },
+  { long: 'no-password', kind: 'flag', help: 'no OTA password (default password: "demo")' },
+  { long: 'json', kind: 'flag', help: 'JSON lines on stdout, as airflash upload --json' },
+  { long: 'progress', short: 'r', kind: 'flag', help: 'draw the progress bar even when not on a terminal' },
+  { long: 'time-scale', kind: 'number', arg: 'F', help: 'device time scale', hidden: true },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 /** The emulated device's clock runs this much faster than real time (its flash writes, loop). */
 const DEVICE_TIME_SCALE = 0.25;
 
 export async function runDemo(argv: string[], io: CliIO): Promise<number> {
   const started = Date.now();
-  let values: ParsedArgs<DemoOption>['values'];
+  let values: CommandValues<typeof DEMO_OPTIONS>;
   try {
-    values = parseOptions(argv, DEMO_OPTIONS).values;
+    values = parseCommandArgs(argv, DEMO_OPTIONS, 'demo').values;
   } catch (error) {
     io.stderr.write(renderError(error));
     return exitCodeFor(error);
@@ -56,29 +66,19 @@ export async function runDemo(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return EXIT.ok;
   }
-  const core = (typeof values.core === 'string' ? values.core : 'esp32') as
-    | 'esp32'
-    | 'esp32-legacy'
-    | 'esp8266';
-  if (!['esp32', 'esp32-legacy', 'esp8266'].includes(core)) {
-    io.stderr.write(
-      renderError(
-        new AirflashError('BAD_ARGUMENT', `--core must be esp32, esp32-legacy or esp8266, not "${core}".`),
-      ),
-    );
-    return EXIT.usage;
-  }
+  const core = (values.core ?? 'esp32') as 'esp32' | 'esp32-legacy' | 'esp8266';
   // An ESP8266 sketch must fit the 1 MB code window next to the running one: 512 KiB there.
-  const size = typeof values.size === 'number' ? values.size : core === 'esp8266' ? 512 * 1024 : 1024 * 1024;
+  const size =
+    values.size !== undefined ? Number(values.size) : core === 'esp8266' ? 512 * 1024 : 1024 * 1024;
   if (!Number.isInteger(size) || size < 8192 || size > 3 * 1024 * 1024) {
     io.stderr.write(
       renderError(new AirflashError('BAD_ARGUMENT', '--size must be from 8192 to 3145728 bytes.')),
     );
     return EXIT.usage;
   }
-  const loopMs = typeof values.loop_ms === 'number' ? values.loop_ms : 0;
-  const scale = typeof values.time_scale === 'number' ? values.time_scale : DEVICE_TIME_SCALE;
-  const password = values.no_password === true ? undefined : 'demo';
+  const loopMs = values['loop-ms'] !== undefined ? Number(values['loop-ms']) : 0;
+  const scale = values['time-scale'] !== undefined ? Number(values['time-scale']) : DEVICE_TIME_SCALE;
+  const password = values['no-password'] === true ? undefined : 'demo';
   const json = values.json === true;
   const say = (text: string): void => {
     io.stderr.write(`${safeBlock(text)}\n`);
@@ -133,6 +133,9 @@ export async function runDemo(argv: string[], io: CliIO): Promise<number> {
       label: `${dev.address}:${dev.port}`,
     });
     const booted = dev.waitFor('booted', (e) => e.event === 'booted' && e.md5 === bootMd5Expected, 120_000);
+    // When the upload fails, this wait ends with the device's close in `finally`: observed here,
+    // so it cannot become an unhandled rejection that kills the process before the clean-up.
+    booted.catch(() => {});
     const result = await upload({
       host: dev.address,
       port: dev.port,
@@ -189,5 +192,6 @@ export const command: Command = {
   name: 'demo',
   summary: 'Upload a generated firmware to an emulated ESP32 and watch it boot',
   help: HELP,
+  options: DEMO_OPTIONS,
   run: runDemo,
 };

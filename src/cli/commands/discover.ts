@@ -1,9 +1,23 @@
-import { parseArgs } from 'node:util';
 import { discover } from '../../discovery/browse.ts';
 import type { DiscoveredDevice, DiscoveryEvent } from '../../discovery/types.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { mdnsSettings } from '../mdns.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeJson, safeText } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
+
+export const DISCOVER_OPTIONS = [
+  { long: 'timeout', kind: 'number', arg: 'S', help: 'how long to listen, in seconds (default 3)' },
+  { long: 'watch', kind: 'flag', help: 'keep the list live until Ctrl-C' },
+  {
+    long: 'interface',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'browse on this interface only (lo / 127.0.0.1 for emulated devices)',
+  },
+  { long: 'json', kind: 'flag', help: 'one JSON object per line' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 const HELP = `Usage: airflash discover [--timeout S] [--watch] [--interface NAME] [--json]
 
@@ -15,8 +29,9 @@ Options:
   --timeout S       how long to listen, in seconds (default 3; with --watch: until Ctrl-C)
   --watch           keep the list live: print devices as they appear, change and disappear
   --interface NAME  browse on this interface only (name such as eth0 / en0, or one of its IPv4
-                    addresses); default: every interface except loopback, VPN and virtual
-                    adapters (Docker, WSL, VirtualBox, VMware ...)
+                    addresses; lo or 127.0.0.1 finds "airflash emulate --mdns" devices);
+                    default: every interface except loopback, VPN and virtual adapters
+                    (Docker, WSL, VirtualBox, VMware ...)
   --json            one JSON object per line: {"event":"up"|"update"|"down","device":{...}}
 
 Exit status: 0 when at least one device answered (or --watch ended with Ctrl-C), 1 when none did.
@@ -69,55 +84,26 @@ export const command: Command = {
   name: 'discover',
   summary: 'Find ArduinoOTA devices with mDNS',
   help: HELP,
+  options: DISCOVER_OPTIONS,
   async run(argv, io) {
-    let parsed: ReturnType<
-      typeof parseArgs<{
-        options: {
-          timeout: { type: 'string' };
-          watch: { type: 'boolean' };
-          interface: { type: 'string' };
-          json: { type: 'boolean' };
-        };
-      }>
-    >;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          timeout: { type: 'string' },
-          watch: { type: 'boolean' },
-          interface: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
-        allowPositionals: false,
+    const { values, positionals } = parseCommandArgs(argv, DISCOVER_OPTIONS, 'discover');
+    if (positionals.length > 0)
+      throw new AirflashError('BAD_ARGUMENT', `Unexpected argument "${positionals[0]}".`, {
+        hint: 'Run "airflash discover --help" for its options.',
       });
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
-        hint: 'Run "airflash discover --help" for the options.',
-      });
-    }
-    const { values } = parsed;
     const watch = values.watch === true;
     const json = values.json === true;
     const timeoutMs =
       values.timeout === undefined
         ? undefined
         : Math.round(parsePositiveNumber(values.timeout, '--timeout') * 1000);
-    // Not for users: a non-standard group port, so tests can browse a private loopback group.
-    const { AIRFLASH_MDNS_PORT: portText } = io.env;
-    const mdnsPort =
-      portText === undefined || portText === ''
-        ? undefined
-        : Math.trunc(parsePositiveNumber(portText, 'AIRFLASH_MDNS_PORT'));
 
     const devices = new Map<string, DiscoveredDevice>();
     const events = discover({
       watch,
       signal: io.signal,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      ...(values.interface === undefined ? {} : { interface: values.interface }),
-      ...(mdnsPort === undefined ? {} : { mdnsPort }),
+      ...mdnsSettings(values.interface, io.env),
     });
     let seen = 0;
     for await (const event of events) {

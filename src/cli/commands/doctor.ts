@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type {
   DoctorEnvSummary,
   DoctorFinding,
@@ -9,9 +8,17 @@ import type {
 import { doctor } from '../../diagnosis/doctor.ts';
 import { loadDoctorProbe } from '../../diagnosis/doctor-probe.ts';
 import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { Command } from '../types.ts';
+
+export const DOCTOR_OPTIONS = [
+  { long: 'env', short: 'e', kind: 'string', arg: 'NAME', help: 'check only [env:NAME]' },
+  { long: 'probe', kind: 'flag', help: "also ask each OTA env's upload_port whether a service answers" },
+  { long: 'json', kind: 'flag', help: 'print one JSON document' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 const HELP = `Usage: airflash doctor [PROJECT_DIR] [--env NAME] [--probe] [--json]
 
@@ -37,8 +44,8 @@ Options:
 
 Each finding has a severity (error / warning / info), a stable code, what is wrong, why it
 matters, and the fix as a snippet to paste.
-Exit status: 0 no error-level finding, 1 at least one (or platformio.ini missing / invalid),
-2 usage error.
+Exit status: 0 no error-level finding, 1 at least one, 2 usage error or platformio.ini missing /
+invalid.
 `;
 
 const SEVERITY_ORDER: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };
@@ -165,34 +172,9 @@ export const command: Command = {
   name: 'doctor',
   summary: 'Check a PlatformIO project and its devices for OTA problems',
   help: HELP,
+  options: DOCTOR_OPTIONS,
   async run(argv, io) {
-    let parsed: ReturnType<
-      typeof parseArgs<{
-        options: {
-          env: { type: 'string'; short: 'e' };
-          probe: { type: 'boolean' };
-          json: { type: 'boolean' };
-        };
-        allowPositionals: true;
-      }>
-    >;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          env: { type: 'string', short: 'e' },
-          probe: { type: 'boolean' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
-        hint: 'Usage: airflash doctor [PROJECT_DIR] [--env NAME] [--probe] [--json]',
-      });
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, DOCTOR_OPTIONS, 'doctor');
     if (positionals.length > 1) {
       throw new AirflashError(
         'BAD_ARGUMENT',

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DeviceEvent, DeviceOptions, EmulatedFleet } from '../../emulator/index.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { mdnsSettings } from '../mdns.ts';
+import { type OptionSpec, parseOptions } from '../options.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { CliIO, Command } from '../types.ts';
 
@@ -132,31 +134,63 @@ function setValue(spec: Spec, key: keyof Spec | 'fault', raw: unknown, where: st
   (spec as Record<string, unknown>)[key] = key === 'flashSize' ? raw : String(raw);
 }
 
+/** The options of `airflash emulate` (each value option maps to a DeviceOptions key). */
+export const EMULATE_OPTIONS = [
+  {
+    long: 'core',
+    kind: 'string',
+    arg: 'CORE',
+    choices: ['esp32', 'esp32-legacy', 'esp8266'],
+    help: 'emulated core',
+  },
+  { long: 'address', kind: 'string', arg: 'A', help: 'loopback address to listen on' },
+  { long: 'port', kind: 'number', arg: 'N', help: 'UDP OTA port' },
+  { long: 'password', kind: 'string', arg: 'PW', help: 'ArduinoOTA.setPassword(PW)' },
+  { long: 'password-hash', kind: 'string', arg: 'HEX', help: 'ArduinoOTA.setPasswordHash(HEX)' },
+  { long: 'loop-ms', kind: 'number', arg: 'N', help: 'handle() every N ms' },
+  { long: 'time-scale', kind: 'number', arg: 'F', help: 'multiply every device delay' },
+  { long: 'flash-size', kind: 'string', arg: 'SIZE', help: 'flash size, e.g. 4MB' },
+  { long: 'partitions', kind: 'string', arg: 'P', help: 'ESP32 partition scheme or file' },
+  { long: 'flash-layout', kind: 'string', arg: 'L', help: 'ESP8266 flash layout (eesz id)' },
+  { long: 'sketch-size', kind: 'number', arg: 'N', help: 'ESP8266 running sketch size' },
+  { long: 'count', kind: 'number', arg: 'N', help: 'N devices on consecutive addresses' },
+  { long: 'fleet', kind: 'string', arg: 'FILE', complete: 'file', help: 'JSON array, one object per device' },
+  { long: 'state', kind: 'string', arg: 'DIR', complete: 'dir', help: "keep each device's flash in DIR" },
+  { long: 'mdns', kind: 'flag', help: 'advertise _arduino._tcp over mDNS' },
+  { long: 'ipv6', kind: 'flag', help: 'esp8266: a build with an IPv6 lwIP variant' },
+  {
+    long: 'esp32-updater',
+    kind: 'string',
+    arg: 'R',
+    choices: ['newest', '3.3.1'],
+    help: 'esp32 Update library revision',
+  },
+  { long: 'rtt-ms', kind: 'number', arg: 'N', help: 'round-trip time added' },
+  { long: 'bandwidth', kind: 'number', arg: 'B', help: 'host -> device bytes per second' },
+  { long: 'window', kind: 'number', arg: 'B', help: 'device TCP receive window' },
+  { long: 'udp-loss', kind: 'number', arg: 'P', help: 'probability of losing each datagram' },
+  { long: 'fault', kind: 'string', arg: 'KIND[@P]', repeatable: true, help: 'a fault (repeatable)' },
+  { long: 'fault-every', kind: 'flag', help: 'fire the faults on every update' },
+  { long: 'hostname', kind: 'string', arg: 'NAME', help: 'device host name', hidden: true },
+  { long: 'seed', kind: 'number', arg: 'N', help: 'random seed', hidden: true },
+  { long: 'json', kind: 'flag', help: 'one JSON object per line' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
+
 export function parseEmulateArgs(argv: string[]): { base: Spec; fleetFile?: string; json: boolean } {
+  const parsed = parseOptions(argv, EMULATE_OPTIONS, { command: 'emulate' });
+  if (parsed.positionals.length > 0) throw usage(`Unexpected argument "${parsed.positionals[0]}".`);
   const base: Spec = {};
   let fleetFile: string | undefined;
   let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const take = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw usage(`${flag} needs a value.`);
-      return v;
-    };
-    if (flag === '--json') json = true;
-    else if (flag === '--fault-every') base.faultEvery = true;
-    else if (flag === '--mdns') base.mdns = true;
-    else if (flag === '--ipv6') base.ipv6 = true;
-    else if (flag === '--fleet') fleetFile = take();
-    else {
-      const key = VALUE_FLAGS[flag];
-      if (key === undefined) throw usage(`Unknown option "${arg}".`);
-      setValue(base, key, take(), flag);
-    }
+  for (const { name, value } of parsed.occurrences) {
+    const flag = `--${name}`;
+    if (name === 'json') json = true;
+    else if (name === 'fault-every') base.faultEvery = true;
+    else if (name === 'mdns') base.mdns = true;
+    else if (name === 'ipv6') base.ipv6 = true;
+    else if (name === 'fleet') fleetFile = String(value);
+    else if (name !== 'help') setValue(base, VALUE_FLAGS[flag] as keyof Spec | 'fault', value, flag);
   }
   if (base.password !== undefined && base.passwordHash !== undefined) {
     throw usage('Give --password or --password-hash, not both.');
@@ -239,6 +273,27 @@ export async function buildSpecs(
   return out;
 }
 
+/** DeviceOptions names (what the library's messages say) → the CLI's option names. */
+const CLI_NAME = new Map<string, string>(
+  Object.entries(VALUE_FLAGS).map(([flag, key]) => [key === 'fault' ? 'faults' : key, flag]),
+);
+
+/**
+ * The emulator library names its options as DeviceOptions does (`udpLoss`, `passwordHash`);
+ * the CLI user typed `--udp-loss`, `--password-hash`: say those.
+ */
+function inCliTerms(error: unknown): unknown {
+  if (!(error instanceof AirflashError)) return error;
+  const message = error.message.replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (word) => CLI_NAME.get(word) ?? word);
+  if (message === error.message) return error;
+  return new AirflashError(error.code, message, {
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+    ...(error.phase === undefined ? {} : { phase: error.phase }),
+    data: error.data,
+    cause: error,
+  });
+}
+
 function humanLine(e: DeviceEvent): string | undefined {
   switch (e.event) {
     case 'listening':
@@ -252,9 +307,14 @@ export const command: Command = {
   name: 'emulate',
   summary: 'Run emulated ESP32/ESP8266 ArduinoOTA devices on loopback',
   help: HELP,
+  options: EMULATE_OPTIONS,
   async run(argv: string[], io: CliIO): Promise<number> {
     const { base, fleetFile, json } = parseEmulateArgs(argv);
-    const specs = await buildSpecs(base, fleetFile, io.cwd);
+    // --mdns advertises on each device's loopback address; AIRFLASH_MDNS_PORT picks a private group.
+    const { mdnsPort } = mdnsSettings(undefined, io.env);
+    const specs = (await buildSpecs(base, fleetFile, io.cwd)).map((s) =>
+      s.mdns === true && mdnsPort !== undefined ? { ...s, mdns: { port: mdnsPort } } : s,
+    );
     const { startFleet } = await import('../../emulator/index.ts');
     const multi = specs.length > 1;
     const write = (line: string): void => {
@@ -273,7 +333,12 @@ export const command: Command = {
       ...(json ? {} : { onLog: (line: string) => write(multi ? `[${s.address}] ${line}` : line) }),
     }));
     if (io.signal.aborted) return EXIT.ok;
-    const fleet: EmulatedFleet = await startFleet(withEvents);
+    let fleet: EmulatedFleet;
+    try {
+      fleet = await startFleet(withEvents);
+    } catch (error) {
+      throw inCliTerms(error);
+    }
     await new Promise<void>((done) => {
       if (io.signal.aborted) done();
       else io.signal.addEventListener('abort', () => done(), { once: true });

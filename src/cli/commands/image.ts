@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
 import {
   APP_KINDS,
@@ -13,9 +12,15 @@ import {
   typeName,
 } from '../../formats/index.ts';
 import { openImageFile } from '../../uploader/image-file.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { Command } from '../types.ts';
+
+export const IMAGE_OPTIONS = [
+  { long: 'json', kind: 'flag', help: 'the full inspection as JSON' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 const HELP = `Usage: airflash image FILE [--json]
 
@@ -34,7 +39,7 @@ pre-flight's own judgement of the file (without a target).
 
 Exit status: 0 an intact ESP image (the verdict says whether OTA can take it); 3 refused: not
 a firmware image (ELF, text, gzip of something else, random bytes …), corrupt or truncated;
-1 unreadable; 2 usage error.
+2 usage error or unreadable file.
 `;
 
 const hex = (n: number, width = 0): string => `0x${n.toString(16).toUpperCase().padStart(width, '0')}`;
@@ -183,21 +188,9 @@ export const command: Command = {
   name: 'image',
   summary: 'Inspect a firmware image: what it is, for which chip, and whether it is intact',
   help: HELP,
+  options: IMAGE_OPTIONS,
   async run(argv, io) {
-    let values: { json?: boolean };
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: { json: { type: 'boolean' } },
-      }));
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
-        hint: 'See "airflash image --help".',
-      });
-    }
+    const { values, positionals } = parseCommandArgs(argv, IMAGE_OPTIONS, 'image');
     if (positionals.length !== 1) {
       throw new AirflashError('BAD_ARGUMENT', 'Give exactly one image file.', {
         hint: 'airflash image firmware.bin',

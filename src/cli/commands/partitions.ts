@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { AirflashError, EXIT } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
 import {
   BUILTIN_SCHEMES,
   builtinPartitionTable,
@@ -27,8 +26,24 @@ import {
   typeName,
   validatePartitionTable,
 } from '../../formats/index.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { CliIO, Command } from '../types.ts';
+
+export const PARTITIONS_OPTIONS = [
+  { long: 'flash-size', kind: 'string', arg: 'SIZE', help: "the board's flash (4MB, 16M, 0x400000 …)" },
+  {
+    long: 'firmware',
+    kind: 'string',
+    arg: 'FILE',
+    complete: 'file',
+    help: 'show how FILE fits the OTA slot',
+  },
+  { long: 'format', kind: 'string', arg: 'F', choices: ['table', 'csv', 'bin'], help: 'table, csv or bin' },
+  { long: 'json', kind: 'flag', help: 'the table, verdict and fit as JSON' },
+  { long: 'list', kind: 'flag', help: 'list the built-in schemes' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 const HELP = `Usage: airflash partitions [NAME|FILE] [--flash-size 4MB] [--firmware FILE]
                            [--format table|csv|bin] [--json]
@@ -47,7 +62,8 @@ OTA update (the largest firmware is one OTA slot, not the flash size).
   --list            list the built-in schemes
 
 CSV is read exactly as ESP-IDF gen_esp32part.py v5.5.1 reads it, with its error messages.
-Exit status: 0 ok; 1 invalid table or the firmware does not fit; 2 usage error.
+Exit status: 0 ok; 3 invalid table, or the --firmware does not fit or has no OTA slot (an upload
+would be refused); 2 usage error or unreadable file.
 Built-in schemes: ${BUILTIN_SCHEMES.join(', ')}.
 `;
 
@@ -140,6 +156,16 @@ interface Fit {
   description?: string;
 }
 
+/**
+ * The exit code of a table check: an invalid table, or a firmware that does not fit or has no OTA
+ * slot to go to, is what the upload pre-flight refuses (exit 3); otherwise 0.
+ */
+function verdictExit(invalid: AirflashError | undefined, ota: boolean, fit: Fit | undefined): number {
+  if (invalid !== undefined) return exitCodeFor(invalid);
+  if (fit !== undefined && (!fit.fits || !ota)) return EXIT.preflight;
+  return EXIT.ok;
+}
+
 function fitLine(fit: Fit): string {
   const pct = `${fit.percent.toFixed(1)} %`;
   return fit.fits
@@ -151,16 +177,9 @@ export const command: Command = {
   name: 'partitions',
   summary: 'Show, convert and check a partition table (why is my app slot 1280 KiB?)',
   help: HELP,
+  options: PARTITIONS_OPTIONS,
   async run(argv, io) {
-    let parsed: ReturnType<typeof parseArgsFor>;
-    try {
-      parsed = parseArgsFor(argv);
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, {
-        hint: 'See "airflash partitions --help".',
-      });
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, PARTITIONS_OPTIONS, 'partitions');
     if (values.list) {
       const rows = BUILTIN_SCHEMES.map((n) => {
         const t = builtinPartitionTable(n) as PartitionTable;
@@ -267,7 +286,7 @@ export const command: Command = {
           2,
         )}\n`,
       );
-      return invalid !== undefined || (fit !== undefined && !fit.fits) ? EXIT.failed : EXIT.ok;
+      return verdictExit(invalid, verdict.ok, fit);
     }
 
     const out: string[] = [];
@@ -353,21 +372,6 @@ export const command: Command = {
     }
     // Partition names come from the CSV or binary table: printed escaped.
     io.stdout.write(`${safeBlock(out.join('\n'))}\n`);
-    return invalid !== undefined || (fit !== undefined && !fit.fits) ? EXIT.failed : EXIT.ok;
+    return verdictExit(invalid, verdict.ok, fit);
   },
 };
-
-function parseArgsFor(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      'flash-size': { type: 'string' },
-      firmware: { type: 'string' },
-      format: { type: 'string' },
-      json: { type: 'boolean' },
-      list: { type: 'boolean' },
-    },
-  });
-}

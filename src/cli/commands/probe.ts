@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import { type ProbeResult, probe } from '../../diagnosis/probe.ts';
 import { AirflashError, EXIT } from '../../errors.ts';
+import { hostResolver, mdnsSettings } from '../mdns.ts';
+import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 
@@ -34,7 +35,8 @@ Options:
   --mdns              browse mDNS for the device's advertisement (default only for a name, not
                       for an IP address: browsing sends queries on every interface)
   --no-mdns           do not browse mDNS
-  --interface NAME    browse mDNS on this interface (name or IPv4 address)
+  --interface NAME    mDNS (browsing, NAME.local) on this interface (name or IPv4 address;
+                      lo / 127.0.0.1 for "airflash emulate --mdns" devices)
   -I, --host_ip IP    send from this local address
   --time-scale F      multiply the default waits (emulated devices)
   --json              the whole result as one JSON object on stdout
@@ -43,20 +45,25 @@ Options:
 Exit status: 0 an ArduinoOTA service answered (on PORT, when given); 1 none did; 2 usage error.
 `;
 
-const OPTIONS = {
-  port: { type: 'string', short: 'p' },
-  'all-ports': { type: 'boolean' },
-  timeout: { type: 'string' },
-  samples: { type: 'string' },
-  'no-loop': { type: 'boolean' },
-  mdns: { type: 'boolean' },
-  'no-mdns': { type: 'boolean' },
-  interface: { type: 'string' },
-  host_ip: { type: 'string', short: 'I' },
-  'time-scale': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const PROBE_OPTIONS = [
+  { long: 'port', short: 'p', kind: 'number', arg: 'PORT', help: 'ask this UDP port only' },
+  { long: 'all-ports', kind: 'flag', help: 'with -p: also ask 3232, 8266 and the mDNS port' },
+  { long: 'timeout', kind: 'number', arg: 'S', help: 'wait this long for a first answer (default 35)' },
+  { long: 'samples', kind: 'number', arg: 'N', help: 'loop-period samples (default 2)' },
+  { long: 'no-loop', kind: 'flag', help: 'do not measure the loop period' },
+  { long: 'mdns', kind: 'flag', help: 'browse mDNS also for an IP address (a name always does)' },
+  { long: 'no-mdns', kind: 'flag', help: 'do not browse mDNS' },
+  {
+    long: 'interface',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'browse mDNS on this interface (lo / 127.0.0.1 for emulated devices)',
+  },
+  { long: 'host_ip', short: 'I', kind: 'string', arg: 'IP', help: 'send from this local address' },
+  { long: 'time-scale', kind: 'number', arg: 'F', help: 'multiply the default waits', hidden: true },
+  { long: 'json', kind: 'flag', help: 'the whole result as one JSON object' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
 function positive(text: string | undefined, what: string, integer = false): number | undefined {
   if (text === undefined) return undefined;
@@ -126,23 +133,13 @@ export function renderProbe(r: ProbeResult): string {
   return `${lines.map(safeText).join('\n')}\n`;
 }
 
-/** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
-async function resolveWithMdns(host: string, options: { signal?: AbortSignal }): Promise<string[]> {
-  const { resolveHost } = await import('../../discovery/index.ts');
-  return resolveHost(host, options.signal ? { signal: options.signal } : {});
-}
-
 export const command: Command = {
   name: 'probe',
   summary: 'Ask a device what OTA service it runs, without changing its firmware',
   help: HELP,
+  options: PROBE_OPTIONS,
   async run(argv, io) {
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-    try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-    } catch (error) {
-      throw new AirflashError('BAD_ARGUMENT', (error as Error).message, { hint: 'airflash probe --help' });
-    }
+    const parsed = parseCommandArgs(argv, PROBE_OPTIONS, 'probe');
     const v = parsed.values;
     if (v.help === true) {
       io.stdout.write(HELP);
@@ -161,8 +158,8 @@ export const command: Command = {
     const timeScale = positive(v['time-scale'], '--time-scale');
     const timeout = positive(v.timeout, '--timeout');
     const samples = positive(v.samples, '--samples', true);
-    // Not for users: a non-standard mDNS group port, so tests can browse a private loopback group.
-    const mdnsPort = positive(io.env['AIRFLASH_MDNS_PORT'] || undefined, 'AIRFLASH_MDNS_PORT', true);
+    // --interface (lo for emulated devices) and, for tests, a private group port.
+    const mdns = mdnsSettings(v.interface, io.env);
     const json = v.json === true;
     const result = await probe(host, {
       ...(port === undefined ? {} : { port }),
@@ -170,16 +167,10 @@ export const command: Command = {
       ...(timeout === undefined ? {} : { timeoutMs: Math.round(timeout * 1000) }),
       ...(samples === undefined ? {} : { samples }),
       ...(v['no-loop'] === true ? { loop: false } : {}),
-      mdns:
-        v['no-mdns'] === true || (v.mdns !== true && isIP(host) !== 0)
-          ? false
-          : {
-              ...(v.interface === undefined ? {} : { interface: v.interface }),
-              ...(mdnsPort === undefined ? {} : { mdnsPort }),
-            },
+      mdns: v['no-mdns'] === true || (v.mdns !== true && isIP(host) !== 0) ? false : mdns,
       ...(v.host_ip === undefined ? {} : { hostIp: v.host_ip }),
       ...(timeScale === undefined ? {} : { timeScale }),
-      resolve: resolveWithMdns,
+      resolve: hostResolver(mdns),
       onNote: (m) => io.stderr.write(`${safeBlock(m)}\n`),
       signal: io.signal,
     });

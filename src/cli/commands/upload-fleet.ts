@@ -6,9 +6,8 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
-import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../errors.ts';
 import { DEFAULT_PORT } from '../../protocol/index.ts';
 import {
   type FleetDiagnose,
@@ -19,6 +18,8 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../uploader/fleet.ts';
+import { hostResolver, mdnsSettings } from '../mdns.ts';
+import { type CommandValues, type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import { cliHint, renderError } from '../render-error.ts';
 import type { CliIO } from '../types.ts';
@@ -49,7 +50,8 @@ Which devices
 How
   -f, --file FILE        the image (read once, checked once, sent to every device)
   -s, --spiffs           a filesystem image
-  -a, --auth PASSWORD    password for devices without passwordEnv (or AIRFLASH_PASSWORD)
+  -a, --auth PASSWORD    password for the --target devices (it wins over their passwordEnv) and
+                         for devices without passwordEnv (or AIRFLASH_PASSWORD)
   -p, --port N           OTA port for targets that name none (default 3232; 8266 for ESP8266)
   --parallel N           devices at the same time (default 4)
   --retries N            retries of a transient failure (stall, cut, late answer; default 1)
@@ -69,53 +71,66 @@ Output
   --report FILE          the same as one JSON document
   -r, --progress         the multi-line display even when stderr is not a terminal
 
-Exit codes: 0 every device updated, 4 some failed or were skipped, 1 none updated or the rollout
-was stopped (canary, --max-failures), 2 usage error, 3 the image was refused by the pre-flight,
-130 interrupted. See docs/fleet.md.
+Exit codes: 0 every device updated, 4 some failed or were skipped, 3 the image was refused by
+the pre-flight (for every device), 1 none updated otherwise or the rollout was stopped (canary,
+--max-failures), 2 usage or input to fix (a missing image or devices file), 130 interrupted.
+See docs/fleet.md.
 `;
 
-const OPTIONS = {
-  target: { type: 'string', multiple: true },
-  devices: { type: 'string' },
-  all: { type: 'boolean' },
-  board: { type: 'string' },
-  name: { type: 'string', multiple: true },
-  'discover-timeout': { type: 'string' },
-  interface: { type: 'string' },
-  file: { type: 'string', short: 'f' },
-  spiffs: { type: 'boolean', short: 's' },
-  auth: { type: 'string', short: 'a' },
-  port: { type: 'string', short: 'p' },
-  parallel: { type: 'string' },
-  retries: { type: 'string' },
-  canary: { type: 'string' },
-  'canary-timeout': { type: 'string' },
-  'max-failures': { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  'probe-timeout': { type: 'string' },
-  'no-probe': { type: 'boolean' },
-  chip: { type: 'string' },
-  partitions: { type: 'string' },
-  force: { type: 'boolean' },
-  host_ip: { type: 'string', short: 'I' },
-  'md5-target': { type: 'boolean', short: 'm' },
-  timeout: { type: 'string', short: 't' },
-  attempts: { type: 'string' },
-  'auth-timeout': { type: 'string' },
-  'connect-timeout': { type: 'string' },
-  'stall-timeout': { type: 'string' },
-  'result-timeout': { type: 'string' },
-  compress: { type: 'boolean' },
-  'no-signed': { type: 'boolean' },
-  'time-scale': { type: 'string' },
-  json: { type: 'boolean' },
-  report: { type: 'string' },
-  progress: { type: 'boolean', short: 'r' },
-  ip: { type: 'string', short: 'i' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The options of a fleet upload (the single-device ones are in espota-args.ts). */
+export const FLEET_OPTIONS = [
+  { long: 'target', kind: 'string', arg: 'HOST[:PORT]', repeatable: true, help: 'a device (repeatable)' },
+  { long: 'devices', kind: 'string', arg: 'FILE', complete: 'file', help: 'the devices file' },
+  { long: 'all', kind: 'flag', help: 'every ArduinoOTA device found over mDNS' },
+  { long: 'board', kind: 'string', arg: 'B', help: 'devices whose board is B' },
+  { long: 'name', kind: 'string', arg: 'GLOB', repeatable: true, help: 'devices whose name matches GLOB' },
+  { long: 'discover-timeout', kind: 'number', arg: 'S', help: 'how long to browse mDNS (default 3)' },
+  {
+    long: 'interface',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'mDNS on this interface only (lo for emulated devices)',
+  },
+  { long: 'file', short: 'f', kind: 'string', arg: 'FILE', complete: 'file', help: 'the image' },
+  { long: 'spiffs', short: 's', kind: 'flag', help: 'a filesystem image' },
+  {
+    long: 'auth',
+    short: 'a',
+    kind: 'string',
+    arg: 'PASSWORD',
+    help: 'password for devices without passwordEnv',
+  },
+  { long: 'port', short: 'p', kind: 'number', arg: 'N', help: 'OTA port for targets that name none' },
+  { long: 'parallel', kind: 'number', arg: 'N', help: 'devices at the same time (default 4)' },
+  { long: 'retries', kind: 'number', arg: 'N', help: 'retries of a transient failure (default 1)' },
+  { long: 'canary', kind: 'number', arg: 'N', help: 'update N devices first' },
+  { long: 'canary-timeout', kind: 'number', arg: 'S', help: 'how long a canary may take to come back' },
+  { long: 'max-failures', kind: 'number', arg: 'K', help: 'stop the rollout after K failed devices' },
+  { long: 'dry-run', kind: 'flag', help: 'show what would be done to whom; sends nothing' },
+  { long: 'probe-timeout', kind: 'number', arg: 'S', help: 'probe wait before a device is offline' },
+  { long: 'no-probe', kind: 'flag', help: 'do not probe first' },
+  { long: 'chip', kind: 'string', arg: 'C', help: 'pre-flight chip expectation' },
+  { long: 'partitions', kind: 'string', arg: 'P', help: 'pre-flight partition scheme' },
+  { long: 'force', kind: 'flag', help: 'skip the pre-flight checks' },
+  { long: 'host_ip', short: 'I', kind: 'string', arg: 'IP', help: 'local address to listen on' },
+  { long: 'md5-target', short: 'm', kind: 'flag', help: 'the devices store an MD5 password hash' },
+  { long: 'timeout', short: 't', kind: 'number', arg: 'S', help: 'seconds per invitation attempt' },
+  { long: 'attempts', kind: 'number', arg: 'N', help: 'invitation attempts' },
+  { long: 'auth-timeout', kind: 'number', arg: 'S', help: 'password answer wait' },
+  { long: 'connect-timeout', kind: 'number', arg: 'S', help: 'connect-back wait' },
+  { long: 'stall-timeout', kind: 'number', arg: 'S', help: 'device silence during the transfer' },
+  { long: 'result-timeout', kind: 'number', arg: 'S', help: 'final OK wait' },
+  { long: 'compress', kind: 'flag', help: 'send gzip-compressed (ESP8266)' },
+  { long: 'no-signed', kind: 'flag', help: 'do not substitute FILE.signed' },
+  { long: 'time-scale', kind: 'number', arg: 'F', help: 'multiply every default wait', hidden: true },
+  { long: 'json', kind: 'flag', help: 'one JSON object per line' },
+  { long: 'report', kind: 'string', arg: 'FILE', complete: 'file', help: 'the same as one JSON document' },
+  { long: 'progress', short: 'r', kind: 'flag', help: 'the multi-line display even off a terminal' },
+  { long: 'ip', short: 'i', kind: 'string', arg: 'DEVICE', help: 'one device (not with the fleet options)' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
+] as const satisfies readonly OptionSpec[];
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Values = CommandValues<typeof FLEET_OPTIONS>;
 
 function usage(message: string, hint = 'Run "airflash upload --help" and see docs/fleet.md.'): AirflashError {
   return new AirflashError('BAD_ARGUMENT', message, { hint });
@@ -178,12 +193,26 @@ export function globMatch(glob: string, name: string): boolean {
   return new RegExp(`^${re}$`, 'i').test(name);
 }
 
+/**
+ * A devices-file entry as a fleet target. `explicitPassword` (the `-a` given for a `--target`
+ * that names this entry) wins over the entry's passwordEnv. A passwordEnv that is not set makes
+ * the target unusable (reported for that device), not the whole command.
+ */
 function recordTarget(
   rec: DeviceRecord,
   env: NodeJS.ProcessEnv,
   devicePassword: (r: DeviceRecord, e: NodeJS.ProcessEnv) => string | undefined,
+  explicitPassword?: string,
 ): FleetTarget {
-  const password = devicePassword(rec, env);
+  let password = explicitPassword;
+  let unusable: AirflashError | undefined;
+  if (password === undefined) {
+    try {
+      password = devicePassword(rec, env);
+    } catch (error) {
+      unusable = toAirflashError(error);
+    }
+  }
   return {
     name: rec.name,
     host: rec.address,
@@ -192,6 +221,7 @@ function recordTarget(
     ...(rec.chip === undefined ? {} : { chip: rec.chip }),
     ...(rec.partitions === undefined ? {} : { partitions: rec.partitions }),
     ...(password === undefined ? {} : { password }),
+    ...(unusable === undefined ? {} : { unusable }),
   };
 }
 
@@ -222,6 +252,9 @@ export async function resolveFleetTargets(
   const byName = (name: string): DeviceRecord | undefined =>
     records.find((r) => r.name.toLowerCase() === bareName(name).toLowerCase());
 
+  // -a given with --target is the password for the devices named there, even when the devices
+  // file gives one of them a passwordEnv (said in a warning, so the choice is visible).
+  const explicitAuth = values.auth !== undefined && values.auth !== '' ? values.auth : undefined;
   for (const spec of values.target ?? []) {
     const { host, port } = parseTargetSpec(spec);
     const rec =
@@ -230,8 +263,15 @@ export async function resolveFleetTargets(
         (r) =>
           r.address.toLowerCase() === host.toLowerCase() && (port === undefined || (r.port ?? port) === port),
       );
-    if (rec) add({ ...fromRecord(rec), ...(port === undefined ? {} : { port }) });
-    else add({ name: spec, host, ...(port === undefined ? {} : { port }) });
+    if (rec) {
+      const source = values.devices ?? 'airflash.devices.json';
+      if (explicitAuth !== undefined && rec.passwordEnv !== undefined)
+        warn(
+          `--target ${spec} is "${rec.name}" in ${source}: its port, chip and partitions come from there, its password from -a (not $${rec.passwordEnv}).`,
+        );
+      const target = recordTarget(rec, io.env, discovery.devicePassword, explicitAuth);
+      add({ ...target, ...(port === undefined ? {} : { port }) });
+    } else add({ name: spec, host, ...(port === undefined ? {} : { port }) });
   }
 
   const filtered = values.all === true || values.board !== undefined || values.name !== undefined;
@@ -241,15 +281,12 @@ export async function resolveFleetTargets(
     const nameOk = (n: string): boolean =>
       names.length === 0 || names.some((g) => globMatch(g, n) || globMatch(g, bareName(n)));
     const timeoutMs = secondsOf(values, 'discover-timeout') ?? 3000;
-    const portText = io.env['AIRFLASH_MDNS_PORT'];
-    const mdnsPort = portText === undefined || portText === '' ? undefined : Number(portText);
     let found: DiscoveredDevice[] = [];
     try {
       found = await discovery.discoverAll({
         timeoutMs,
         signal: io.signal,
-        ...(values.interface === undefined ? {} : { interface: values.interface }),
-        ...(mdnsPort === undefined || !Number.isInteger(mdnsPort) ? {} : { mdnsPort }),
+        ...mdnsSettings(values.interface, io.env),
       });
     } catch (error) {
       const e = toAirflashError(error);
@@ -555,18 +592,24 @@ function summaryText(s: FleetSummary): string {
     `${s.aborted} not started`,
   ];
   if (s.dryRun)
-    return `dry run: ${s.devices.planned.length} device(s) would be updated, ${s.failed} refused by the pre-flight; nothing was sent.\n`;
+    return `dry run: ${s.devices.planned.length} device(s) would be updated, ${s.failed} cannot be (refused by the pre-flight, or see the device's line); nothing was sent.\n`;
   return `${parts.join(', ')} in ${s.seconds.toFixed(1)} s${s.stopped ? ` — rollout stopped (${s.stopped.reason}): ${s.stopped.message}` : ''}\n`;
 }
 
-/** 0 all updated, 4 some failed or skipped, 1 none updated or the rollout stopped, 130 interrupted. */
+/**
+ * 0 all updated, 4 some failed or skipped, 3 none updated because every device was refused by
+ * the pre-flight, 1 none updated otherwise or the rollout stopped, 130 interrupted.
+ */
 export function fleetExitCode(s: FleetSummary): number {
   if (s.stopped?.reason === 'interrupted') return EXIT.interrupted;
   if (s.stopped) return EXIT.failed;
   const good = s.dryRun ? s.devices.planned.length : s.ok;
   if (good === s.results.length) return EXIT.ok;
-  if (good === 0) return EXIT.failed;
-  return EXIT.partial;
+  if (good > 0) return EXIT.partial;
+  const refused = s.results.every(
+    (r) => typeof r.code === 'string' && exitCodeForCode(r.code) === EXIT.preflight,
+  );
+  return s.results.length > 0 && refused ? EXIT.preflight : EXIT.failed;
 }
 
 /** `airflash upload` with several devices. */
@@ -583,7 +626,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
   };
   let values: Values;
   try {
-    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const parsed = parseCommandArgs(argv, FLEET_OPTIONS, 'upload');
     values = parsed.values;
     if (values.help === true) {
       io.stdout.write(FLEET_HELP);
@@ -640,10 +683,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
     if (values['md5-target'] === true) upload.md5Target = true;
     if (values.compress === true) upload.compress = true;
     if (values['no-signed'] === true) upload.signed = false;
-    upload.resolve = async (host, o) => {
-      const { resolveHost } = await import('../../discovery/index.ts');
-      return resolveHost(host, o.signal ? { signal: o.signal } : {});
-    };
+    upload.resolve = hostResolver(mdnsSettings(values.interface, io.env));
     const parallel = numberOf(values, 'parallel', { integer: true, min: 1 });
     const retries = numberOf(values, 'retries', { integer: true });
     const canary = numberOf(values, 'canary', { integer: true });

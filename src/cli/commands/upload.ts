@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
 import { DEFAULT_PORT } from '../../protocol/index.ts';
 import {
@@ -7,14 +8,15 @@ import {
   type UploadOptions,
   upload,
 } from '../../uploader/index.ts';
-import { optionsHelp, type ParsedArgs, parseUploadArgs } from '../espota-args.ts';
+import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
+import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { expandPioEnv, wantsPioEnv } from '../pio-env.ts';
 import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
-import { FLEET_HELP } from './upload-fleet.ts';
+import { FLEET_HELP, FLEET_OPTIONS } from './upload-fleet.ts';
 
 const HELP = `airflash upload — upload a firmware or filesystem image over the air (ArduinoOTA / espota)
 
@@ -30,14 +32,15 @@ Examples:
   AIRFLASH_PASSWORD=secret airflash upload -i 192.168.1.50 -f firmware.bin --json
 
 Options (the ones marked by espota.py letters keep espota's meaning and defaults):
-${optionsHelp()}
+${optionsHelp(UPLOAD_OPTIONS)}
 
 The password may also come from the environment variable AIRFLASH_PASSWORD (then it does not
 appear in the process list). Waits adapt to a device whose loop() calls ArduinoOTA.handle()
 rarely; see docs/upload.md for the default timeouts.
 
-Exit codes: 0 updated, 1 failed, 2 usage error, 3 refused by the pre-flight check, 4 some devices of a
-fleet failed, 130 interrupted.
+Exit codes: 0 updated, 1 failed, 2 usage or input to fix (nothing was tried: unknown option, missing
+file), 3 refused by the pre-flight check (nothing sent), 4 some devices of a fleet failed,
+130 interrupted.
 `;
 
 const seconds = (s: number | undefined): number | undefined =>
@@ -142,12 +145,6 @@ export function uploadOptionsFromArgs(
   };
 }
 
-/** The .local fallback: the discovery module's mDNS resolver (loaded only when needed). */
-async function resolveWithMdns(host: string, options: { signal?: AbortSignal }): Promise<string[]> {
-  const { resolveHost } = await import('../../discovery/index.ts');
-  return resolveHost(host, options.signal ? { signal: options.signal } : {});
-}
-
 export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   if (argv.some((a) => /^--(target|devices|all|board|name)(=|$)/.test(a)))
     return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
@@ -162,6 +159,8 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
       return EXIT.ok;
     }
     options = uploadOptionsFromArgs(parsed, io.env);
+    // Relative to the directory the command runs in (as every other command reads its files).
+    if (options.file !== undefined) options.file = resolve(io.cwd, options.file);
   } catch (error) {
     const e = toAirflashError(error);
     if (wantsJson)
@@ -184,7 +183,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   try {
     const result = await upload({
       ...options,
-      resolve: resolveWithMdns,
+      resolve: hostResolver(mdnsSettings(str(v.interface), io.env)),
       ...(context.force
         ? { preflight: false as const }
         : {
@@ -242,5 +241,10 @@ export const command: Command = {
   name: 'upload',
   summary: 'Upload a firmware or filesystem image (espota.py compatible)',
   help: `${HELP}\n\n${FLEET_HELP}`,
+  // One device and fleets: every option either accepts (for the completion and did-you-mean).
+  options: [
+    ...UPLOAD_OPTIONS,
+    ...FLEET_OPTIONS.filter((f) => !UPLOAD_OPTIONS.some((u) => u.long === f.long)),
+  ],
   run: runUpload,
 };

@@ -1,4 +1,6 @@
 /** What a partition table means for OTA: slots, the filesystem target, and the verdict (formats.md §3, §7). */
+
+import { formatFlashSize } from '../flash-size.ts';
 import { pyHex } from './csv.ts';
 import {
   DATA_SUBTYPE,
@@ -185,7 +187,7 @@ export function otaVerdict(
       break;
     case 'exceeds_flash':
       explanation.push(
-        `The table ends at ${pyHex(end)} (${kib(end)}), beyond the ${kib(flashSize as number)} flash: the partitions past the end do not exist.`,
+        `No OTA on this flash: the scheme does not fit ${formatFlashSize(flashSize as number)}. The table ends at ${pyHex(end)} (${kib(end)}), beyond the ${kib(flashSize as number)} flash: the partitions past the end do not exist. Pick a scheme made for ${formatFlashSize(flashSize as number)}, or set the board's real flash size.`,
       );
       break;
   }
@@ -219,9 +221,10 @@ export function otaVerdict(
       );
     }
     const span = last.offset + last.size - first.offset;
-    const equal = slots.every((s) => s.size === (slots[0] as PartitionEntry).size);
+    const slotSize = (slots[0] as PartitionEntry).size;
+    const equal = slots.every((s) => s.size === slotSize);
     explanation.push(
-      `What is left for apps: ${pyHex(last.offset + last.size)} − ${pyHex(first.offset)} = ${pyHex(span)} = ${kib(span)}, split into ${slots.length} slots${equal ? ` of ${pyHex(maxAppSize)} = ${bytesText(maxAppSize)} bytes = ${kib(maxAppSize)} each` : ''}.`,
+      `What is left for apps: ${pyHex(last.offset + last.size)} − ${pyHex(first.offset)} = ${pyHex(span)} = ${kib(span)}, split into ${slots.length} slots${equal ? ` of ${pyHex(slotSize)} = ${bytesText(slotSize)} bytes = ${kib(slotSize)} each` : ''}${reason === 'exceeds_flash' ? ' (on a flash the table fits)' : ''}.`,
     );
     explanation.push(
       'An OTA update is written to the slot that is not running, so the largest firmware is one slot, not the whole flash.',

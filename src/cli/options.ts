@@ -1,0 +1,251 @@
+/**
+ * The one option parser of every airflash command. Each command declares its options as a table
+ * (one `OptionSpec` per option: long name, short letter, kind, help, default, choices); the same
+ * tables give the unknown-option message, `--help` rows and the shell completion scripts.
+ *
+ * Accepted spellings: `--opt value`, `--opt=value`, `-o value`, `-ovalue`, `-o=value`, clustered
+ * flags (`-dr`), `--` ends the options, the last of a repeated option wins (every occurrence is
+ * kept in `occurrences`). Long names must be given in full: `--a` is not `--auth` (an
+ * abbreviation that silently picks an option is how a password ends up in the wrong place);
+ * an unknown option is BAD_ARGUMENT (exit 2) with a did-you-mean and the command's help.
+ */
+import { AirflashError } from '../errors.ts';
+import { didYouMean } from '../util/suggest.ts';
+
+export interface OptionSpec<N extends string = string> {
+  /** Key in `ParsedArgs.values` (default: the long name). */
+  name?: N;
+  /** Long name without the dashes (`auth`, `host_ip`, `md5-target`). */
+  long: string;
+  /** One-letter short form. */
+  short?: string;
+  /** 'string' takes a value; 'number' a number; 'flag' none. */
+  kind: 'string' | 'number' | 'flag';
+  help: string;
+  /** Placeholder for the value in help and completion (FILE, N, HOST …). */
+  arg?: string;
+  /** The values allowed (checked by the parser; offered by the completion). */
+  choices?: readonly string[];
+  /** What the completion offers for the value. */
+  complete?: 'file' | 'dir';
+  /** The option may be given several times (all kept in `occurrences`). */
+  repeatable?: boolean;
+  /** From espota.py (same meaning). */
+  espota?: boolean;
+  /** Not listed in --help or the completion. */
+  hidden?: boolean;
+}
+
+export interface ParsedArgs<N extends string = string> {
+  /** The value of each option given (the last one wins); flags are `true`. */
+  values: Partial<Record<N, string | number | true>>;
+  /** Every occurrence, in order (repeatable options such as `--target`, `--fault`). */
+  occurrences: Array<{ name: N; value: string | number | true }>;
+  /** Things the user should know about how the arguments were read. */
+  notes: Array<{ code: string; message: string }>;
+  positionals: string[];
+}
+
+export interface ParseOptionsContext<N extends string> {
+  /** The command, for the messages: "upload" → `Run "airflash upload --help"`. */
+  command: string;
+  /** Called for each value before it is stored; return false to drop it (with a note pushed). */
+  accept?: (spec: OptionSpec<N>, value: string | number | true, parsed: ParsedArgs<N>) => boolean;
+}
+
+function helpHint(command: string): string {
+  return `Run "airflash ${command} --help" for its options.`;
+}
+
+/** The BAD_ARGUMENT for an option nobody declared, with the closest declared names. */
+export function unknownOption(
+  typed: string,
+  specs: readonly OptionSpec<string>[],
+  command: string,
+): AirflashError {
+  const long = typed.startsWith('--');
+  const bare = typed.replace(/^--?/, '');
+  const known = specs.filter((s) => !s.hidden);
+  const suggestion = long
+    ? didYouMean(
+        bare,
+        known.map((s) => s.long),
+        '--',
+      )
+    : '';
+  return new AirflashError(
+    'BAD_ARGUMENT',
+    `Unknown option ${typed} for "airflash ${command}".${suggestion}`,
+    { hint: helpHint(command), data: { option: typed } },
+  );
+}
+
+function findLong<N extends string>(name: string, specs: readonly OptionSpec<N>[], command: string) {
+  const spec = specs.find((s) => s.long === name);
+  if (!spec) throw unknownOption(`--${name}`, specs, command);
+  return spec;
+}
+
+function findShort<N extends string>(ch: string, specs: readonly OptionSpec<N>[], command: string) {
+  const spec = specs.find((o) => o.short === ch);
+  if (!spec) throw unknownOption(`-${ch}`, specs, command);
+  return spec;
+}
+
+/** `-p/--port` or `--port`, as messages name an option. */
+export function optionLabel(spec: OptionSpec<string>): string {
+  return `${spec.short ? `-${spec.short}/` : ''}--${spec.long}`;
+}
+
+function convert<N extends string>(spec: OptionSpec<N>, raw: string, command: string): string | number {
+  if (spec.kind === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n))
+      throw new AirflashError('BAD_ARGUMENT', `Option ${optionLabel(spec)} needs a number, not "${raw}".`, {
+        hint: helpHint(command),
+      });
+    return n;
+  }
+  if (spec.choices !== undefined && !spec.choices.includes(raw))
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `Option ${optionLabel(spec)} must be ${spec.choices.join(', ')}; not "${raw}".${didYouMean(raw, spec.choices)}`,
+      { hint: helpHint(command) },
+    );
+  return raw;
+}
+
+/** Parse one command's arguments against its option table. Throws BAD_ARGUMENT on a usage error. */
+export function parseOptions<N extends string>(
+  argv: readonly string[],
+  specs: readonly OptionSpec<N>[],
+  context: ParseOptionsContext<N>,
+): ParsedArgs<N> {
+  const { command } = context;
+  const parsed: ParsedArgs<N> = { values: {}, occurrences: [], notes: [], positionals: [] };
+  const set = (spec: OptionSpec<N>, raw: string | true): void => {
+    const value = raw === true ? raw : convert(spec, raw, command);
+    if (context.accept && !context.accept(spec, value, parsed)) return;
+    const key = (spec.name ?? spec.long) as N;
+    parsed.values[key] = value;
+    parsed.occurrences.push({ name: key, value });
+  };
+  const needValue = (spec: OptionSpec<N>, i: number): string => {
+    const next = argv[i + 1];
+    if (next === undefined)
+      throw new AirflashError('BAD_ARGUMENT', `Option ${optionLabel(spec)} needs a value.`, {
+        hint: helpHint(command),
+      });
+    return next;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      parsed.positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const spec = findLong(eq === -1 ? arg.slice(2) : arg.slice(2, eq), specs, command);
+      if (spec.kind === 'flag') {
+        if (eq !== -1)
+          throw new AirflashError('BAD_ARGUMENT', `Option --${spec.long} takes no value.`, {
+            hint: helpHint(command),
+          });
+        set(spec, true);
+      } else if (eq !== -1) set(spec, arg.slice(eq + 1));
+      else {
+        set(spec, needValue(spec, i));
+        i++;
+      }
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) {
+      // Short options, possibly clustered (-dr) or with an attached value (-p3232).
+      for (let j = 1; j < arg.length; j++) {
+        const spec = findShort(arg[j] as string, specs, command);
+        if (spec.kind === 'flag') {
+          set(spec, true);
+          continue;
+        }
+        const rest = arg.slice(j + 1);
+        if (rest !== '') set(spec, rest.startsWith('=') ? rest.slice(1) : rest);
+        else {
+          set(spec, needValue(spec, i));
+          i++;
+        }
+        break;
+      }
+      continue;
+    }
+    parsed.positionals.push(arg);
+  }
+  return parsed;
+}
+
+type ValueOf<S> = S extends { kind: 'flag' } ? boolean : S extends { repeatable: true } ? string[] : string;
+
+/** The values of a command's options, keyed by long name, typed from its table. */
+export type CommandValues<T extends readonly OptionSpec<string>[]> = {
+  [S in T[number] as S['long']]?: ValueOf<S>;
+};
+
+/**
+ * Parse with `parseOptions` and give the values keyed by long name: flags `true`, repeatable
+ * options every value in order, other values as the text given (numbers already checked).
+ */
+export function parseCommandArgs<const T extends readonly OptionSpec<string>[]>(
+  argv: readonly string[],
+  specs: T,
+  command: string,
+): { values: CommandValues<T>; positionals: string[] } {
+  const byKey = new Map(specs.map((s) => [s.name ?? s.long, s]));
+  const parsed = parseOptions(argv, specs, { command });
+  const values: Record<string, string | boolean | string[]> = {};
+  for (const { name, value } of parsed.occurrences) {
+    const spec = byKey.get(name) as OptionSpec<string>;
+    if (spec.kind === 'flag') values[spec.long] = true;
+    else if (spec.repeatable) values[spec.long] = [...((values[spec.long] as string[]) ?? []), String(value)];
+    else values[spec.long] = String(value);
+  }
+  return { values: values as CommandValues<T>, positionals: parsed.positionals };
+}
+
+/** The "Options:" rows of a command's help, from its table. */
+export function optionsHelp(specs: readonly OptionSpec<string>[]): string {
+  const rows = specs
+    .filter((s) => !s.hidden)
+    .map((s) => {
+      const value = s.kind === 'flag' ? '' : ` ${s.arg ?? (s.kind === 'number' ? 'N' : 'VALUE')}`;
+      const flag = `${s.short ? `-${s.short}, ` : '    '}--${s.long}${value}`;
+      return [flag, s.help] as const;
+    });
+  const width = Math.max(...rows.map(([f]) => f.length));
+  return rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`).join('\n');
+}
+
+/** The value of a string option, if given. */
+export function stringValue(v: string | number | true | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The value of a number option, if given. */
+export function numberValue(v: string | number | true | undefined): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** A positive number option (optionally a whole number), or BAD_ARGUMENT naming it. */
+export function positiveOption(
+  v: string | number | true | undefined,
+  label: string,
+  whole = false,
+): number | undefined {
+  const n = numberValue(v);
+  if (n === undefined) return undefined;
+  if (!(n > 0) || (whole && !Number.isInteger(n)))
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `${label} must be a ${whole ? 'whole ' : ''}number above 0, not ${n}.`,
+    );
+  return n;
+}
