@@ -11,6 +11,7 @@ import type { PortCheck } from './causes/types.ts';
 /**
  * The longest round trip taken as "network", ms (a LAN, or a VPN to one, answers well within
  * it): a longer first-answer latency is mostly the wait for the device's next handle() call.
+ * Scaled with the probe's timeScale, like its other waits (emulated devices).
  */
 const MAX_RTT_MS = 250;
 
@@ -92,7 +93,7 @@ export async function measureLoop(
   // trip only from above (it also holds the wait for the next handle() call), and a LAN round
   // trip stays under MAX_RTT_MS. A gap under fastMs is "at once" — or, without a refusal to time
   // the link, possibly a loop period that the first answer's latency hid (checked below).
-  const rtt = Math.min(o.rttMs, o.firstLatencyMs, MAX_RTT_MS);
+  const rtt = Math.min(o.rttMs, o.firstLatencyMs, MAX_RTT_MS * o.scale);
   const fastMs = Math.max(30, 60 * o.scale, Number.isFinite(rtt) ? 1.5 * rtt : 0);
   const floorMs = Math.max(30, 60 * o.scale);
   for (let i = 0; i < o.samples; i++) {
@@ -158,7 +159,12 @@ export async function measureLoop(
   // OK answers: a device that calls handle() continuously answers one round trip after each
   // invitation, a periodic one at its next handle() call. Invite once more, half a gap after an
   // answer: continuous, the gap grows by that half; periodic, it stays one period.
-  if (reply === 'ok' && g < fastMs && g >= floorMs && !(o.rttMs <= MAX_RTT_MS && 1.5 * o.rttMs > g)) {
+  if (
+    reply === 'ok' &&
+    g < fastMs &&
+    g >= floorMs &&
+    !(o.rttMs <= MAX_RTT_MS * o.scale && 1.5 * o.rttMs > g)
+  ) {
     const last = answers.at(-1) as number;
     await sleep(Math.round(g / 2), o.signal);
     session.send(ctx.invitation);
