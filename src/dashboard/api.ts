@@ -3,10 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { isAirflashError } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { addImage, deleteImage, imageFit } from './api-images.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { EventHub } from './events.ts';
 import { HttpError, readJson, sendJson } from './http.ts';
-import { cleanName, type ImageStore, view as imageView } from './images.ts';
+import { cleanName, type ImageStore } from './images.ts';
 import type { JobRunner } from './jobs.ts';
 import type { DashboardLibrary } from './lib.ts';
 import type { DashboardStore } from './store.ts';
@@ -53,11 +54,6 @@ function decodePathPart(part: string): string {
       'Encode names with encodeURIComponent().',
     );
   }
-}
-
-/** Image magic bytes we accept as "a firmware file at all": ESP app (0xE9), gzip (ESP8266). */
-function looksLikeFirmware(bytes: Uint8Array): boolean {
-  return bytes[0] === 0xe9 || (bytes[0] === 0x1f && bytes[1] === 0x8b);
 }
 
 export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL) {
@@ -114,43 +110,12 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
     case 'POST images':
       await addImage(ctx, req, res, url);
       return;
-    case 'GET images/:id': {
-      const image = ctx.images.get(id as string);
-      if (image === undefined) throw new HttpError(404, 'NOT_FOUND', `No image "${id}"; upload it again.`);
-      const wanted = (url.searchParams.get('devices') ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-      const fit = await ctx.images.withBytes(image.path, (bytes) =>
-        wanted.map((deviceId) => {
-          const device = ctx.registry.get(deviceId);
-          if (device === undefined) {
-            return {
-              device: deviceId,
-              name: deviceId,
-              verdict: 'refuse',
-              code: 'NOT_FOUND',
-              message: 'No such device.',
-              slotSize: null,
-            };
-          }
-          return {
-            device: deviceId,
-            name: device.name,
-            ...ctx.lib.fit(bytes, image.summary, ctx.registry.target(deviceId), image.name),
-          };
-        }),
-      );
-      sendJson(res, 200, { image: imageView(image), fit });
+    case 'GET images/:id':
+      await imageFit(ctx, res, id as string, url);
       return;
-    }
-    case 'DELETE images/:id': {
-      if (!ctx.images.delete(id as string, ctx.jobs.imagesInUse())) {
-        throw new HttpError(404, 'NOT_FOUND', `No image "${id}".`);
-      }
-      sendJson(res, 200, { removed: id });
+    case 'DELETE images/:id':
+      deleteImage(ctx, res, id as string);
       return;
-    }
     case 'POST updates':
       await startUpdate(ctx, req, res);
       return;
@@ -255,54 +220,6 @@ async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerRespo
     ctx.registry.touch(deviceId);
   }
   sendJson(res, 201, { device: ctx.registry.get(deviceId) });
-}
-
-async function addImage(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/octet-stream') {
-    req.resume();
-    throw new HttpError(
-      415,
-      'UNSUPPORTED_MEDIA_TYPE',
-      'Send the firmware file as the raw body with Content-Type: application/octet-stream.',
-    );
-  }
-  const rawName = req.headers['x-filename'];
-  let name = url.searchParams.get('name') ?? undefined;
-  if (typeof rawName === 'string') {
-    try {
-      name = decodeURIComponent(rawName);
-    } catch {
-      name = rawName;
-    }
-  }
-  // Streamed to a temporary file: many large uploads at once do not pile up in memory.
-  const file = await ctx.images.receive(req, ctx.maxImageBytes);
-  let summary: ReturnType<DashboardLibrary['inspect']>;
-  try {
-    if (file.size === 0) throw new HttpError(422, 'IMAGE_EMPTY', 'The file is empty.');
-    if (!looksLikeFirmware(file.head)) {
-      throw new HttpError(
-        415,
-        'NOT_FIRMWARE',
-        'This file is not an ESP firmware image (it starts with neither 0xE9 nor a gzip header).',
-        'Pick the .bin your build produced (PlatformIO: .pio/build/<env>/firmware.bin; Arduino IDE: Sketch > Export compiled binary).',
-      );
-    }
-    summary = await ctx.images.withBytes(file.path, (bytes) => {
-      try {
-        return ctx.lib.inspect(bytes);
-      } catch (error) {
-        if (isAirflashError(error)) throw new HttpError(422, error.code, error.message, error.hint);
-        throw error;
-      }
-    });
-  } catch (error) {
-    await ctx.images.discard(file);
-    throw error;
-  }
-  const image = ctx.images.add(file, cleanName(name), summary, ctx.jobs.imagesInUse());
-  sendJson(res, 201, { image: imageView(image) });
 }
 
 /** Read `passwords` ({deviceId: password}); save them unless `remember` is false. */

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { AirflashError, toAirflashError } from '../errors.ts';
 import type { FleetEvent, FleetTarget } from '../uploader/fleet.ts';
-import type { UploadObservation } from '../uploader/index.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { StoredImage } from './images.ts';
+import { errorView, isErrorView, OFFLINE_HINT, refusal } from './job-errors.ts';
 import type { DashboardLibrary, DiagnosisView, FitVerdict } from './lib.ts';
 import type { DashboardStore } from './store.ts';
 
@@ -435,52 +435,6 @@ export class JobRunner {
 function uploadTimeouts(ms: number): { attemptTimeoutMs: number; inviteAttempts: number } {
   const attemptTimeoutMs = Math.min(10_000, Math.max(1000, Math.round(ms / 3)));
   return { attemptTimeoutMs, inviteAttempts: Math.max(1, Math.ceil(ms / attemptTimeoutMs)) };
-}
-
-const OFFLINE_HINT =
-  'It did not answer a short probe, so nothing was sent. Is it powered and on this network, and does its sketch call ArduinoOTA.begin() and handle()? A board whose loop() blocks longer than the wait looks offline too: raise --invite-timeout.';
-
-const OFFLINE_CODES = new Set(['NO_INVITATION_REPLY', 'DEVICE_OFFLINE', 'HOST_NOT_FOUND']);
-
-function isErrorView(value: unknown): value is NonNullable<JobDevice['error']> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Record<string, unknown>)['code'] === 'string' &&
-    'offline' in value
-  );
-}
-
-function errorView(
-  error: AirflashError,
-  lib: DashboardLibrary,
-  observation?: UploadObservation,
-): NonNullable<JobDevice['error']> {
-  let diagnosis: DiagnosisView | null = null;
-  try {
-    diagnosis = lib.diagnose(observation, error);
-  } catch {
-    diagnosis = null;
-  }
-  return {
-    code: error.code,
-    message: error.message,
-    ...(error.hint === undefined ? {} : { hint: error.hint }),
-    ...(error.deviceText === undefined ? {} : { deviceText: error.deviceText }),
-    offline: OFFLINE_CODES.has(error.code),
-    diagnosis,
-  };
-}
-
-/** The error of a device refused by the fit check (before anything was sent). */
-function refusal(fit: FitVerdict): NonNullable<JobDevice['error']> {
-  return {
-    code: fit.code ?? 'PREFLIGHT_NOT_APP',
-    message: fit.message,
-    hint: 'Nothing was sent to this device. Pick a firmware built for it.',
-    offline: false,
-    diagnosis: null,
-  };
 }
 
 function progressView(job: UpdateJob, d: JobDevice): Record<string, unknown> {

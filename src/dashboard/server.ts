@@ -86,6 +86,8 @@ const STATIC: Record<string, string> = {
   '/app.js': 'app.js',
   '/style.css': 'style.css',
   '/favicon.svg': 'favicon.svg',
+  '/why.js': 'why.js',
+  '/phone.css': 'phone.css',
 };
 
 const MIME: Record<string, string> = {

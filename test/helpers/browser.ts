@@ -5,6 +5,7 @@
  * browser fails them, so a run without a browser cannot pass as green.
  */
 import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { buildEsp32App } from '../../src/formats/index.ts';
 
 /** A valid ESP32 application image of about `size` bytes (deterministic for a seed). */
@@ -74,4 +75,30 @@ export async function bootedMd5(
     await new Promise((r) => setTimeout(r, 20));
   }
   return device.runningImageMd5();
+}
+
+/**
+ * Poll a browser-side expression until it is truthy. (page.waitForFunction with text would run
+ * eval() inside the page, which the dashboard's Content-Security-Policy rightly forbids.)
+ */
+export async function waitFor(expression: string, timeoutMs: number, on: Page): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await on.evaluate(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${expression}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The selector of a device's row in the dashboard's table. */
+export function deviceRow(id: string): string {
+  return `#devices tbody tr[data-device-id="${id}"]`;
+}
+
+/** Choose a file in the dashboard page's firmware input. */
+export async function chooseFile(on: Page, name: string, bytes: Uint8Array): Promise<void> {
+  await on.setInputFiles('#firmware-input', {
+    name,
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(bytes),
+  });
 }

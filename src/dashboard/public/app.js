@@ -1,6 +1,8 @@
 // airflash dashboard page: plain JS, no build step. Talks only to /api/v1 (same origin).
 // Everything from the server is put into the page with textContent, never as HTML.
 
+import { whyParts } from './why.js';
+
 const API = '/api/v1';
 const state = {
   devices: new Map(), // id -> device
@@ -233,79 +235,9 @@ function runCell(d) {
   return td;
 }
 
-// Advice meant for the command line (an option such as --force or -a, an environment variable,
-// an airflash command): the page has none of these, so such sentences are left out here.
-const CLI_ONLY = /(^|[\s("'`])--?[a-z][\w-]*|\bAIRFLASH_[A-Z_]+|\bairflash [a-z]+/;
-
-function sentences(text) {
-  return String(text ?? '')
-    .split(/(?<=[.!?])\s+(?=[A-Z"'(])/)
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
-}
-
-/**
- * The "why?" of a failed device: each fact once. The error message is already in the row, so
- * the hint, the diagnosis summary, the causes' titles and their evidence appear only when they
- * say something not said before; advice for the command line is left out.
- */
+/** The "why?" of a failed device (each fact once, see why.js), folded. */
 function whyDetails(d, run) {
-  const said = new Set();
-  const key = (t) =>
-    t
-      .toLowerCase()
-      .replace(/[\s.:;,]+$/g, '')
-      .replace(/\s+/g, ' ');
-  const fresh = (text) => {
-    const kept = sentences(text).filter((t) => !CLI_ONLY.test(t) && !said.has(key(t)));
-    for (const t of kept) said.add(key(t));
-    return kept.join(' ');
-  };
-  fresh(run.error.message);
-  const parts = [];
-  if (run.error.deviceText) parts.push(h('p', {}, 'Device said: ', h('code', {}, run.error.deviceText)));
-  const hint = fresh(run.error.hint);
-  if (hint) parts.push(h('p', {}, hint));
-  for (const text of run.hints ?? []) {
-    const kept = fresh(text);
-    if (kept) parts.push(h('p', { class: 'muted' }, `ℹ ${kept}`));
-  }
-  const diagnosis = run.error.diagnosis;
-  if (diagnosis?.causes?.length) {
-    const summary = fresh(diagnosis.summary);
-    if (summary) parts.push(h('p', {}, summary));
-    const causes = diagnosis.causes
-      .filter((c, i) => i === 0 || c.likelihood !== 'low')
-      .slice(0, 4)
-      .map((c) => {
-        const title = fresh(c.title);
-        const seen = c.evidence.map(fresh).filter((t) => t);
-        const next = c.next.map(fresh).filter((t) => t);
-        if (!title && seen.length === 0 && next.length === 0) return null;
-        return h(
-          'li',
-          { dataset: { cause: c.id } },
-          title ? h('strong', {}, title) : '',
-          h('small', { class: `likelihood ${c.likelihood}` }, ` ${c.likelihood}`),
-          seen.length
-            ? h(
-                'ul',
-                { class: 'seen' },
-                seen.map((e) => h('li', {}, `seen: ${e}`)),
-              )
-            : '',
-          next.length
-            ? h(
-                'ul',
-                { class: 'next' },
-                next.map((n) => h('li', {}, n)),
-              )
-            : '',
-        );
-      })
-      .filter((li) => li !== null);
-    if (causes.length) parts.push(h('ol', { class: 'causes' }, causes));
-  }
+  const parts = whyParts(run.error, run.hints, h);
   if (parts.length === 0) return null;
   return h(
     'details',
