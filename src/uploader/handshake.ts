@@ -111,6 +111,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
   let connectWindow = 0;
   let connectHardEnd = 0;
   let finalWindow = false;
+  let rebootInvites = 0;
 
   const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>, connected = false): void => {
     const at = rec.now();
@@ -129,7 +130,10 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
     send(ctx.invitation, { kind: 'invitation', attempt, reason }, rounds === 1 && attempt === 1);
     rec.log(`invitation ${attempt}/${t.inviteAttempts} (${reason})`);
     deadline = rec.now() + t.attemptTimeoutMs;
-    if (rebootWait()) deadline = rec.now() + Math.min(t.attemptTimeoutMs, t.rebootPollMs);
+    // Doubling from rebootPollMs: a booted device answers at once, and a slow loop() after the
+    // reboot finds only a few queued invitations.
+    if (rebootWait())
+      deadline = rec.now() + Math.min(t.attemptTimeoutMs, t.rebootPollMs * 2 ** rebootInvites++);
   };
   // While a device we just updated reboots, invitations are lost (it is off the network): re-invite
   // often until it is back, without using up the attempts (a booted device answers at once).
@@ -220,7 +224,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
             if (obs.rebootWait === undefined) {
               obs.rebootWait = true;
               rec.hint(
-                `the device is rebooting after the previous update; inviting every ${formatSeconds(t.rebootPollMs)} until it is back (up to ${formatSeconds((ctx.rebootingUntil ?? 0) - (roundInvites[0] ?? 0))})`,
+                `the device is rebooting after the previous update; inviting again at growing intervals from ${formatSeconds(t.rebootPollMs)} until it is back (up to ${formatSeconds((ctx.rebootingUntil ?? 0) - (roundInvites[0] ?? 0))})`,
               );
             }
             attempt--;
