@@ -14,6 +14,7 @@ import {
 } from '../protocol/index.ts';
 import { sleep } from '../util/abort.ts';
 import type { Timeouts } from './defaults.ts';
+import { AUTH_FAILED_TEXT, authFailed, lostAnswers, refusedHint, udpError } from './handshake-errors.ts';
 import type { Inbox } from './inbox.ts';
 import type { PortCheck } from './port-check.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
@@ -52,7 +53,6 @@ export interface HandshakeOutcome {
 /** A datagram that returns a device waiting for auth to idle and is ignored by an idle device. */
 export const RESET_DATAGRAM = asciiBytes('0\n');
 
-const AUTH_FAILED_TEXT = 'Authentication Failed';
 /** Datagrams recorded in the observation; later ones are only counted (`obs.udp.unrecorded`). */
 export const RECEIVED_KEPT = 256;
 /** New invitation rounds (stale re-invite, MD5 fallback, lost answers) before giving up. */
@@ -636,67 +636,4 @@ function noteGap(rec: Recorder, ms: number, what: string): void {
   rec.obs.loopGapsMs.push(Math.round(ms));
   rec.obs.loopPeriodEvidence ??= [];
   rec.obs.loopPeriodEvidence.push(`${what}: ${formatSeconds(ms)}`);
-}
-
-function authFailed(
-  ctx: HandshakeContext,
-  scheme: AuthScheme,
-  secrets: PasswordHashKind[],
-  index: number,
-): AirflashError {
-  const tried = secrets.slice(0, index + 1).join(' and ');
-  const gen =
-    scheme === 'sha256'
-      ? 'the device speaks the SHA-256/PBKDF2 exchange (arduino-esp32 ≥ 3.3.1)'
-      : 'the device speaks the MD5 exchange (ESP8266 or arduino-esp32 ≤ 3.3.0)';
-  // Never quote any part of the password: say only what it looks like.
-  const extra = passwordLooksLikeOptions(ctx.password ?? '')
-    ? ' The password contains white space followed by "-" (it looks like more options): several options were probably passed as one argument.'
-    : '';
-  return new AirflashError(
-    'AUTH_FAILED',
-    `The device refused the password (Authentication Failed; tried the ${tried} password hash; ${gen}).${extra}`,
-    {
-      phase: 'auth',
-      deviceText: AUTH_FAILED_TEXT,
-      hint: 'Check the password given with -a / AIRFLASH_PASSWORD against ArduinoOTA.setPassword() in the sketch.',
-    },
-  );
-}
-
-/** A password with white space then `-x` / `--x`: PlatformIO's one-line upload_flags. */
-export function passwordLooksLikeOptions(password: string): boolean {
-  return /\s-{1,2}[a-z]/i.test(password);
-}
-
-/** The device answered, then its answers stopped arriving: lost datagrams, not a refusal. */
-function lostAnswers(ctx: HandshakeContext, what: string): AirflashError {
-  const answered = ctx.rec.obs.received.filter((r) => r.fromDevice).length;
-  return new AirflashError(
-    'TIMEOUT',
-    `${what}, although it answered ${answered} datagram(s) of this upload: its answers were lost on the way (a lossy link), not refused.`,
-    {
-      phase: 'auth',
-      hint: 'Improve the Wi-Fi link (signal, distance, interference) or retry with --retries 3; the password was not refused.',
-    },
-  );
-}
-
-function refusedHint(text: string): string {
-  if (/Not Enough Space/i.test(text))
-    return 'The image does not fit the free space: pick a partition scheme / flash layout with a bigger OTA area, or make the image smaller.';
-  if (/bootstrapping/i.test(text))
-    return 'Reset the ESP8266 once (button or power) after flashing it over serial, then upload again.';
-  return 'Read the device text above; it comes from the Updater on the device.';
-}
-
-function udpError(error: Error, ctx: HandshakeContext): AirflashError {
-  return new AirflashError(
-    'NETWORK_ERROR',
-    `Cannot send to ${ctx.device.address}:${ctx.device.port}: ${error.message}`,
-    {
-      cause: error,
-      hint: 'Check that this computer is connected to the device network (and -I, if given).',
-    },
-  );
 }

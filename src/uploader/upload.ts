@@ -4,13 +4,8 @@ import { AirflashError, type ErrorCode, toAirflashError } from '../errors.ts';
 import { COMMAND, DEFAULT_PORT, formatInvitation } from '../protocol/index.ts';
 import { abortError, sleep, throwIfAborted } from '../util/abort.ts';
 import { resolveTimeouts, type Timeouts } from './defaults.ts';
-import {
-  type HandshakeEvent,
-  HandshakeState,
-  handshake,
-  passwordLooksLikeOptions,
-  RESET_DATAGRAM,
-} from './handshake.ts';
+import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
+import { passwordLooksLikeOptions } from './handshake-errors.ts';
 import { lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
