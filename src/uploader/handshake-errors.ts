@@ -73,3 +73,11 @@ export function udpError(
     },
   );
 }
+
+/** The image is for another chip family than the device (exit 3, nothing sent; `--force` skips). */
+export function wrongChip(message: string): AirflashError {
+  return new AirflashError('PREFLIGHT_WRONG_CHIP', `${message} Nothing was sent.`, {
+    phase: 'auth',
+    hint: 'Build the project for this board (the PlatformIO env of this device), or pass --force if you are sure.',
+  });
+}

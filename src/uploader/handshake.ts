@@ -14,7 +14,14 @@ import {
 } from '../protocol/index.ts';
 import { sleep } from '../util/abort.ts';
 import type { Timeouts } from './defaults.ts';
-import { AUTH_FAILED_TEXT, authFailed, lostAnswers, refusedHint, udpError } from './handshake-errors.ts';
+import {
+  AUTH_FAILED_TEXT,
+  authFailed,
+  lostAnswers,
+  refusedHint,
+  udpError,
+  wrongChip,
+} from './handshake-errors.ts';
 import type { Inbox } from './inbox.ts';
 import type { PortCheck } from './port-check.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
@@ -40,6 +47,9 @@ export interface HandshakeContext {
   portCheck?: PortCheck;
   /** The device said OK to an upload of this process moments ago: it is rebooting (host-lock.ts). */
   rebootingUntil?: number;
+  /** The chip family the image is built for (ports.ts), and whether `--force` skips the check. */
+  imageFamily?: 'esp32' | 'esp8266' | undefined;
+  force?: boolean;
 }
 
 export interface HandshakeOutcome {
@@ -465,6 +475,14 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
             );
           }
           scheme = c.scheme as AuthScheme;
+          // Solid evidence of the core before any image byte: only arduino-esp32 ≥ 3.3.1 sends a
+          // 64-hex (PBKDF2) nonce. A 32-hex nonce fits ESP8266 and ESP32 ≤ 3.3.0 alike: no verdict.
+          if (scheme === 'sha256' && ctx.imageFamily === 'esp8266' && ctx.force !== true) {
+            record.use = 'failed';
+            throw wrongChip(
+              'The device is an ESP32 (it asked for the password with a 64-hex PBKDF2 nonce, which only arduino-esp32 ≥ 3.3.1 sends), but the image is an ESP8266 sketch.',
+            );
+          }
           nonce = c.nonce as string;
           if (obs.auth === undefined) {
             obs.auth = { scheme, nonceLength: nonce.length, tries: [] };

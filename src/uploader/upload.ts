@@ -11,6 +11,7 @@ import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
 import { PortCheck } from './port-check.ts';
+import { imageFamily } from './ports.ts';
 import { formatSeconds, Recorder } from './recorder.ts';
 import { transfer } from './transfer.ts';
 import type { UploadObservation, UploadOptions, UploadResult } from './types.ts';
@@ -419,6 +420,8 @@ async function uploadOnce(
         signal,
         portCheck,
         ...(rebootingUntil === undefined ? {} : { rebootingUntil }),
+        imageFamily: imageFamily(image.head, obs.image.command),
+        force: o.context?.force === true,
       },
       state,
     );
