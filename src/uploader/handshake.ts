@@ -14,6 +14,14 @@ import {
 } from '../protocol/index.ts';
 import { sleep } from '../util/abort.ts';
 import type { Timeouts } from './defaults.ts';
+import {
+  AUTH_FAILED_TEXT,
+  authFailed,
+  lostAnswers,
+  refusedHint,
+  udpError,
+  wrongChip,
+} from './handshake-errors.ts';
 import type { Inbox } from './inbox.ts';
 import type { PortCheck } from './port-check.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
@@ -39,6 +47,9 @@ export interface HandshakeContext {
   portCheck?: PortCheck;
   /** The device said OK to an upload of this process moments ago: it is rebooting (host-lock.ts). */
   rebootingUntil?: number;
+  /** The chip family the image is built for (ports.ts), and whether `--force` skips the check. */
+  imageFamily?: 'esp32' | 'esp8266' | undefined;
+  force?: boolean;
 }
 
 export interface HandshakeOutcome {
@@ -52,7 +63,6 @@ export interface HandshakeOutcome {
 /** A datagram that returns a device waiting for auth to idle and is ignored by an idle device. */
 export const RESET_DATAGRAM = asciiBytes('0\n');
 
-const AUTH_FAILED_TEXT = 'Authentication Failed';
 /** Datagrams recorded in the observation; later ones are only counted (`obs.udp.unrecorded`). */
 export const RECEIVED_KEPT = 256;
 /** New invitation rounds (stale re-invite, MD5 fallback, lost answers) before giving up. */
@@ -111,6 +121,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
   let connectWindow = 0;
   let connectHardEnd = 0;
   let finalWindow = false;
+  let rebootInvites = 0;
 
   const send = (bytes: Uint8Array, entry: Omit<SentDatagram, 'at'>, connected = false): void => {
     const at = rec.now();
@@ -130,7 +141,10 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
     send(ctx.invitation, { kind: 'invitation', attempt, reason }, rounds === 1 && attempt === 1);
     rec.log(`invitation ${attempt}/${t.inviteAttempts} (${reason})`);
     deadline = rec.now() + t.attemptTimeoutMs;
-    if (rebootWait()) deadline = rec.now() + Math.min(t.attemptTimeoutMs, t.rebootPollMs);
+    // Doubling from rebootPollMs: a booted device answers at once, and a slow loop() after the
+    // reboot finds only a few queued invitations.
+    if (rebootWait())
+      deadline = rec.now() + Math.min(t.attemptTimeoutMs, t.rebootPollMs * 2 ** rebootInvites++);
   };
   // While a device we just updated reboots, invitations are lost (it is off the network): re-invite
   // often until it is back, without using up the attempts (a booted device answers at once).
@@ -221,7 +235,7 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
             if (obs.rebootWait === undefined) {
               obs.rebootWait = true;
               rec.hint(
-                `the device is rebooting after the previous update; inviting every ${formatSeconds(t.rebootPollMs)} until it is back (up to ${formatSeconds((ctx.rebootingUntil ?? 0) - (roundInvites[0] ?? 0))})`,
+                `the device is rebooting after the previous update; inviting again at growing intervals from ${formatSeconds(t.rebootPollMs)} until it is back (up to ${formatSeconds((ctx.rebootingUntil ?? 0) - (roundInvites[0] ?? 0))})`,
               );
             }
             attempt--;
@@ -462,6 +476,14 @@ export async function handshake(ctx: HandshakeContext, state: HandshakeState): P
             );
           }
           scheme = c.scheme as AuthScheme;
+          // Solid evidence of the core before any image byte: only arduino-esp32 ≥ 3.3.1 sends a
+          // 64-hex (PBKDF2) nonce. A 32-hex nonce fits ESP8266 and ESP32 ≤ 3.3.0 alike: no verdict.
+          if (scheme === 'sha256' && ctx.imageFamily === 'esp8266' && ctx.force !== true) {
+            record.use = 'failed';
+            throw wrongChip(
+              'The device is an ESP32 (it asked for the password with a 64-hex PBKDF2 nonce, which only arduino-esp32 ≥ 3.3.1 sends), but the image is an ESP8266 sketch.',
+            );
+          }
           nonce = c.nonce as string;
           if (obs.auth === undefined) {
             obs.auth = { scheme, nonceLength: nonce.length, tries: [] };
@@ -633,67 +655,4 @@ function noteGap(rec: Recorder, ms: number, what: string): void {
   rec.obs.loopGapsMs.push(Math.round(ms));
   rec.obs.loopPeriodEvidence ??= [];
   rec.obs.loopPeriodEvidence.push(`${what}: ${formatSeconds(ms)}`);
-}
-
-function authFailed(
-  ctx: HandshakeContext,
-  scheme: AuthScheme,
-  secrets: PasswordHashKind[],
-  index: number,
-): AirflashError {
-  const tried = secrets.slice(0, index + 1).join(' and ');
-  const gen =
-    scheme === 'sha256'
-      ? 'the device speaks the SHA-256/PBKDF2 exchange (arduino-esp32 ≥ 3.3.1)'
-      : 'the device speaks the MD5 exchange (ESP8266 or arduino-esp32 ≤ 3.3.0)';
-  // Never quote any part of the password: say only what it looks like.
-  const extra = passwordLooksLikeOptions(ctx.password ?? '')
-    ? ' The password contains white space followed by "-" (it looks like more options): several options were probably passed as one argument.'
-    : '';
-  return new AirflashError(
-    'AUTH_FAILED',
-    `The device refused the password (Authentication Failed; tried the ${tried} password hash; ${gen}).${extra}`,
-    {
-      phase: 'auth',
-      deviceText: AUTH_FAILED_TEXT,
-      hint: 'Check the password (the `password` option) against ArduinoOTA.setPassword() in the sketch.',
-    },
-  );
-}
-
-/** A password with white space then `-x` / `--x`: PlatformIO's one-line upload_flags. */
-export function passwordLooksLikeOptions(password: string): boolean {
-  return /\s-{1,2}[a-z]/i.test(password);
-}
-
-/** The device answered, then its answers stopped arriving: lost datagrams, not a refusal. */
-function lostAnswers(ctx: HandshakeContext, what: string): AirflashError {
-  const answered = ctx.rec.obs.received.filter((r) => r.fromDevice).length;
-  return new AirflashError(
-    'TIMEOUT',
-    `${what}, although it answered ${answered} datagram(s) of this upload: its answers were lost on the way (a lossy link), not refused.`,
-    {
-      phase: 'auth',
-      hint: 'Improve the Wi-Fi link (signal, distance, interference) or retry with --retries 3; the password was not refused.',
-    },
-  );
-}
-
-function refusedHint(text: string): string {
-  if (/Not Enough Space/i.test(text))
-    return 'The image does not fit the free space: pick a partition scheme / flash layout with a bigger OTA area, or make the image smaller.';
-  if (/bootstrapping/i.test(text))
-    return 'Reset the ESP8266 once (button or power) after flashing it over serial, then upload again.';
-  return 'Read the device text above; it comes from the Updater on the device.';
-}
-
-function udpError(error: Error, ctx: HandshakeContext): AirflashError {
-  return new AirflashError(
-    'NETWORK_ERROR',
-    `Cannot send to ${ctx.device.address}:${ctx.device.port}: ${error.message}`,
-    {
-      cause: error,
-      hint: 'Check that this computer is connected to the device network (and -I, if given).',
-    },
-  );
 }

@@ -4,18 +4,14 @@ import { AirflashError, type ErrorCode, toAirflashError } from '../errors.ts';
 import { COMMAND, DEFAULT_PORT, formatInvitation } from '../protocol/index.ts';
 import { abortError, sleep, throwIfAborted } from '../util/abort.ts';
 import { resolveTimeouts, type Timeouts } from './defaults.ts';
-import {
-  type HandshakeEvent,
-  HandshakeState,
-  handshake,
-  passwordLooksLikeOptions,
-  RESET_DATAGRAM,
-} from './handshake.ts';
+import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
+import { passwordLooksLikeOptions } from './handshake-errors.ts';
 import { lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { Inbox } from './inbox.ts';
 import { isLoopback, localAddressFor, normaliseAddress, type ResolvedTarget, resolveTarget } from './net.ts';
 import { PortCheck } from './port-check.ts';
+import { imageFamily } from './ports.ts';
 import { createPreflight } from './preflight.ts';
 import { formatSeconds, Recorder } from './recorder.ts';
 import { attemptSummary, noteSameOffset } from './same-offset.ts';
@@ -433,6 +429,8 @@ async function uploadOnce(
         signal,
         portCheck,
         ...(rebootingUntil === undefined ? {} : { rebootingUntil }),
+        imageFamily: imageFamily(image.head, obs.image.command),
+        force: o.context?.force === true,
       },
       state,
     );

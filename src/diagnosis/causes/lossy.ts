@@ -29,11 +29,15 @@ export function lossyLinkCauses(f: Facts): Scored[] {
       `${invitations} invitations in ${rounds} rounds, ${f.fromDevice.length} datagram(s) from the device: some answers arrive, others do not`,
     );
   if (evidence.length === 0) return [];
-  const failedByLoss = f.code === 'TIMEOUT' || f.code === 'NO_INVITATION_REPLY' || silentAuth > 0;
+  // An explicit "Authentication Failed" followed by silence is the MD5-stored-hash signature
+  // (auth.ts), not loss, unless invitations went unanswered too.
+  const refused = o.auth?.tries.some((t) => t.outcome === 'failed') ?? false;
+  const failedByLoss =
+    lost > 0 || f.code === 'TIMEOUT' || f.code === 'NO_INVITATION_REPLY' || (silentAuth > 0 && !refused);
   return [
     {
       id: 'LOSSY_LINK',
-      score: failedByLoss && evidence.length >= 1 ? 0.93 : 0.5,
+      score: failedByLoss ? 0.93 : 0.4,
       title:
         'The link between this computer and the device loses datagrams: some answers arrive, others do not (weak Wi-Fi signal, interference, a busy access point)',
       evidence,
