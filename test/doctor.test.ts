@@ -513,7 +513,7 @@ describe('doctor: output from files', () => {
       return (n < 0x20 && c !== '\n') || (n >= 0x7f && n <= 0x9f);
     });
     assert.deepEqual(raw, []);
-    assert.match(human.stdout, /127\.0\.0\.1\\x1b\]0;owned\\x07\\x9b2J/);
+    assert.match(human.stdout, /127\.0\.0\.1\\x1b\]0;owned\\x07\\u009b2J/);
     assert.match(human.stdout, /--bogus\\x1b\[31m/);
     const { report } = await doctorJson(dir);
     assert.ok(JSON.stringify(report).includes('\\u001b]0;owned'), 'JSON keeps the text (escaped by JSON)');

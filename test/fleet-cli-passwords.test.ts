@@ -25,8 +25,8 @@ async function setup(t: {
   await writeFile(
     join(dir, 'airflash.devices.json'),
     JSON.stringify([
-      { name: 'kitchen', address: '127.0.93.1', port: dev.port, passwordEnv: 'KITCHEN_PW' },
-      { name: 'hall', address: '127.0.93.2', passwordEnv: 'HALL_PW' },
+      { name: 'kitchen', address: '127.0.93.1', port: dev.port, passwordEnv: 'AIRFLASH_KITCHEN_PW' },
+      { name: 'hall', address: '127.0.93.2', passwordEnv: 'AIRFLASH_HALL_PW' },
       { name: 'attic', address: '127.0.93.3' },
     ]),
   );
@@ -46,13 +46,13 @@ test('--target ADDRESS -a PW: the explicit password wins over the entry password
     '--time-scale',
     '0.1',
   ];
-  // KITCHEN_PW not set at all, then set to a wrong password: -a applies either way.
-  for (const env of [{}, { KITCHEN_PW: 'wrong' }]) {
+  // AIRFLASH_KITCHEN_PW not set at all, then set to a wrong password: -a applies either way.
+  for (const env of [{}, { AIRFLASH_KITCHEN_PW: 'wrong' }]) {
     const r = await runCliInMemory(args, { cwd: dir, env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
-      /--target 127\.0\.93\.1 is "kitchen" in airflash\.devices\.json: its port, chip and partitions come from there, its password from -a \(not \$KITCHEN_PW\)/,
+      /--target 127\.0\.93\.1 is "kitchen" in airflash\.devices\.json: its port, chip and partitions come from there, its password from -a \(not \$AIRFLASH_KITCHEN_PW\)/,
     );
   }
   assert.equal(dev.runningImageMd5().length, 32);
@@ -61,7 +61,7 @@ test('--target ADDRESS -a PW: the explicit password wins over the entry password
     ['upload', '--target', 'kitchen', '-f', 'firmware.bin', '--time-scale', '0.1'],
     {
       cwd: dir,
-      env: { KITCHEN_PW: 'secret' },
+      env: { AIRFLASH_KITCHEN_PW: 'secret' },
     },
   );
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
@@ -84,8 +84,8 @@ test('--dry-run reports every device whose passwordEnv is not set, and plans the
   const byDevice = new Map(results.map((e) => [e['device'], e]));
   assert.equal(byDevice.get('attic')?.['status'], 'planned');
   for (const [name, variable] of [
-    ['kitchen', 'KITCHEN_PW'],
-    ['hall', 'HALL_PW'],
+    ['kitchen', 'AIRFLASH_KITCHEN_PW'],
+    ['hall', 'AIRFLASH_HALL_PW'],
   ] as const) {
     const e = byDevice.get(name);
     assert.equal(e?.['status'], 'failed', name);

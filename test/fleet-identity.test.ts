@@ -40,7 +40,7 @@ test('an mDNS namesake of a devices-file entry is ignored with a warning; the en
   await writeFile(
     join(dir, 'airflash.devices.json'),
     JSON.stringify([
-      { name: 'kitchen-2', address: real.address, port: real.port, passwordEnv: 'KITCHEN2_PW' },
+      { name: 'kitchen-2', address: real.address, port: real.port, passwordEnv: 'AIRFLASH_KITCHEN2_PW' },
     ]),
   );
   const run = await runCliInMemory(
@@ -58,7 +58,7 @@ test('an mDNS namesake of a devices-file entry is ignored with a warning; the en
       '--time-scale',
       String(UPLOADER_SCALE),
     ],
-    { cwd: dir, env: { AIRFLASH_MDNS_PORT: String(mdnsPort), KITCHEN2_PW: 'k2' } },
+    { cwd: dir, env: { AIRFLASH_MDNS_PORT: String(mdnsPort), AIRFLASH_KITCHEN2_PW: 'k2' } },
   );
   const lines = run.stdout
     .split('\n')

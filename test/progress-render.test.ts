@@ -78,6 +78,6 @@ describe('progress rendering', () => {
     const { err } = render('plain', [
       { type: 'debug', at: 1234, text: 'tcp ← 3 bytes "a\u001b[2Jb\u009b\n"' },
     ]);
-    assert.equal(err, '  +1.234s tcp ← 3 bytes "a\\x1b[2Jb\\x9b\\x0a"\n');
+    assert.equal(err, '  +1.234s tcp ← 3 bytes "a\\x1b[2Jb\\u009b\\n"\n');
   });
 });
