@@ -20,14 +20,14 @@ export function isErrorView(value: unknown): value is JobError {
   );
 }
 
-export function errorView(
+export async function errorView(
   error: AirflashError,
   lib: DashboardLibrary,
   observation?: UploadObservation,
-): JobError {
+): Promise<JobError> {
   let diagnosis: DiagnosisView | null = null;
   try {
-    diagnosis = lib.diagnose(observation, error);
+    diagnosis = await lib.diagnose(observation, error);
   } catch {
     diagnosis = null;
   }

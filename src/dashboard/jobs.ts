@@ -384,7 +384,7 @@ export class JobRunner {
         });
     } catch (caught) {
       // The image itself was refused, or the options: every device that has no result fails with it.
-      const error = errorView(toAirflashError(caught), lib);
+      const error = await errorView(toAirflashError(caught), lib);
       for (const d of job.devices) {
         if (d.finishedAt === null) results.push(this.#finish(job, d, 'failed', error));
       }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { diagnose } from '../diagnosis/index.ts';
+import { diagnoseUpload } from '../diagnosis/index.ts';
 import { AirflashError } from '../errors.ts';
 import {
   builtinPartitionTable,
@@ -80,8 +80,11 @@ export interface DashboardLibrary {
   fit(bytes: Uint8Array, summary: ImageSummary, target: DeviceTarget, fileName?: string): FitVerdict;
   /** A rollout of one image to many devices (the shared fleet module, `uploadFleet`). */
   fleet(options: FleetOptions): Promise<FleetSummary>;
-  /** Ranked causes of a failed upload, from what the uploader observed; null when there is nothing to add. */
-  diagnose(observation: UploadObservation | undefined, error: AirflashError): DiagnosisView | null;
+  /**
+   * Ranked causes of a failed upload, from what the uploader observed, with the same follow-up
+   * as the CLI and the fleet (`diagnoseUpload`); null when there is nothing to add.
+   */
+  diagnose(observation: UploadObservation | undefined, error: AirflashError): Promise<DiagnosisView | null>;
   /** Ask whether a device runs ArduinoOTA, leaving it idle (no update is started). */
   probe(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
 }
@@ -239,8 +242,8 @@ export function defaultLibrary(): DashboardLibrary {
     inspect: (bytes) => inspectFirmware(bytes),
     fit: fitFirmware,
     fleet: uploadFleet,
-    diagnose: (observation, error) => {
-      const d = diagnose(observation, error);
+    diagnose: async (observation, error) => {
+      const d = await diagnoseUpload(error, observation === undefined ? {} : { observation });
       return d.causes.length === 0 ? null : { summary: d.summary, causes: d.causes };
     },
     probe: async (host, port, timeoutMs, signal) => {
