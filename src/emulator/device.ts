@@ -99,6 +99,7 @@ export function parseFault(text: string): Fault {
 }
 
 /** Lowest real-time ESP32 receive timeout under a time scale (see runUpdate32). */
+/** Real-time floor of the scaled receive and connect-back timeouts. */
 const RECEIVE_TIMEOUT_FLOOR_MS = 250;
 
 const TRANSFER_FAULTS: readonly FaultKind[] = ['stall', 'drop', 'corrupt', 'reboot', 'powerloss'];
@@ -880,8 +881,13 @@ export class Device implements EmulatedDevice {
       return undefined;
     }
     if (this.link.rttMs > 0) await haltableSleep(this.link.rttMs / 2, signal);
-    // ESP32 NetworkClient: 3000 ms; ESP8266 WiFiClient: 5000 ms (core-profile.ts).
-    const timeoutMs = this.scaledTimeout(this.profile.connectTimeoutMs);
+    // ESP32 NetworkClient: 3000 ms; ESP8266 WiFiClient: 5000 ms (core-profile.ts). Scaled, but
+    // never below RECEIVE_TIMEOUT_FLOOR_MS of real time (at 1:100 it was 30 ms, which a loaded
+    // machine's event-loop pause exceeds: "Connect Failed" to a host that was listening).
+    const timeoutMs = Math.max(
+      this.scaledTimeout(this.profile.connectTimeoutMs),
+      Math.min(this.profile.connectTimeoutMs, RECEIVE_TIMEOUT_FLOOR_MS),
+    );
     const conn = await deviceConnect(
       ip,
       port,
