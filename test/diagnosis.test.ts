@@ -220,7 +220,12 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
   it('password with extra text ("2357 --port=8266" from one-line upload_flags)', async () => {
     const dev = await startDevice({ core: 'esp32', address: '127.0.55.8', password: '2357' });
     try {
-      const e = await failing({ host: dev.address, data: esp32Image, password: '2357 --port=8266', ...PROMPT });
+      const e = await failing({
+        host: dev.address,
+        data: esp32Image,
+        password: '2357 --port=8266',
+        ...PROMPT,
+      });
       const c = top(diagnose(undefined, e));
       assert.equal(c.id, 'AUTH_PASSWORD_HAS_EXTRA_TEXT');
       assert.equal(c.likelihood, 'high');
