@@ -7,7 +7,14 @@ import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 import { runCliInMemory } from './helpers/cli-io.ts';
 
+/** The emulated devices run 1:50. */
 const SCALE = '0.02';
+/**
+ * The uploader's waits (--time-scale) 1:5: every device here answers at once or refuses, so the
+ * uploader's patience only matters when something stalls, and at 1:50 its 10 s stall timeout was
+ * 200 ms real — shorter than a pause of this process on 2 loaded cores (TRANSFER_STALLED).
+ */
+const UPLOADER_SCALE = '0.2';
 const dir = mkdtempSync(join(tmpdir(), 'airflash-cli-upload-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const esp32File = join(dir, 'firmware.bin');
@@ -59,7 +66,7 @@ describe('airflash upload (CLI)', () => {
           esp32File,
           '--json',
           '--time-scale',
-          SCALE,
+          UPLOADER_SCALE,
         ],
         { env: { AIRFLASH_PASSWORD: 'pw' } },
       );
@@ -118,7 +125,7 @@ describe('airflash upload (CLI)', () => {
         esp32File,
         '--json',
         '--time-scale',
-        SCALE,
+        UPLOADER_SCALE,
       ]);
       assert.equal(r.code, 1);
       const result = jsonLines(r.stdout).at(-1) as JsonLine;
@@ -149,7 +156,7 @@ describe('airflash upload (CLI)', () => {
         bad,
         '--force',
         '--time-scale',
-        SCALE,
+        UPLOADER_SCALE,
       ]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /error \[DEVICE_ERROR\]/);
@@ -194,7 +201,7 @@ describe('airflash upload (CLI)', () => {
         '-f',
         esp32File,
         '--time-scale',
-        SCALE,
+        UPLOADER_SCALE,
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /holds several options/);
@@ -217,7 +224,7 @@ describe('airflash upload (CLI)', () => {
         '-f',
         esp8266File,
         '--time-scale',
-        SCALE,
+        UPLOADER_SCALE,
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /Python's isolated-mode flag/);

@@ -17,6 +17,13 @@ const esp32Image = buildEsp32App({ size: 40_000, seed: 51 });
 const esp8266Image = buildEsp8266Sketch({ size: 40_000, seed: 52 });
 /** Uploader waits scaled 1:20 (an attempt 0.5 s, the connect window 0.5 s); stalls only in the stall test. */
 const FAST = { timeScale: 0.05, stallTimeoutMs: 4000, resultTimeoutMs: 6000 } as const;
+/**
+ * For devices that answer at once (the auth tests): the uploader's waits 1:4. Its patience only
+ * matters when an answer is late, and at 1:20 the auth wait's 5 s margin was 250 ms real, which a
+ * loaded machine exceeds: the hash was re-sent and the recorded tries no longer read
+ * "sha256 → failed, md5 → ok".
+ */
+const PROMPT = { ...FAST, timeScale: 0.25 } as const;
 
 async function failing(options: UploadOptions): Promise<AirflashError> {
   try {
@@ -127,7 +134,7 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
   it('wrong password: "Authentication Failed" to both hashes, and which generation the device speaks', async () => {
     const dev = await startDevice({ core: 'esp32', address: '127.0.55.4', password: 'right' });
     try {
-      const e = await failing({ host: dev.address, data: esp32Image, password: 'wrong', ...FAST });
+      const e = await failing({ host: dev.address, data: esp32Image, password: 'wrong', ...PROMPT });
       assert.equal(e.code, 'AUTH_FAILED');
       const d = diagnose(undefined, e);
       const c = top(d);
@@ -144,7 +151,7 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
   it('legacy core: the MD5 challenge names ESP8266 / arduino-esp32 ≤ 3.3.0', async () => {
     const dev = await startDevice({ core: 'esp32-legacy', address: '127.0.55.5', password: 'right' });
     try {
-      const e = await failing({ host: dev.address, data: esp32Image, password: 'wrong', ...FAST });
+      const e = await failing({ host: dev.address, data: esp32Image, password: 'wrong', ...PROMPT });
       const d = diagnose(undefined, e);
       assert.equal(top(d).id, 'AUTH_WRONG_PASSWORD');
       assert.ok(
@@ -163,7 +170,7 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
   it('stored MD5 hash on a 3.3.1+ device: the fallback works and the diagnosis says so', async () => {
     const dev = await startDevice({ core: 'esp32', address: '127.0.55.6', passwordHash: md5hex('secret') });
     try {
-      const r = await upload({ host: dev.address, data: esp32Image, password: 'secret', ...FAST });
+      const r = await upload({ host: dev.address, data: esp32Image, password: 'secret', ...PROMPT });
       assert.equal(r.passwordHash, 'md5');
       const d = diagnose(r.observation);
       assert.equal(d.code, null);
@@ -181,7 +188,7 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
     // takes the real observation of a fallback upload and removes the device's last answer.
     const dev = await startDevice({ core: 'esp32', address: '127.0.55.7', passwordHash: md5hex('secret') });
     try {
-      const r = await upload({ host: dev.address, data: esp32Image, password: 'secret', ...FAST });
+      const r = await upload({ host: dev.address, data: esp32Image, password: 'secret', ...PROMPT });
       const o = structuredClone(r.observation);
       const md5Try = o.auth?.tries.find((t) => t.secret === 'md5');
       assert.ok(md5Try);
@@ -213,7 +220,12 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
   it('password with extra text ("2357 --port=8266" from one-line upload_flags)', async () => {
     const dev = await startDevice({ core: 'esp32', address: '127.0.55.8', password: '2357' });
     try {
-      const e = await failing({ host: dev.address, data: esp32Image, password: '2357 --port=8266', ...FAST });
+      const e = await failing({
+        host: dev.address,
+        data: esp32Image,
+        password: '2357 --port=8266',
+        ...PROMPT,
+      });
       const c = top(diagnose(undefined, e));
       assert.equal(c.id, 'AUTH_PASSWORD_HAS_EXTRA_TEXT');
       assert.equal(c.likelihood, 'high');
@@ -433,10 +445,12 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
       address: '127.0.55.18',
       password: 'right',
       loopMs: 10_000,
-      timeScale: 0.02,
+      // 1:20 (handle() every 500 ms real): at 1:50 the uploader's scaled waits were 8–20 ms real,
+      // inside a loaded machine's event-loop pauses.
+      timeScale: 0.05,
     });
     try {
-      const e = await failing({ host: dev.address, data: esp32Image, password: 'wrong', timeScale: 0.02 });
+      const e = await failing({ host: dev.address, data: esp32Image, password: 'wrong', timeScale: 0.05 });
       assert.equal(e.code, 'AUTH_FAILED');
       const d = diagnose(undefined, e);
       assert.equal(top(d).id, 'AUTH_WRONG_PASSWORD');

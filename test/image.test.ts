@@ -186,14 +186,18 @@ describe('generated ESP32-family apps parse back to what they were built with', 
     assert.equal(inspectImage(buildEsp32App({ hashAppended: false, size: 4096 })).image?.sha256, undefined);
   });
 
-  it('builds and checks a 12 MiB image in well under a second', () => {
-    const start = performance.now();
+  // CPU time, not wall time: on 2 cores shared with other tests the wall clock measured 4–6× the
+  // CPU time (a linear pass takes ~150 ms of CPU; a quadratic one would take minutes). Wall-clock
+  // throughput is measured by `npm run bench` (inspectImage, ESP32 app 16 MiB).
+  it('builds and checks a 12 MiB image in well under a second of CPU time', () => {
+    const start = process.cpuUsage();
     const image = buildEsp32App({ chip: 'esp32s3', size: 12 * 1024 * 1024 });
     const info = inspectImage(image);
-    const ms = performance.now() - start;
+    const used = process.cpuUsage(start);
+    const cpuMs = (used.user + used.system) / 1000;
     assert.equal(image.length, 12 * 1024 * 1024);
     assert.equal(info.ok, true);
-    assert.ok(ms < 1000, `took ${ms} ms`);
+    assert.ok(cpuMs < 1000, `took ${cpuMs} ms of CPU time`);
   });
 
   it('project names are cut to 31 characters plus NUL', () => {

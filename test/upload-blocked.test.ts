@@ -54,11 +54,14 @@ async function blockedUpload(o: {
 }
 
 describe('blocked loop(): updated with default options', () => {
-  // An 8 s loop, scaled 1:50.
+  // An 8 s loop, scaled 1:20 (ESP8266 1:5). The scale sets the real size of every modelled gap:
+  // at 1:50 the uploader's 400 ms "a handle() gap is the loop period" threshold was 8 ms real,
+  // which scheduler jitter on 2 busy cores exceeds, so ESP8266's 100 ms OK → connect step read as
+  // a measured loop period. At 1:5 that threshold is 80 ms real against a 20 ms step.
   for (const core of ['esp32', 'esp32-legacy', 'esp8266'] as const) {
     for (const password of [undefined, 'pw']) {
       it(`${core}, 8 s loop, ${password ? 'password' : 'no password'}`, async () => {
-        const scale = 0.02;
+        const scale = core === 'esp8266' ? 0.2 : 0.05;
         const { r } = await blockedUpload({
           core,
           loopMs: 8000,
@@ -81,9 +84,10 @@ describe('blocked loop(): updated with default options', () => {
 
   // The seed's device: loop() ends in delay(30000), with a password. Every phase of the loop at
   // which the upload can start (0, 1 or 2 stale invitations queued when the device first answers).
+  // Scaled 1:40 (a 750 ms loop): at 1:100 the ±20 % window was ±60 ms real, within jitter.
   for (const phase of [0.05, 0.4, 0.75, 0.97]) {
     it(`ESP32 with password, 30 s loop, upload starting at ${phase * 100} % of the loop`, async () => {
-      const scale = 0.01;
+      const scale = 0.025;
       const { r, events } = await blockedUpload({
         core: 'esp32',
         loopMs: 30_000,
@@ -102,7 +106,7 @@ describe('blocked loop(): updated with default options', () => {
   }
 
   it('ESP32 without password, 30 s loop', async () => {
-    const scale = 0.01;
+    const scale = 0.025;
     const { r } = await blockedUpload({ core: 'esp32', loopMs: 30_000, scale, phase: 0.9 });
     assert.equal(r.loopPeriodKind, 'measured');
   });

@@ -99,6 +99,7 @@ export function parseFault(text: string): Fault {
 }
 
 /** Lowest real-time ESP32 receive timeout under a time scale (see runUpdate32). */
+/** Real-time floor of the scaled receive and connect-back timeouts. */
 const RECEIVE_TIMEOUT_FLOOR_MS = 250;
 /** Lowest real-time connect-back timeout under a time scale (see connectBack). */
 const CONNECT_TIMEOUT_FLOOR_MS = 1000;

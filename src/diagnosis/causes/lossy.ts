@@ -18,7 +18,11 @@ export function lossyLinkCauses(f: Facts): Scored[] {
     evidence.push(
       `the device answered an invitation ${secs(o.firstAnswerSinceLastInvitationMs ?? 0)} after it was sent, but not the ${lost} before it`,
     );
-  const silentAuth = o.auth?.tries.filter((t) => t.outcome === 'no-answer').length ?? 0;
+  // A device that refused one password hash and then stays silent to the fallback has answered
+  // the exchange (e.g. an MD5 hash stored on a SHA-256 core): that silence is not loss.
+  const tries = o.auth?.tries ?? [];
+  const refused = tries.some((t) => t.outcome === 'failed');
+  const silentAuth = refused ? 0 : tries.filter((t) => t.outcome === 'no-answer').length;
   if (silentAuth > 0 && prompt)
     evidence.push(
       `${silentAuth} auth line(s) got no answer although the device answered its invitation within ${secs(o.firstAnswerSinceLastInvitationMs ?? 0)}`,
