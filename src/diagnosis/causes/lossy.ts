@@ -35,7 +35,6 @@ export function lossyLinkCauses(f: Facts): Scored[] {
   if (evidence.length === 0) return [];
   // An explicit "Authentication Failed" followed by silence is the MD5-stored-hash signature
   // (auth.ts), not loss, unless invitations went unanswered too.
-  const refused = o.auth?.tries.some((t) => t.outcome === 'failed') ?? false;
   const failedByLoss =
     lost > 0 || f.code === 'TIMEOUT' || f.code === 'NO_INVITATION_REPLY' || (silentAuth > 0 && !refused);
   return [
