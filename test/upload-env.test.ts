@@ -121,14 +121,14 @@ describe('airflash upload --env', { concurrency: true }, () => {
     assert.equal(resultOf(stdout).code, 'PREFLIGHT_TOO_BIG');
   });
 
-  it('an unknown env is a usage error (exit 2); a missing build output is FILE_NOT_FOUND (exit 1)', async () => {
+  it('an unknown env is a usage error (exit 2); a missing build output is FILE_NOT_FOUND (exit 2, input to fix)', async () => {
     const dir = await makeProject({ 'platformio.ini': ini('127.0.57.23') });
     dirs.push(dir);
     const unknown = await runDoctorCli(['upload', '--env', 'nope', dir], '/');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /There is no \[env:nope\].*\n.*Known environments: serial, ota/);
     const missing = await runDoctorCli(['upload', '--env', 'ota', dir, '--json'], '/');
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 2);
     assert.equal(resultOf(missing.stdout).code, 'FILE_NOT_FOUND');
     assert.match(
       resultOf(missing.stdout).message,
