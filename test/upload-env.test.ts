@@ -136,7 +136,7 @@ describe('airflash upload --env', { concurrency: true }, () => {
     );
     assert.match(missing.stderr, /pio run -e ota/);
     const noProject = await runDoctorCli(['upload', '--env', 'ota', `${dir}/none`], '/');
-    assert.equal(noProject.code, 1);
+    assert.equal(noProject.code, 2);
     assert.match(noProject.stderr, /does not exist/);
     const noName = await runDoctorCli(['upload', '--env'], '/');
     assert.equal(noName.code, 2);
