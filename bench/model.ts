@@ -207,9 +207,10 @@ export function idealUploadTime(
   const chunk = client.stopAndWait;
   if (!Number.isSafeInteger(chunk) || chunk <= 0) throw new RangeError(`chunk size ${chunk} is not a size`);
   const chunks = Math.ceil(size / chunk);
-  // Each chunk: serialisation at the bandwidth (the window never binds for one chunk ≤ window),
-  // rtt/2 there, the device's flash work for the buffers this chunk completes, rtt/2 back.
-  const serial = profile.bandwidth > 0 ? (size / profile.bandwidth) * 1000 : 0;
+  // Each chunk: its link time (the serialisation at the bandwidth, or the window when the chunk is
+  // larger than the core's window), rtt/2 there, the flash work for the buffers it completes, rtt/2 back.
+  const last = size - (chunks - 1) * chunk;
+  const serial = (chunks - 1) * linkTimeMs(profile, chunk, core) + linkTimeMs(profile, last, core);
   const drain = esp8266 ? chunks * d8266.drainIdleMs * timeScale : 0;
   // The last chunk completes the image: no drain wait (Update has nothing left to read).
   const drainMs = esp8266 ? drain - d8266.drainIdleMs * timeScale : 0;

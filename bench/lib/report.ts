@@ -410,7 +410,7 @@ export function renderMarkdown(r: BenchResults): string {
   L.push('');
   L.push('## Running it');
   L.push('');
-  L.push('```sh');
+  L.push('```sh no-run');
   L.push(
     'npm run bench                       # builds, runs everything (~6–10 min on 2 cores), writes this file',
   );
