@@ -1,6 +1,6 @@
 /**
  * The limit model (docs/benchmarks.md "The limit"): the ideal time of one ArduinoOTA upload through
- * the emulator, computed from the emulator's own timing model (src/emulator/timing.ts, nothing
+ * the emulator, computed from the emulator's own timing model (src/emulator/board/timing.ts, nothing
  * duplicated here) and its link model (rtt/2 each way, a bandwidth cap, the device's receive window).
  *
  * Pure: no I/O, no clock. Times are milliseconds of real time, from the moment the client sends
@@ -8,7 +8,7 @@
  * invitation (reading and hashing the file, starting a process) is not part of the limit.
  */
 import { coreProfile, esp32EndMs, TIMING_MODEL } from '../src/emulator/index.ts';
-import type { CoreKind } from '../src/protocol/index.ts';
+import type { CoreKind } from '../src/protocols/arduino-ota/wire/index.ts';
 
 export interface LinkProfile {
   /** Short name used in reports ('loopback', 'rtt20', …). */

@@ -29,7 +29,7 @@ import {
   inspectImage,
   parsePartitionCsv,
 } from '../src/formats/index.ts';
-import type { CoreKind } from '../src/protocol/index.ts';
+import type { CoreKind } from '../src/protocols/arduino-ota/wire/index.ts';
 import { type CompiledClients, compileClients } from './lib/clients.ts';
 import { benchMemory } from './lib/memory.ts';
 import {

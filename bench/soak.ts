@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { upload } from '../src/uploader/index.ts';
+import { upload } from '../src/upload/index.ts';
 import { EmulatorProcess } from './lib/procs.ts';
 
 setFlagsFromString('--expose-gc');

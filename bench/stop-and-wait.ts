@@ -13,7 +13,7 @@ import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { AirflashError, isAirflashError } from '../src/errors.ts';
+import { AirflashError, isAirflashError } from '../src/core/errors.ts';
 import {
   authResponse,
   COMMAND,
@@ -23,7 +23,7 @@ import {
   passwordSecret,
   ReplyTokenizer,
   randomCnonce,
-} from '../src/protocol/index.ts';
+} from '../src/protocols/arduino-ota/wire/index.ts';
 
 export interface StopAndWaitOptions {
   host: string;

@@ -5,6 +5,9 @@
  * subpaths `airflash/protocol` and `airflash/formats`.
  */
 
+// Errors and exit codes: match on `error.code`.
+export * from './core/errors.ts';
+export { VERSION } from './core/version.ts';
 // The dashboard's server (what `airflash dashboard` runs) and its device sources.
 export {
   type Dashboard,
@@ -22,8 +25,7 @@ export * from './diagnosis/index.ts';
 export * from './discovery/index.ts';
 // The device emulator: `startDevice`, `startFleet`.
 export * from './emulator/index.ts';
-// Errors and exit codes: match on `error.code`.
-export * from './errors.ts';
+export * from './fleet/fleet.ts';
 // Pure modules, also available as subpaths.
 export * as formats from './formats/index.ts';
 export {
@@ -36,8 +38,6 @@ export {
   parsePartitionCsv,
   preflight,
 } from './formats/index.ts';
-export * as protocol from './protocol/index.ts';
-export * from './uploader/fleet.ts';
+export * as protocol from './protocols/arduino-ota/wire/index.ts';
 // Uploading: one device (`upload`) or many (`uploadFleet`).
-export * from './uploader/index.ts';
-export { VERSION } from './version.ts';
+export * from './upload/index.ts';

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { DEVICE_READ_SIZE } from '../src/protocol/index.ts';
-import { CountTracker } from '../src/uploader/counts.ts';
+import { CountTracker } from '../src/protocols/arduino-ota/wire/counts.ts';
+import { DEVICE_READ_SIZE } from '../src/protocols/arduino-ota/wire/index.ts';
 
 /** Every way to group `n` items into consecutive non-empty runs (2^(n-1) groupings). */
 function* groupings<T>(items: readonly T[]): Generator<T[][]> {

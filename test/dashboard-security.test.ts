@@ -4,9 +4,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { sameSecret } from '../src/dashboard/http.ts';
 import { type Dashboard, startDashboard } from '../src/dashboard/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { firmwareImage } from './helpers/browser.ts';
 import { type Reply, http as rawHttp } from './helpers/dashboard-http.ts';
 

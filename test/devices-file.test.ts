@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { type AirflashError, isAirflashError } from '../src/core/errors.ts';
 import { devicePassword, loadDevicesFile, parseDevicesFile } from '../src/discovery/index.ts';
-import { type AirflashError, isAirflashError } from '../src/errors.ts';
 
 function devicesError(pattern: RegExp, index?: number, field?: string): (e: unknown) => boolean {
   return (e: unknown) => {

@@ -1,13 +1,13 @@
 /**
  * diagnose() on hand-made observations, for the situations an emulator cannot produce (an
  * ESP8266 in UART boot mode, a VPN, NAT, UDP dropped on the way) and for input edge cases.
- * The observations have the shape the uploader records (src/uploader/types.ts).
+ * The observations have the shape the uploader records (src/upload/types.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AirflashError } from '../src/core/errors.ts';
 import { diagnose, type FollowUpResult, needsFollowUp, renderDiagnosis } from '../src/diagnosis/index.ts';
-import { AirflashError } from '../src/errors.ts';
-import type { UploadObservation } from '../src/uploader/index.ts';
+import type { UploadObservation } from '../src/upload/index.ts';
 
 function observation(patch: Partial<UploadObservation> = {}): UploadObservation {
   return {

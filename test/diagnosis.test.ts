@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { AirflashError } from '../src/core/errors.ts';
 import { diagnose, followUp, needsFollowUp, renderDiagnosis } from '../src/diagnosis/index.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import type { AirflashError } from '../src/errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { md5hex } from '../src/protocol/index.ts';
-import { type UploadObservation, type UploadOptions, upload } from '../src/uploader/index.ts';
+import { md5hex } from '../src/protocols/arduino-ota/wire/index.ts';
+import { type UploadObservation, type UploadOptions, upload } from '../src/upload/index.ts';
 
 const esp32Image = buildEsp32App({ size: 40_000, seed: 51 });
 const esp8266Image = buildEsp8266Sketch({ size: 40_000, seed: 52 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { advertise, arduinoTxt, resolveHost, resolveLocalName } from '../src/discovery/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { freeUdpPort, loopback } from './helpers/mdns-loopback.ts';
 
 test('resolveLocalName resolves an advertised hostname over mDNS (A and AAAA, IPv4 first)', async () => {

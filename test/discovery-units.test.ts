@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { test } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { arduinoTxt, inferCore, selectInterfaces } from '../src/discovery/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 
 function v4(address: string, netmask = '255.255.255.0', internal = false): NetworkInterfaceInfo {
   return { address, netmask, family: 'IPv4', mac: '00:00:00:00:00:00', internal, cidr: `${address}/24` };

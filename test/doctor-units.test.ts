@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { coreOf, looksLikeNetworkPort } from '../src/diagnosis/doctor-checks.ts';
-import { parseEspotaArgs } from '../src/diagnosis/doctor-espota.ts';
-import { doctorProbeFromModule, toDoctorProbeResult } from '../src/diagnosis/doctor-probe.ts';
-import { evaluateConstant, maskSource, scanSources } from '../src/diagnosis/source-scan.ts';
+import { coreOf, looksLikeNetworkPort } from '../src/doctor/checks.ts';
+import { parseEspotaArgs } from '../src/doctor/espota.ts';
+import { doctorProbeFromModule, toDoctorProbeResult } from '../src/doctor/probe.ts';
+import { evaluateConstant, maskSource, scanSources } from '../src/doctor/source-scan.ts';
 
 describe('parseEspotaArgs (argparse/optparse rules)', () => {
   it('--opt=value keeps everything after the first "=" in one element', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { type DoctorFinding, type DoctorProbe, doctor } from '../src/diagnosis/doctor.ts';
-import { isAirflashError } from '../src/errors.ts';
+import { isAirflashError } from '../src/core/errors.ts';
+import { type DoctorFinding, type DoctorProbe, doctor } from '../src/doctor/doctor.ts';
 import { makeProject, removeProject, runDoctorCli } from './helpers/doctor-io.ts';
 
 const SEED_INI = `[env:esp32dev]

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { deviceAuthMatches, expectedDeviceResponse } from '../src/emulator/auth-verify.ts';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
+import {
+  deviceAuthMatches,
+  expectedDeviceResponse,
+} from '../src/protocols/arduino-ota/device/auth-verify.ts';
 import { RawTcp, RawUdp } from './helpers/raw-client.ts';
 
 /**
- * The emulator's own auth check (src/emulator/auth-verify.ts), against the published vectors of
+ * The emulator's own auth check (src/protocols/arduino-ota/device/auth-verify.ts), against the published vectors of
  * docs protocol.md §3.1 and §3.2 — typed in here, never computed with the uploader's
  * authResponse(), so a wrong formula on either side is caught.
  */

@@ -6,7 +6,7 @@ import { buildEsp32App, otaVerdict, parsePartitionCsv } from '../src/formats/ind
 import { RawTcp, RawUdp, stopAndWait, waitReply } from './helpers/raw-client.ts';
 
 /**
- * ESP32 Update.begin()/end() per revision (src/emulator/esp32-target.ts, docs/emulator.md
+ * ESP32 Update.begin()/end() per revision (src/emulator/board/esp32-target.ts, docs/emulator.md
  * "ESP32 Update revisions"): targets, the running-partition guard, the FAT offset, the time
  * `Update.end()` takes before `OK`. Tables typed in here as CSV.
  */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { Esp8266Update } from '../src/emulator/board/updater.ts';
 import {
   type DeviceOptions,
   type EmulatedDevice,
@@ -8,7 +9,6 @@ import {
   SparseFlash,
   startDevice,
 } from '../src/emulator/index.ts';
-import { Esp8266Update } from '../src/emulator/updater.ts';
 import { RawTcp, RawUdp, stopAndWait, waitReply } from './helpers/raw-client.ts';
 
 /**

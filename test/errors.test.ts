@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AirflashError, exitCodeFor, isAirflashError, toAirflashError } from '../src/errors.ts';
+import { AirflashError, exitCodeFor, isAirflashError, toAirflashError } from '../src/core/errors.ts';
 
 test('AirflashError carries a stable code and maps to exit codes', () => {
   const e = new AirflashError('PREFLIGHT_NOT_APP', 'not an app', { hint: 'pick firmware.bin' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { uploadOptionsFromArgs } from '../src/cli/commands/upload.ts';
 import { parseUploadArgs, splitJoinedOptions } from '../src/cli/espota-args.ts';
-import { isAirflashError } from '../src/errors.ts';
+import { isAirflashError } from '../src/core/errors.ts';
 
 const opts = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
   uploadOptionsFromArgs(parseUploadArgs(argv), env);

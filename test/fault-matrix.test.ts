@@ -12,15 +12,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type ErrorCode, isAirflashError } from '../src/core/errors.ts';
 import { type DeviceOptions, type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
-import { type ErrorCode, isAirflashError } from '../src/errors.ts';
 import {
   bootSlotFromOtadata,
   buildEsp32App,
   buildEsp8266Sketch,
   usableOtaSlots,
 } from '../src/formats/index.ts';
-import { type UploadEvent, type UploadOptions, type UploadResult, upload } from '../src/uploader/index.ts';
+import { type UploadEvent, type UploadOptions, type UploadResult, upload } from '../src/upload/index.ts';
 
 const SCALE = 0.05;
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');

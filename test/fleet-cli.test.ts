@@ -16,8 +16,8 @@ import {
 } from '../src/cli/commands/upload-fleet.ts';
 import { type Advertisement, advertise, arduinoTxt } from '../src/discovery/index.ts';
 import { type DeviceOptions, type EmulatedFleet, startFleet } from '../src/emulator/index.ts';
+import type { FleetSummary } from '../src/fleet/fleet.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
-import type { FleetSummary } from '../src/uploader/fleet.ts';
 import { runCliInMemory } from './helpers/cli-io.ts';
 import { scenario, startEmulatorProcess, TIME_SCALE, UPLOADER_SCALE } from './helpers/fleet.ts';
 import { freeUdpPort } from './helpers/mdns-loopback.ts';

@@ -11,10 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { type UploadObservation, upload } from '../src/uploader/index.ts';
+import { type UploadObservation, upload } from '../src/upload/index.ts';
 import { bootedMd5 } from './helpers/browser.ts';
 import { runCliInMemory } from './helpers/cli-io.ts';
 

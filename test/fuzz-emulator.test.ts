@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
-import { asciiBytes, scanAuthLine, scanInvitation } from '../src/protocol/index.ts';
+import { asciiBytes, scanAuthLine, scanInvitation } from '../src/protocols/arduino-ota/wire/index.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AirflashError, type ErrorCode } from '../src/errors.ts';
+import { AirflashError, type ErrorCode } from '../src/core/errors.ts';
 import {
   blankOtadata,
   bootSlotFromOtadata,
@@ -36,7 +36,7 @@ import {
   parseInvitationReply,
   type ReplyToken,
   ReplyTokenizer,
-} from '../src/protocol/index.ts';
+} from '../src/protocols/arduino-ota/wire/index.ts';
 
 /**
  * The same inputs every run (FUZZ_SEED=n explores others; a failure prints the seed and path).

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { AirflashError } from '../src/core/errors.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { AirflashError } from '../src/errors.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
-import { upload } from '../src/uploader/index.ts';
+import { upload } from '../src/upload/index.ts';
 import { runCliInMemory } from './helpers/cli-io.ts';
 
 const CLI_WORDING = /-a\b|AIRFLASH_PASSWORD|--auth/;

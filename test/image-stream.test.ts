@@ -24,8 +24,8 @@ import {
   type PartitionTable,
   SOURCE_CHUNK,
 } from '../src/formats/index.ts';
-import { prepareImage } from '../src/uploader/image.ts';
-import { inspectImageFile, openImageFile } from '../src/uploader/image-file.ts';
+import { prepareImage } from '../src/upload/image.ts';
+import { inspectImageFile, openImageFile } from '../src/upload/image-file.ts';
 
 const samples: Record<string, Uint8Array> = {
   app: buildEsp32App({ chip: 'esp32s3', size: 300_000, seed: 4 }),

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { isAirflashError } from '../src/core/errors.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
-import { upload } from '../src/uploader/index.ts';
+import { upload } from '../src/upload/index.ts';
 import { runCliInMemory } from './helpers/cli-io.ts';
 
 let dir: string;

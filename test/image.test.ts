@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { AirflashError } from '../src/errors.ts';
+import { AirflashError } from '../src/core/errors.ts';
 import {
   BUILDABLE_CHIPS,
   blankOtadata,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { flashCosts, idealUploadTime, type LinkProfile, throughput } from '../bench/model.ts';
-import { SparseFlash } from '../src/emulator/flash.ts';
+import { SparseFlash } from '../src/emulator/board/flash.ts';
+import { Esp32Update, Esp8266Update } from '../src/emulator/board/updater.ts';
 import { coreProfile, esp32EndMs, TIMING_MODEL } from '../src/emulator/index.ts';
-import { Esp32Update, Esp8266Update } from '../src/emulator/updater.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 
 const F = TIMING_MODEL.flash;

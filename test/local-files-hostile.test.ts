@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { doctor } from '../src/diagnosis/doctor.ts';
-import { parsePlatformioIni } from '../src/diagnosis/platformio-ini.ts';
-import { type ErrorCode, isAirflashError } from '../src/errors.ts';
+import { type ErrorCode, isAirflashError } from '../src/core/errors.ts';
+import { doctor } from '../src/doctor/doctor.ts';
+import { parsePlatformioIni } from '../src/doctor/platformio-ini.ts';
 import {
   MAX_CSV_CHARS,
   MAX_CSV_LINE_CHARS,

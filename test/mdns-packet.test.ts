@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { isAirflashError } from '../src/core/errors.ts';
 import {
   type DnsMessage,
   type DnsRecord,
@@ -9,7 +10,6 @@ import {
   encodeMessage,
   encodeTxt,
 } from '../src/discovery/dns-packet.ts';
-import { isAirflashError } from '../src/errors.ts';
 
 const isAirflashErrorLike =
   (code: 'DISCOVERY_FAILED') =>

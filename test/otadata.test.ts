@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AirflashError } from '../src/errors.ts';
+import { AirflashError } from '../src/core/errors.ts';
 import {
   activeOtadataEntry,
   blankOtadata,

@@ -1,8 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: platformio.ini uses ${section.option} syntax
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseIni, parsePlatformioIni, splitMultiValue } from '../src/diagnosis/platformio-ini.ts';
-import { isAirflashError } from '../src/errors.ts';
+import { isAirflashError } from '../src/core/errors.ts';
+import { parseIni, parsePlatformioIni, splitMultiValue } from '../src/doctor/platformio-ini.ts';
 
 function configError(text: string, line: number, pattern: RegExp): void {
   assert.throws(

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AirflashError } from '../src/errors.ts';
+import { AirflashError } from '../src/core/errors.ts';
 import {
   buildEsp32App,
   buildEsp8266Sketch,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { AirflashError, EXIT, exitCodeFor } from '../src/errors.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../src/core/errors.ts';
 import {
   blankOtadata,
   buildBootloader,

@@ -10,8 +10,8 @@ import { loadDoctorProbe, probe, toDoctorProbeResult } from '../src/diagnosis/in
 import { createMdnsBus } from '../src/discovery/index.ts';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { md5hex } from '../src/protocol/index.ts';
-import { upload } from '../src/uploader/index.ts';
+import { md5hex } from '../src/protocols/arduino-ota/wire/index.ts';
+import { upload } from '../src/upload/index.ts';
 
 const esp32Image = buildEsp32App({ size: 30_000, seed: 61 });
 const esp8266Image = buildEsp8266Sketch({ size: 30_000, seed: 62 });
@@ -344,7 +344,7 @@ describe('probe()', { concurrency: true }, () => {
 
     it("doctor's loader finds this probe and reads it (seed: an ESP32 asked on 8266)", async () => {
       const probeFn = await loadDoctorProbe();
-      assert.ok(probeFn, 'loadDoctorProbe() finds src/diagnosis/probe.ts');
+      assert.ok(probeFn, 'loadDoctorProbe() finds src/protocols/arduino-ota/host/probe.ts');
       const dev = await startDevice({ core: 'esp32', address: '127.0.56.30', password: 'pw' });
       try {
         const wrong = await probeFn(dev.address, 8266, {});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createRenderer, type OutputMode } from '../src/cli/render/progress.ts';
-import type { UploadEvent } from '../src/uploader/index.ts';
+import type { UploadEvent } from '../src/upload/index.ts';
 
 function render(mode: OutputMode, events: UploadEvent[]): { out: string; err: string } {
   let out = '';

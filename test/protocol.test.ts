@@ -15,7 +15,7 @@ import {
   scanAuthLine,
   scanInvitation,
   sha256hex,
-} from '../src/protocol/index.ts';
+} from '../src/protocols/arduino-ota/wire/index.ts';
 
 describe('auth test vectors (protocol.md §3)', () => {
   test('legacy MD5 exchange, §3.1', () => {

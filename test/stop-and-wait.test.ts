@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { idealUploadTime } from '../bench/model.ts';
 import { stopAndWaitUpload } from '../bench/stop-and-wait.ts';
+import { isAirflashError } from '../src/core/errors.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');

@@ -7,14 +7,17 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { isAirflashError } from '../src/errors.ts';
-import { resolveTimeouts } from '../src/uploader/defaults.ts';
-import type { PreparedImage } from '../src/uploader/image.ts';
-import { closableBytes } from '../src/uploader/image-file.ts';
-import { Recorder } from '../src/uploader/recorder.ts';
-import { transfer } from '../src/uploader/transfer.ts';
-import { flashPauseAllowanceMs, transferDeadlineMs } from '../src/uploader/transfer-limits.ts';
-import type { UploadObservation } from '../src/uploader/types.ts';
+import { isAirflashError } from '../src/core/errors.ts';
+import { Recorder } from '../src/protocols/arduino-ota/host/recorder.ts';
+import { transfer } from '../src/protocols/arduino-ota/host/transfer.ts';
+import {
+  flashPauseAllowanceMs,
+  transferDeadlineMs,
+} from '../src/protocols/arduino-ota/host/transfer-limits.ts';
+import { resolveTimeouts } from '../src/upload/defaults.ts';
+import type { PreparedImage } from '../src/upload/image.ts';
+import { closableBytes } from '../src/upload/image-file.ts';
+import type { UploadObservation } from '../src/upload/types.ts';
 
 const ADDR = '127.0.0.77';
 const SIZE = 8000;

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { isAirflashError } from '../src/errors.ts';
-import { uploadFleet } from '../src/uploader/fleet.ts';
-import { type UploadEvent, type UploadObservation, upload } from '../src/uploader/index.ts';
-import { replyByteCap, transferDeadlineMs } from '../src/uploader/transfer-limits.ts';
+import { isAirflashError } from '../src/core/errors.ts';
+import { uploadFleet } from '../src/fleet/fleet.ts';
+import { replyByteCap, transferDeadlineMs } from '../src/protocols/arduino-ota/host/transfer-limits.ts';
+import { type UploadEvent, type UploadObservation, upload } from '../src/upload/index.ts';
 import { pause, type ScriptContext, startScriptedDevice } from './helpers/scripted-device.ts';
 
 const ADDR = '127.0.0.71';

@@ -5,12 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { diagnose } from '../src/diagnosis/index.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { type UploadEvent, type UploadObservation, upload } from '../src/uploader/index.ts';
-import { AHEAD_LIMIT_BYTES, flashPauseAllowanceMs } from '../src/uploader/transfer-limits.ts';
+import {
+  AHEAD_LIMIT_BYTES,
+  flashPauseAllowanceMs,
+} from '../src/protocols/arduino-ota/host/transfer-limits.ts';
+import { type UploadEvent, type UploadObservation, upload } from '../src/upload/index.ts';
 
 const SCALE = 0.1;
 

@@ -10,10 +10,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { type UploadOptions, upload } from '../src/uploader/index.ts';
+import { type UploadOptions, upload } from '../src/upload/index.ts';
 
 const SCALE = 0.5;
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { upload } from '../src/uploader/index.ts';
+import { upload } from '../src/upload/index.ts';
 import { bootedMd5 } from './helpers/browser.ts';
 import { startFakeDevice } from './helpers/fake-ota-device.ts';
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { type UploadEvent, upload } from '../src/uploader/index.ts';
+import { type UploadEvent, upload } from '../src/upload/index.ts';
 
 let nextHost = 60;
 const esp32Image = buildEsp32App({ size: 60_000, seed: 21 });

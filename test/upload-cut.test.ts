@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isAirflashError } from '../src/errors.ts';
-import { upload } from '../src/uploader/index.ts';
+import { isAirflashError } from '../src/core/errors.ts';
+import { upload } from '../src/upload/index.ts';
 import { type FakeDeviceOptions, startFakeDevice } from './helpers/fake-ota-device.ts';
 
 const SIZE = 24_000;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
-import { md5hex } from '../src/protocol/index.ts';
+import { md5hex } from '../src/protocols/arduino-ota/wire/index.ts';
 import { makeProject, removeProject, runDoctorCli } from './helpers/doctor-io.ts';
 
 const SCALE = 0.05;

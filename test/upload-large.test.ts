@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
-import { createPreflight, upload } from '../src/uploader/index.ts';
+import { createPreflight, upload } from '../src/upload/index.ts';
 
 describe('a 12 MiB firmware to an emulated 32 MB ESP32 (default_32MB)', () => {
   it('streams from disk, passes the pre-flight and boots', async () => {

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { diagnose } from '../src/diagnosis/index.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { type UploadObservation, upload } from '../src/uploader/index.ts';
+import { type UploadObservation, upload } from '../src/upload/index.ts';
 
 const SCALE = 0.1;
 const esp32 = buildEsp32App({ size: 20_000, seed: 3 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
-import { upload } from '../src/uploader/index.ts';
+import { upload } from '../src/upload/index.ts';
 
 // An invitation lost while the device reboots (or to datagram loss) is not "queued": when the
 // device answers the next invitation at once, airflash answers that AUTH instead of waiting for

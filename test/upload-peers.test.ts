@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
-import { type UploadEvent, type UploadObservation, upload } from '../src/uploader/index.ts';
+import { type UploadEvent, type UploadObservation, upload } from '../src/upload/index.ts';
 import { startFakeDevice } from './helpers/fake-ota-device.ts';
 
 const image = buildEsp32App({ size: 40_000, seed: 51 });

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
-import { scanInvitation } from '../src/protocol/index.ts';
-import { RECEIVED_KEPT } from '../src/uploader/handshake.ts';
-import { INBOX_CAPACITY } from '../src/uploader/inbox.ts';
-import { upload } from '../src/uploader/index.ts';
-import { FOREIGN_KEPT } from '../src/uploader/udp-intake.ts';
+import { RECEIVED_KEPT } from '../src/protocols/arduino-ota/host/handshake.ts';
+import { FOREIGN_KEPT } from '../src/protocols/arduino-ota/host/udp-intake.ts';
+import { scanInvitation } from '../src/protocols/arduino-ota/wire/index.ts';
+import { INBOX_CAPACITY } from '../src/transport/inbox.ts';
+import { upload } from '../src/upload/index.ts';
 
 const bind = (address: string): Promise<UdpSocket> =>
   new Promise((resolve) => {

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isAirflashError } from '../src/core/errors.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { isAirflashError } from '../src/errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { md5hex } from '../src/protocol/index.ts';
-import { type UploadEvent, upload } from '../src/uploader/index.ts';
+import { md5hex } from '../src/protocols/arduino-ota/wire/index.ts';
+import { type UploadEvent, upload } from '../src/upload/index.ts';
 
 const SCALE = 0.02;
 let nextHost = 10;

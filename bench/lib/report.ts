@@ -230,7 +230,7 @@ export function renderMarkdown(r: BenchResults): string {
     'The modelled limit is the emulator’s own timing model, not a property of hardware: it says what the ' +
       'fastest possible client would take *through this emulator*. ' +
       '`idealUploadTime(profile, image, core, client)` in `bench/model.ts` is a pure function that computes the ' +
-      'ideal time of an upload from the emulator’s timing model (`TIMING_MODEL` in `src/emulator/timing.ts`; ' +
+      'ideal time of an upload from the emulator’s timing model (`TIMING_MODEL` in `src/emulator/board/timing.ts`; ' +
       'nothing is duplicated) and its link model. It is unit-tested in `test/limit-model.test.ts`, including a ' +
       'check that its flash costs equal what the emulator’s own `Update` classes charge. The stop-and-wait ' +
       'reference calibrates it: its measured time must land within ±10 % of what the same model predicts for ' +
@@ -385,7 +385,7 @@ export function renderMarkdown(r: BenchResults): string {
     '- **Fixed — uploader, ESP8266 images whose flashing takes longer than the stall timeout failed with ' +
       '`TRANSFER_STALLED`.** A streaming host keeps the ESP8266’s `Update.write(client)` draining, so its only count ' +
       'comes after the whole image is flashed (≈ 15 s for 1000 KiB in the model); the uploader counted that as ' +
-      'silence. `transfer()` in `src/uploader/transfer.ts` now re-arms the stall timer whenever the network takes ' +
+      'silence. `transfer()` in `src/protocols/arduino-ota/host/transfer.ts` now re-arms the stall timer whenever the network takes ' +
       'bytes, and once everything is sent allows the unconfirmed bytes at 16 KB/s on top of `--stall-timeout`.',
     '- **Fixed — memory of the pre-flight.** The pre-flight read the whole image and inspected it in memory ' +
       '(83–90 MB peak RSS for 12 MiB; `airflash image` on 200 MB of random bytes: 468 MB). It now reads the ' +
@@ -397,7 +397,7 @@ export function renderMarkdown(r: BenchResults): string {
       '(ArduinoOTA `_onRx`: an invitation while waiting for auth starts over), so the first host’s auth line ' +
       'is ignored. After its auth timeout the uploader takes ' +
       'that silence for a wrong password hash and retries with the MD5 hash (the fallback in ' +
-      '`src/uploader/handshake.ts`), which a 3.3.1+ device (SHA-256 secret) rejects: the first host reports ' +
+      '`src/protocols/arduino-ota/host/handshake.ts`), which a 3.3.1+ device (SHA-256 secret) rejects: the first host reports ' +
       '`AUTH_FAILED` ("refused the password") although its password is right. On ESP8266 both hosts end up ' +
       'updating the device one after the other. Staggered starts and uploads without a password behave as the ' +
       'table says. Suggested: retry the same hash once after an unanswered auth line (only an explicit ' +

@@ -1,6 +1,6 @@
-import { AirflashError, EXIT, exitCodeFor } from '../errors.ts';
-import { didYouMean } from '../util/suggest.ts';
-import { VERSION } from '../version.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../core/errors.ts';
+import { didYouMean } from '../core/suggest.ts';
+import { VERSION } from '../core/version.ts';
 import { parseOptions } from './options.ts';
 import { COMMANDS } from './registry.ts';
 import { renderError } from './render-error.ts';

@@ -3,7 +3,7 @@
  * or `lo`, or one of its IPv4 addresses; loopback only when asked for, which is how emulated
  * devices are reached) and, for tests, a private group port from AIRFLASH_MDNS_PORT.
  */
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
 
 export interface MdnsSettings {
   interface?: string;

@@ -9,8 +9,8 @@
  * abbreviation that silently picks an option is how a password ends up in the wrong place);
  * an unknown option is BAD_ARGUMENT (exit 2) with a did-you-mean and the command's help.
  */
-import { AirflashError } from '../errors.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { AirflashError } from '../core/errors.ts';
+import { didYouMean } from '../core/suggest.ts';
 
 export interface OptionSpec<N extends string = string> {
   /** Key in `ParsedArgs.values` (default: the long name). */

@@ -1,6 +1,6 @@
 /**
  * `airflash upload --env NAME [PROJECT_DIR] [options]`: the upload `pio run -e NAME -t upload`
- * would make, read from platformio.ini the way doctor reads it (src/diagnosis/pio-project.ts):
+ * would make, read from platformio.ini the way doctor reads it (src/doctor/pio-project.ts):
  * upload_flags (one argv element per item, so a one-line item is split and warned about as for
  * any espota argv), `-i` upload_port, `-f` .pio/build/NAME/firmware.bin and `--partitions`
  * board_build.partitions. Options given after it win (the last value counts, as in espota).
@@ -8,8 +8,8 @@
 
 import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { pioEnvUpload, readPioProject } from '../diagnosis/pio-project.ts';
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
+import { pioEnvUpload, readPioProject } from '../doctor/pio-project.ts';
 
 /** True when the upload argv asks for a PlatformIO env. */
 export function wantsPioEnv(argv: readonly string[]): boolean {

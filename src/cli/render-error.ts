@@ -1,4 +1,4 @@
-import { AirflashError, type ErrorCode } from '../errors.ts';
+import { AirflashError, type ErrorCode } from '../core/errors.ts';
 import { safeBlock, safeText } from './render/safe-text.ts';
 
 /**

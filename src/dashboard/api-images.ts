@@ -1,6 +1,6 @@
 /** The image routes of the API: upload (streamed to a temporary file), fit check, delete. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isAirflashError } from '../errors.ts';
+import { isAirflashError } from '../core/errors.ts';
 import type { ApiContext } from './api.ts';
 import { HttpError, sendJson } from './http.ts';
 import { cleanName, view as imageView } from './images.ts';

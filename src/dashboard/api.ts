@@ -1,8 +1,8 @@
 /** The JSON API under /api/v1 (documented in docs/dashboard.md). The page uses nothing else. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { isAirflashError } from '../errors.ts';
-import { VERSION } from '../version.ts';
+import { isAirflashError } from '../core/errors.ts';
+import { VERSION } from '../core/version.ts';
 import { addImage, deleteImage, imageFit } from './api-images.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { EventHub } from './events.ts';

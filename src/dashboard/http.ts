@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { AirflashError, type ErrorCode } from '../errors.ts';
+import { AirflashError, type ErrorCode } from '../core/errors.ts';
 
 /** An error with an HTTP status, rendered as `{error: {code, message, hint}}`. */
 export class HttpError extends Error {

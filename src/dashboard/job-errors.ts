@@ -1,6 +1,6 @@
 /** What a failed device of a dashboard update says: the error, its diagnosis, a refusal. */
-import type { AirflashError } from '../errors.ts';
-import type { UploadObservation } from '../uploader/index.ts';
+import type { AirflashError } from '../core/errors.ts';
+import type { UploadObservation } from '../upload/index.ts';
 import type { JobDevice } from './jobs.ts';
 import type { DashboardLibrary, DiagnosisView, FitVerdict } from './lib.ts';
 

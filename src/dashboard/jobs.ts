@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { AirflashError, toAirflashError } from '../errors.ts';
-import type { FleetEvent, FleetTarget } from '../uploader/fleet.ts';
+import { AirflashError, toAirflashError } from '../core/errors.ts';
+import type { FleetEvent, FleetTarget } from '../fleet/fleet.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { StoredImage } from './images.ts';
 import { errorView, isErrorView, OFFLINE_HINT, refusal } from './job-errors.ts';

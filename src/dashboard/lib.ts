@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { AirflashError } from '../core/errors.ts';
 import { diagnoseUpload } from '../diagnosis/index.ts';
-import { AirflashError } from '../errors.ts';
+import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../fleet/fleet.ts';
 import {
   builtinPartitionTable,
   loadPartitionTable,
@@ -16,8 +17,7 @@ import {
   parseFlashSize,
   preflight,
 } from '../formats/index.ts';
-import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../uploader/fleet.ts';
-import type { UploadObservation } from '../uploader/index.ts';
+import type { UploadObservation } from '../upload/index.ts';
 
 /** What the page shows about an image (a JSON-safe summary of the formats module's inspection). */
 export interface ImageSummary {

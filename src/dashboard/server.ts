@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
 import { type ApiContext, handleApi } from './api.ts';
 import { DeviceRegistry } from './devices.ts';
 import { EventHub, type EventHubOptions } from './events.ts';

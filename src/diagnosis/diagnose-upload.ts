@@ -3,10 +3,11 @@
  * dashboard. When no invitation was answered it first runs the active follow-up (probe.ts: the
  * port given, 3232, 8266, the mDNS port, ICMP and a TCP check) and then `diagnose()`.
  */
-import type { UploadObservation } from '../uploader/index.ts';
-import { observationOf } from './causes/facts.ts';
+
+import { observationOf } from '../protocols/arduino-ota/diagnose/facts.ts';
+import { followUp } from '../protocols/arduino-ota/host/probe.ts';
+import type { UploadObservation } from '../upload/index.ts';
 import { type Diagnosis, diagnose, needsFollowUp } from './diagnose.ts';
-import { followUp } from './probe.ts';
 
 /** How long the follow-up waits for an answer (× time scale): a loop() period of 30 s plus margin. */
 export const FOLLOW_UP_WAIT_MS = 35_000;

@@ -3,17 +3,34 @@
  * sent, what came back and when) and the next steps. Pure: it reads only the UploadObservation the
  * uploader recorded, the error, and optionally the result of the active `followUp()` (probe.ts).
  */
-import type { UploadObservation } from '../uploader/index.ts';
-import { authFailedCauses, authRequiredCauses, authUnsupportedCauses } from './causes/auth.ts';
-import { noConnectCauses } from './causes/connect.ts';
-import { deviceTextCauses } from './causes/device-text.ts';
-import { deriveFacts, type Facts, likelihoodOf, observationOf, quote, type Scored } from './causes/facts.ts';
-import { badReplyCauses, lateAnswerCause, loopEstimate, noAnswerCauses } from './causes/invitation.ts';
-import { lossyLinkCauses } from './causes/lossy.ts';
-import { sameOffsetCauses, stallCauses } from './causes/transfer.ts';
-import type { Diagnosis, DiagnosisCause, FollowUpResult } from './causes/types.ts';
 
-export { firewallCommands } from './causes/connect.ts';
+import {
+  authFailedCauses,
+  authRequiredCauses,
+  authUnsupportedCauses,
+} from '../protocols/arduino-ota/diagnose/auth.ts';
+import { noConnectCauses } from '../protocols/arduino-ota/diagnose/connect.ts';
+import { deviceTextCauses } from '../protocols/arduino-ota/diagnose/device-text.ts';
+import {
+  deriveFacts,
+  type Facts,
+  likelihoodOf,
+  observationOf,
+  quote,
+  type Scored,
+} from '../protocols/arduino-ota/diagnose/facts.ts';
+import {
+  badReplyCauses,
+  lateAnswerCause,
+  loopEstimate,
+  noAnswerCauses,
+} from '../protocols/arduino-ota/diagnose/invitation.ts';
+import { lossyLinkCauses } from '../protocols/arduino-ota/diagnose/lossy.ts';
+import { sameOffsetCauses, stallCauses } from '../protocols/arduino-ota/diagnose/transfer.ts';
+import type { Diagnosis, DiagnosisCause, FollowUpResult } from '../protocols/arduino-ota/diagnose/types.ts';
+import type { UploadObservation } from '../upload/index.ts';
+
+export { firewallCommands } from '../protocols/arduino-ota/diagnose/connect.ts';
 export type {
   Diagnosis,
   DiagnosisCause,
@@ -22,7 +39,7 @@ export type {
   MdnsSeen,
   PortCheck,
   TcpCheck,
-} from './causes/types.ts';
+} from '../protocols/arduino-ota/diagnose/types.ts';
 
 export interface DiagnoseOptions {
   /** What the active follow-up found (other ports, ICMP, mDNS); see `followUp()`. */

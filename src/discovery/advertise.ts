@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { debuglog } from 'node:util';
-import { AirflashError } from '../errors.ts';
-import { abortError } from '../util/abort.ts';
+import { abortError } from '../core/abort.ts';
+import { AirflashError } from '../core/errors.ts';
 import {
   canonicalName,
   type DnsMessage,

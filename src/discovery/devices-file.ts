@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { AirflashError } from '../errors.ts';
-import { abortError } from '../util/abort.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { abortError } from '../core/abort.ts';
+import { AirflashError } from '../core/errors.ts';
+import { didYouMean } from '../core/suggest.ts';
 import type { DeviceRecord } from './types.ts';
 
 /** The file looked for in the working directory when no path is given. */

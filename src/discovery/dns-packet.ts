@@ -1,4 +1,4 @@
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
 
 /**
  * A small, pure DNS message codec for the part of mDNS / DNS-SD that airflash uses (RFC 1035

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
 
 /** An IPv4 interface chosen for mDNS. */
 export interface MdnsInterface {

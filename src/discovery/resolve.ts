@@ -1,8 +1,8 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, isIPv4 } from 'node:net';
 import { debuglog } from 'node:util';
-import { AirflashError } from '../errors.ts';
-import { abortError } from '../util/abort.ts';
+import { abortError } from '../core/abort.ts';
+import { AirflashError } from '../core/errors.ts';
 import { canonicalName, type DnsQuestion, decodeMessage, encodeMessage, isResponse } from './dns-packet.ts';
 import { createMdnsTransport } from './transport.ts';
 import type { DeviceRecord, MdnsTransport } from './types.ts';

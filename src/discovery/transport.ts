@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
-import { AirflashError } from '../errors.ts';
-import { abortError } from '../util/abort.ts';
+import { abortError } from '../core/abort.ts';
+import { AirflashError } from '../core/errors.ts';
 import { inSubnet, type MdnsInterface, selectInterfaces } from './interfaces.ts';
 import { MDNS_GROUP_V4, MDNS_PORT, type MdnsEndpoint, type MdnsTransport } from './types.ts';
 

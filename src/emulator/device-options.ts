@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
 import {
   builtinPartitionTable,
   builtinSchemeFlashSize,
@@ -9,8 +9,8 @@ import {
   type PartitionTable,
   parseFlashSize,
 } from '../formats/index.ts';
-import type { CoreKind } from '../protocol/index.ts';
-import { coreProfile } from './core-profile.ts';
+import type { CoreKind } from '../protocols/arduino-ota/wire/index.ts';
+import { coreProfile } from './board/core-profile.ts';
 
 /** Checks and loaders for DeviceOptions (startDevice()): each bad value is a BAD_ARGUMENT. */
 

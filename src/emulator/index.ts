@@ -1,14 +1,15 @@
 /** airflash emulator: faithful ArduinoOTA devices (ESP32 ≥ 3.3.1, ESP32 3.0–3.3.0, ESP8266) on loopback. */
 
-export { type CoreProfile, coreProfile } from './core-profile.ts';
-export { parseFault, startDevice } from './device.ts';
-export { type Esp32UpdaterRevision, nextUpdatePartition } from './esp32-target.ts';
-export { SparseFlash } from './flash.ts';
+export { ESP8266_LAYOUT_NAMES, type Esp8266FlashLayout, esp8266Layout } from '../devices/esp8266-layouts.ts';
+export { parseFault, startDevice } from '../protocols/arduino-ota/device/device.ts';
+export { type CoreProfile, coreProfile } from './board/core-profile.ts';
+export { type Esp32UpdaterRevision, nextUpdatePartition } from './board/esp32-target.ts';
+export { SparseFlash } from './board/flash.ts';
+export { esp32ImageInfo } from './board/image-check.ts';
+export { esp32EndMs, TIMING_MODEL, type TimingModel } from './board/timing.ts';
+export { esp8266StagedImage } from './board/updater.ts';
 export { nextAddress, startFleet } from './fleet.ts';
-export { esp32ImageInfo } from './image-check.ts';
-export { ESP8266_LAYOUT_NAMES, type Esp8266FlashLayout, esp8266Layout } from './layout.ts';
 export { DEFAULT_LINK, type LinkModel } from './link.ts';
-export { esp32EndMs, TIMING_MODEL, type TimingModel } from './timing.ts';
 export type {
   DeviceCounters,
   DeviceEvent,
@@ -21,4 +22,3 @@ export type {
   FaultKind,
 } from './types.ts';
 export { FAULT_KINDS } from './types.ts';
-export { esp8266StagedImage } from './updater.ts';

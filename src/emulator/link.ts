@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { TIMING_MODEL } from './timing.ts';
+import { TIMING_MODEL } from './board/timing.ts';
 
 /**
  * The link model between the host and an emulated device (docs/emulator.md "Link model"):

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { PartitionTable } from '../formats/index.ts';
-import type { CoreKind } from '../protocol/index.ts';
+import type { CoreKind } from '../protocols/arduino-ota/wire/index.ts';
 
 export type FaultKind =
   | 'stall'

@@ -1,4 +1,4 @@
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
 
 const UNITS: Record<string, number> = {
   '': 1,

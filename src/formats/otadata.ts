@@ -2,7 +2,7 @@
  * otadata (the data/ota partition, formats.md §5): two 32-byte select entries, one per 4 KiB
  * sector, {ota_seq u32, seq_label 20 bytes, ota_state u32, crc u32}; CRC = crc32(seq, 0xFFFFFFFF).
  */
-import { AirflashError } from '../errors.ts';
+import { AirflashError } from '../core/errors.ts';
 import { crc32 } from './crc.ts';
 
 export const OTADATA_SIZE = 0x2000;

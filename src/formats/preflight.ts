@@ -31,7 +31,7 @@ export interface PreflightTarget {
 }
 
 export interface PreflightInput {
-  /** The image bytes, or a source of bounded reads (a file handle: src/uploader/image-file.ts). */
+  /** The image bytes, or a source of bounded reads (a file handle: src/upload/image-file.ts). */
   image: Uint8Array | ImageSource;
   command: 'firmware' | 'filesystem';
   target?: PreflightTarget;

@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
-import { scanInvitation } from '../../src/protocol/index.ts';
+import { scanInvitation } from '../../src/protocols/arduino-ota/wire/index.ts';
 
 export interface ScriptContext {
   socket: Socket;

@@ -1,4 +1,4 @@
-import { AirflashError, EXIT } from '../../errors.ts';
+import { AirflashError, EXIT } from '../../core/errors.ts';
 import { type CompletionCommand, completionScript, SHELLS, type Shell } from '../completion.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { COMMANDS } from '../registry.ts';

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AirflashError, EXIT } from '../../core/errors.ts';
 import { startDashboard as startDashboardServer } from '../../dashboard/index.ts';
 import { randomToken } from '../../dashboard/server.ts';
 import { setupSources } from '../../dashboard/sources.ts';
-import { AirflashError, EXIT } from '../../errors.ts';
 import { safeBlock } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 

@@ -1,11 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../core/errors.ts';
 import type { DeviceEvent, EmulatedDevice } from '../../emulator/index.ts';
-import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../../formats/index.ts';
-import { md5hex } from '../../protocol/index.ts';
-import { createPreflight, upload } from '../../uploader/index.ts';
+import { md5hex } from '../../protocols/arduino-ota/wire/index.ts';
+import { createPreflight, upload } from '../../upload/index.ts';
 import { type CommandValues, type OptionSpec, parseCommandArgs } from '../options.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';

@@ -1,6 +1,6 @@
+import { AirflashError, EXIT } from '../../core/errors.ts';
 import { discover } from '../../discovery/browse.ts';
 import type { DiscoveredDevice, DiscoveryEvent } from '../../discovery/types.ts';
-import { AirflashError, EXIT } from '../../errors.ts';
 import { mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeJson, safeText } from '../render/safe-text.ts';

@@ -1,13 +1,8 @@
 import { resolve } from 'node:path';
-import type {
-  DoctorEnvSummary,
-  DoctorFinding,
-  DoctorReport,
-  DoctorSeverity,
-} from '../../diagnosis/doctor.ts';
-import { doctor } from '../../diagnosis/doctor.ts';
-import { loadDoctorProbe } from '../../diagnosis/doctor-probe.ts';
-import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../../core/errors.ts';
+import type { DoctorEnvSummary, DoctorFinding, DoctorReport, DoctorSeverity } from '../../doctor/doctor.ts';
+import { doctor } from '../../doctor/doctor.ts';
+import { loadDoctorProbe } from '../../doctor/probe.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { AirflashError, EXIT } from '../../core/errors.ts';
 import type { DeviceEvent, DeviceOptions, EmulatedFleet } from '../../emulator/index.ts';
-import { AirflashError, EXIT } from '../../errors.ts';
 import { mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, parseOptions } from '../options.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../../core/errors.ts';
 import {
   APP_KINDS,
   bytesText,
@@ -11,7 +11,7 @@ import {
   subtypeName,
   typeName,
 } from '../../formats/index.ts';
-import { openImageFile } from '../../uploader/image-file.ts';
+import { openImageFile } from '../../upload/image-file.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { AirflashError, EXIT, exitCodeFor } from '../../errors.ts';
+import { AirflashError, EXIT, exitCodeFor } from '../../core/errors.ts';
 import {
   BUILTIN_SCHEMES,
   builtinPartitionTable,

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { type ProbeResult, probe } from '../../diagnosis/probe.ts';
-import { AirflashError, EXIT } from '../../errors.ts';
+import { AirflashError, EXIT } from '../../core/errors.ts';
+import { type ProbeResult, probe } from '../../protocols/arduino-ota/host/probe.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';

@@ -6,9 +6,8 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../core/errors.ts';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
-import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../errors.ts';
-import { DEFAULT_PORT } from '../../protocol/index.ts';
 import {
   type FleetDiagnose,
   type FleetEvent,
@@ -17,7 +16,8 @@ import {
   type FleetTarget,
   type FleetUploadOptions,
   uploadFleet,
-} from '../../uploader/fleet.ts';
+} from '../../fleet/fleet.ts';
+import { DEFAULT_PORT } from '../../protocols/arduino-ota/wire/index.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { type CommandValues, type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';

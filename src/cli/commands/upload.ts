@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
-import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../errors.ts';
-import { DEFAULT_PORT } from '../../protocol/index.ts';
+import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../core/errors.ts';
+import { DEFAULT_PORT } from '../../protocols/arduino-ota/wire/index.ts';
 import {
   createPreflight,
   DEFAULTS,
   type UploadObservation,
   type UploadOptions,
   upload,
-} from '../../uploader/index.ts';
+} from '../../upload/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { expandPioEnv, wantsPioEnv } from '../pio-env.ts';

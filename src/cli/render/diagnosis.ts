@@ -1,6 +1,6 @@
+import type { AirflashError } from '../../core/errors.ts';
 import type { Diagnosis } from '../../diagnosis/diagnose.ts';
 import { diagnoseUpload } from '../../diagnosis/diagnose-upload.ts';
-import type { AirflashError } from '../../errors.ts';
 
 export { renderDiagnosis } from '../../diagnosis/diagnose.ts';
 

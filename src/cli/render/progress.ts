@@ -4,7 +4,7 @@
  * Reusable by the fleet upload and the probe commands (`device` is added to every JSON object).
  */
 import type { Writable } from 'node:stream';
-import type { UploadEvent, UploadPhase } from '../../uploader/index.ts';
+import type { UploadEvent, UploadPhase } from '../../upload/index.ts';
 import type { DiagnosisView } from './diagnosis.ts';
 import { safeBlock, safeJson, safeText } from './safe-text.ts';
 

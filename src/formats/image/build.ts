@@ -4,7 +4,7 @@
  * milliseconds). The content is pseudo-random filler, not code; the structure is real.
  */
 import { createHash } from 'node:crypto';
-import { AirflashError } from '../../errors.ts';
+import { AirflashError } from '../../core/errors.ts';
 import { crc32Mpeg2 } from '../crc.ts';
 import { blankOtadata } from '../otadata.ts';
 import { encodePartitionTable } from '../partitions/binary.ts';

@@ -4,7 +4,7 @@
  * IMAGE_INVALID naming the offset, never an exception of another kind.
  */
 import { gunzipSync } from 'node:zlib';
-import { AirflashError } from '../../errors.ts';
+import { AirflashError } from '../../core/errors.ts';
 import { OTADATA_SECTOR, OTADATA_SIZE, type Otadata, readOtadata } from '../otadata.ts';
 import { decodePartitionTable } from '../partitions/binary.ts';
 import { PARTITION_TYPE, type PartitionTable } from '../partitions/types.ts';

@@ -2,7 +2,7 @@
  * Where the image inspector reads from: bounded positional reads, so that a file of any size is
  * inspected with a flat memory profile (the header, the segment table and the app descriptor are
  * read where they are; checksums and digests are computed over ranges in chunks). In memory for a
- * Uint8Array; src/uploader/image-file.ts gives the same interface over a file handle.
+ * Uint8Array; src/upload/image-file.ts gives the same interface over a file handle.
  */
 import { createHash } from 'node:crypto';
 import { crc32Mpeg2 } from '../crc.ts';

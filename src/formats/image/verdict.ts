@@ -4,7 +4,7 @@
  * at all (and if not, what it looks like), and is it intact. Target checks (chip, slot size) come
  * after this, in the pre-flight.
  */
-import { AirflashError, type ErrorCode } from '../../errors.ts';
+import { AirflashError, type ErrorCode } from '../../core/errors.ts';
 import { type ImageInfo, type ImageProblem, inspectImage } from './inspect.ts';
 import type { ImageSource } from './source.ts';
 

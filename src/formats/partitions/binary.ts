@@ -1,6 +1,6 @@
 /** Binary partition table (formats.md §2): 32-byte records, the MD5 record, FF padding to 0xC00. */
 import { createHash } from 'node:crypto';
-import { AirflashError } from '../../errors.ts';
+import { AirflashError } from '../../core/errors.ts';
 import { pyHex } from './csv.ts';
 import { PARTITION_TABLE_BINARY_SIZE, type PartitionEntry, type PartitionTable } from './types.ts';
 

@@ -3,7 +3,7 @@
  * Arduino-ESP32 `tools/partitions/<name>.csv` at the commit noted for each, and ESP-IDF
  * `components/partition_table/<name>.csv` @ 102122904ade. Layouts: formats.md §3.
  */
-import { AirflashError } from '../../errors.ts';
+import { AirflashError } from '../../core/errors.ts';
 import { parsePartitionCsv } from './csv.ts';
 import type { PartitionTable } from './types.ts';
 

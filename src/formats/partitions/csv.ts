@@ -4,7 +4,7 @@
  * suffixes applied before keyword lookup, Python int(x, 0) number syntax, automatic offsets with
  * per-type alignment, negative sizes, and the tool's own error messages.
  */
-import { AirflashError } from '../../errors.ts';
+import { AirflashError } from '../../core/errors.ts';
 import {
   BOOTLOADER_SUBTYPE,
   DATA_SUBTYPE,

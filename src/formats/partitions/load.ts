@@ -1,4 +1,4 @@
-import { AirflashError } from '../../errors.ts';
+import { AirflashError } from '../../core/errors.ts';
 import { decodePartitionTable } from './binary.ts';
 import { type CsvParseOptions, parsePartitionCsv } from './csv.ts';
 import type { PartitionTable } from './types.ts';

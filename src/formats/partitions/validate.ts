@@ -2,7 +2,7 @@
  * Validation as gen_esp32part.py v5.5.1 `verify()` and `verify_size_fits()` (formats.md §1.8),
  * with its exact messages, plus airflash's own warnings (OTA slot gaps, unequal slots).
  */
-import { AirflashError } from '../../errors.ts';
+import { AirflashError } from '../../core/errors.ts';
 import { pyHex } from './csv.ts';
 import {
   BOOTLOADER_SUBTYPE,

@@ -1,0 +1,59 @@
+import { abortError } from '../core/abort.ts';
+
+/** The handshake in progress per device (`address:port`) in this process, and its waiters. */
+const held = new Map<string, Promise<void>>();
+
+/**
+ * Serialise handshakes with one device within this process: two uploaders that invite the same
+ * device within milliseconds interleave their invitations and auth lines, and the device's nonce
+ * changes under the first one (a false AUTH_FAILED). Held from the first invitation to the
+ * connect-back only; the transfer runs unlocked (a busy device ignores other invitations anyway).
+ * Resolves with the release function; rejects on abort while waiting.
+ */
+export async function lockDevice(key: string, signal: AbortSignal | undefined): Promise<() => void> {
+  for (;;) {
+    const current = held.get(key);
+    if (current === undefined) break;
+    await waitOrAbort(current, signal);
+  }
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  held.set(key, mine);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (held.get(key) === mine) held.delete(key);
+    release();
+  };
+}
+
+function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+/** When each device (`address:port`) last said OK at the end of an upload of this process (epoch ms). */
+const updatedAt = new Map<string, number>();
+
+/** Remember that the device just confirmed an update: it reboots now. */
+export function markUpdated(key: string, at: number = Date.now()): void {
+  updatedAt.set(key, at);
+  if (updatedAt.size > 1024) updatedAt.delete(updatedAt.keys().next().value as string);
+}
+
+/** Epoch ms since the device's last confirmed update by this process, or undefined. */
+export function sinceUpdated(key: string, now: number = Date.now()): number | undefined {
+  const at = updatedAt.get(key);
+  return at === undefined ? undefined : now - at;
+}

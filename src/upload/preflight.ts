@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { AirflashError } from '../core/errors.ts';
+import {
+  builtinPartitionTable,
+  loadPartitionTable,
+  type PartitionTable,
+  type PreflightCore,
+  type PreflightResult,
+  type PreflightTarget,
+  preflight,
+} from '../formats/index.ts';
+import { closableBytes } from './image-file.ts';
+import type { PreflightOutcome, PreparedImageInfo } from './types.ts';
+
+export interface PreflightChoice {
+  /** Expected chip (`--chip`). */
+  chip?: string;
+  /** Where the chip came from, for messages. */
+  chipSource?: string;
+  /** Built-in scheme name or a CSV / binary partition table file (`--partitions`). */
+  partitions?: string;
+  core?: PreflightCore;
+  flashSize?: number;
+}
+
+/** Load `--partitions NAME|FILE`: a built-in scheme name first, else a CSV or binary file. */
+export async function loadPartitions(nameOrFile: string): Promise<PartitionTable> {
+  const builtin = builtinPartitionTable(nameOrFile);
+  if (builtin) return builtin;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(nameOrFile);
+  } catch (error) {
+    throw new AirflashError(
+      'FILE_NOT_FOUND',
+      `"${nameOrFile}" is neither a built-in partition scheme nor a readable file.`,
+      {
+        cause: error,
+        hint: 'Use a scheme name such as default, min_spiffs, huge_app, default_32MB, or the path of partitions.csv / partitions.bin.',
+      },
+    );
+  }
+  return loadPartitionTable(bytes);
+}
+
+/**
+ * The pre-flight hook for `upload()`: the formats module's checks (is it an app image, for the
+ * right chip, intact, does it fit the OTA slot) on the image as built (before gzip).
+ */
+export function createPreflight(
+  choice: PreflightChoice = {},
+): (info: PreparedImageInfo) => Promise<PreflightOutcome> {
+  return async (info) => {
+    const target: PreflightTarget = {
+      ...(choice.core === undefined ? {} : { core: choice.core }),
+      ...(choice.chip === undefined ? {} : { chip: choice.chip, chipSource: choice.chipSource ?? '--chip' }),
+      ...(choice.flashSize === undefined ? {} : { flashSize: choice.flashSize }),
+    };
+    if (choice.partitions !== undefined) {
+      target.partitions = await loadPartitions(choice.partitions);
+      target.partitionsSource = choice.partitions;
+    }
+    const image = info.open === undefined ? closableBytes(await info.read()) : await info.open();
+    let result: PreflightResult;
+    try {
+      result = preflight({
+        image,
+        command: info.command === 100 ? 'filesystem' : 'firmware',
+        target,
+        ...(info.path === undefined ? {} : { fileName: info.path }),
+      });
+    } finally {
+      await image.close();
+    }
+    return {
+      warnings: result.warnings,
+      info: {
+        description: result.info.description,
+        ...(result.info.chip === undefined ? {} : { chip: result.info.chip }),
+        ...(result.maxSize === undefined ? {} : { maxSize: result.maxSize }),
+        ...(result.targetPartition === undefined
+          ? {}
+          : {
+              targetPartition: {
+                name: result.targetPartition.name,
+                offset: result.targetPartition.offset,
+                size: result.targetPartition.size,
+              },
+            }),
+      },
+    };
+  };
+}
