@@ -4,29 +4,14 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import { throwIfAborted } from '../core/abort.ts';
 import { AirflashError } from '../core/errors.ts';
-import { type ClosableImageSource, closableBytes, openImageFile } from './image-file.ts';
+import type { PreparedImage } from '../protocols/types.ts';
+import { closableBytes, openImageFile } from './image-file.ts';
 
 /** Read size of the file stream: large enough to be fast, small enough for a flat memory profile. */
 export const CHUNK_SIZE = 64 * 1024;
 const HEAD_SIZE = 64 * 1024;
 
-export interface PreparedImage {
-  /** The path given by the user (for the espota-style cnonce). */
-  path?: string;
-  /** The path actually read (`.signed` substitution). */
-  sentPath?: string;
-  size: number;
-  md5: string;
-  head: Uint8Array;
-  compressed: boolean;
-  signedSubstituted: boolean;
-  /** The image as built (before gzip), whole in memory: prefer `openOriginal`. */
-  readOriginal(): Promise<Uint8Array>;
-  /** The image as built (before gzip) for bounded reads; the caller closes it. */
-  openOriginal(): Promise<ClosableImageSource>;
-  /** A fresh stream of the bytes to send (each call starts at the beginning). */
-  open(): (AsyncIterable<Uint8Array> | Iterable<Uint8Array>) & { destroy?: () => void };
-}
+export type { PreparedImage };
 
 /** Read `path` front to back through one reused buffer; returns the byte count. */
 async function scanFile(

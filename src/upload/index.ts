@@ -1,6 +1,22 @@
-/** airflash uploader: the host side of ArduinoOTA (espota). */
+/** airflash upload: the protocol-agnostic front (`upload()`), its options and results, and the
+ * protocol registry (`registerProtocol()`). ArduinoOTA (espota) is the family default. */
 
 export { deviceErrorHint } from '../protocols/arduino-ota/host/transfer.ts';
+export { type PickHints, parseTarget, pickProtocol, registerProtocol } from '../protocols/registry.ts';
+export type {
+  AttemptJournal,
+  ImageKind,
+  OtaProtocol,
+  PreparedImage,
+  ProtocolProbe,
+  ProtocolProbeOptions,
+  ResolvedAddress,
+  Target,
+  UploadEnvelope,
+  UploadSession,
+} from '../protocols/types.ts';
+export { isUploadError, UploadError } from '../protocols/upload-error.ts';
+export { type DeviceFamily, deviceFamily, type KnownDevice } from './chip-family.ts';
 export { DEFAULTS, resolveTimeouts, type Timeouts } from './defaults.ts';
 export { type ClosableImageSource, closableBytes, inspectImageFile, openImageFile } from './image-file.ts';
 export { createPreflight, loadPartitions, type PreflightChoice } from './preflight.ts';

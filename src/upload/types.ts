@@ -1,38 +1,30 @@
 import type { ErrorCode } from '../core/errors.ts';
-import type { ImageSource } from '../formats/image/source.ts';
 import type { AuthScheme, PasswordHashKind } from '../protocols/arduino-ota/wire/index.ts';
+import type {
+  PreflightOutcome,
+  PreparedImageInfo,
+  UploadEnvelope,
+  UploadEvent,
+  UploadPhase,
+} from '../protocols/types.ts';
 
-/** The steps of one upload, in order. `done` is emitted only on success. */
-export type UploadPhase =
-  | 'resolve'
-  | 'prepare'
-  | 'preflight'
-  | 'invite'
-  | 'auth'
-  | 'connect'
-  | 'transfer'
-  | 'result'
-  | 'done';
+export type { PreflightOutcome, PreparedImageInfo, UploadEvent, UploadPhase };
 
-/** Events emitted through `UploadOptions.onEvent`. The library never prints; the CLI renders these. */
-export type UploadEvent =
-  | { type: 'phase'; phase: UploadPhase }
-  /** `bytes`: bytes the device confirmed (its counts, bounded by the bytes sent); `total` only on
-   * `OK`. `sent`: bytes handed to the network (the host's socket buffers are not the device).
-   * `stage`: `sending` while the host still has image bytes to hand over; `flashing` once every
-   * byte was handed over and the device is writing what it holds (then, after its MD5 check, `OK`). */
-  | { type: 'progress'; bytes: number; total: number; sent: number; stage?: 'sending' | 'flashing' }
-  /** Only with `debug: true`: one step as it happens (datagrams with their text, passwords
-   * masked; each TCP reply chunk). `at`: ms since the upload started. Not stored. */
-  | { type: 'debug'; at: number; text: string }
-  | { type: 'warning'; code: string; message: string }
-  /** Something worth telling a waiting user, e.g. "the device answered after 29.6 s: ...". */
-  | { type: 'hint'; message: string }
-  /** A failed attempt that will be repeated (`retries`). */
-  | { type: 'retry'; attempt: number; of: number; code: ErrorCode; message: string };
+/** What the upload knows of the device before sending: recorded in the observation and used to
+ * refuse an image for another chip family (chip-family.ts; `force` skips that). */
+export interface UploadContext {
+  chip?: string;
+  partitions?: string;
+  slotSize?: number;
+  core?: string;
+  /** The mDNS TXT `board` of the record the target came from (discovery). */
+  board?: string;
+  force?: boolean;
+}
 
 export interface UploadOptions {
-  /** Device IPv4 / IPv6 literal, host name or `.local` name (espota `-i`). */
+  /** Device IPv4 / IPv6 literal, host name or `.local` name (espota `-i`), or
+   * `scheme://host[:port]` for a registered protocol (`arduino-ota://host:3232`). */
   host: string;
   /** Device UDP OTA port. Default 3232 (espota `-p`); 8266 for ESP8266 devices. */
   port?: number;
@@ -88,44 +80,19 @@ export interface UploadOptions {
   preflight?:
     | ((image: PreparedImageInfo) => Promise<PreflightOutcome | undefined> | PreflightOutcome | undefined)
     | false;
-  /** Recorded in the observation (for the diagnosis); not used to decide anything here. */
-  context?: { chip?: string; partitions?: string; slotSize?: number; core?: string; force?: boolean };
+  /** What is known of the device (recorded for the diagnosis; a chip family that contradicts the
+   * image refuses it before anything is sent, unless `force`). */
+  context?: UploadContext;
   onEvent?: (event: UploadEvent) => void;
   /** Emit `debug` events (every datagram and reply chunk as it happens). Default false. */
   debug?: boolean;
   signal?: AbortSignal;
 }
 
-export interface PreparedImageInfo {
-  path?: string;
-  size: number;
-  md5: string;
+/** The result of an ArduinoOTA upload: the protocol-agnostic envelope (tagged `protocol`) plus
+ * what ArduinoOTA reports. */
+export interface UploadResult extends UploadEnvelope<UploadObservation> {
   command: 0 | 100;
-  /** The first bytes of the image (up to 64 KiB) for header checks. */
-  head: Uint8Array;
-  /** The whole image as built (before `compress`; the `.signed` file when substituted), in
-   * memory: prefer `open`. */
-  read(): Promise<Uint8Array>;
-  /** The same bytes for bounded positional reads (a file handle); the caller closes it. */
-  open?(): Promise<ImageSource & { close(): Promise<void> }>;
-}
-
-export interface PreflightOutcome {
-  warnings?: Array<{ code: string; message: string }>;
-  info?: Record<string, unknown>;
-}
-
-export interface UploadResult {
-  ok: true;
-  host: string;
-  address: string;
-  port: number;
-  /** Bytes streamed (size of the image as sent). */
-  bytes: number;
-  md5: string;
-  command: 0 | 100;
-  /** Milliseconds from start to `OK`. */
-  durationMs: number;
   /** Estimated period of the device's loop() (how often it calls ArduinoOTA.handle()), when it is
    * long enough to matter (≥ 1 s): a blocked loop. The observation keeps shorter estimates. */
   loopPeriodMs?: number;
@@ -137,8 +104,6 @@ export interface UploadResult {
   passwordHash?: PasswordHashKind;
   /** Attempts made (1 + retries used). */
   attempts: number;
-  warnings: Array<{ code: string; message: string }>;
-  observation: UploadObservation;
 }
 
 /** One datagram sent to the device. `at` values are ms since the upload started. */
@@ -235,7 +200,7 @@ export interface UploadObservation {
     hostIpGiven?: string;
     timeScale: number;
   };
-  context: { chip?: string; partitions?: string; slotSize?: number; core?: string; force?: boolean };
+  context: UploadContext;
   preflight?: {
     ran: boolean;
     warnings: Array<{ code: string; message: string }>;

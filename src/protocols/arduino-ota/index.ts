@@ -1,0 +1,58 @@
+/**
+ * ArduinoOTA (espota) as one protocol family: the protocol object the registry picks for a bare
+ * `-i HOST`, `arduino-ota://HOST[:PORT]`, the `_arduino._tcp` service and ports 3232 / 8266. It
+ * wraps the host side: the attempt journal (observation), the session (invite, auth, accept,
+ * transfer) with the wrong-port fallback, and the fleet's short probe.
+ */
+
+import { AirflashError } from '../../core/errors.ts';
+import { resolveTimeouts } from '../../upload/defaults.ts';
+import type { UploadObservation } from '../../upload/types.ts';
+import type { OtaProtocol, Target } from '../types.ts';
+import { probeDevice, waitUntilBack } from './host/fleet-probe.ts';
+import { ArduinoOtaJournal, type InternalUploadOptions } from './host/journal.ts';
+import { uploadOnce } from './host/session.ts';
+import { withPortFallback } from './host/wrong-port.ts';
+import { DEFAULT_PORT } from './wire/index.ts';
+
+export const ARDUINO_OTA_ID = 'arduino-ota';
+
+export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> = {
+  id: ARDUINO_OTA_ID,
+  title: 'ArduinoOTA',
+  writes: ['app', 'filesystem'],
+  services: ['_arduino._tcp'],
+  ports: [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266],
+
+  async probe(target, options) {
+    const r = await probeDevice({ ...options, host: target.host, port: target.port });
+    return {
+      online: r.online,
+      ...(r.answer === undefined ? {} : { authRequired: r.answer === 'auth' }),
+      ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
+    };
+  },
+
+  waitUntilBack(target, options) {
+    return waitUntilBack({
+      ...options,
+      host: target.host,
+      port: target.port,
+    });
+  },
+
+  begin(options: InternalUploadOptions, target: Target) {
+    return new ArduinoOtaJournal(options, target, resolveTimeouts(options));
+  },
+
+  async upload(session) {
+    const journal = session.journal;
+    if (!(journal instanceof ArduinoOtaJournal))
+      throw new AirflashError('INTERNAL', 'An ArduinoOTA attempt needs the journal ArduinoOTA began.');
+    const { rec, timeouts } = journal;
+    const { options, address, image } = session;
+    return await withPortFallback(rec, image, options, () =>
+      uploadOnce(options, timeouts, rec, address, image),
+    );
+  },
+};

@@ -1,0 +1,9 @@
+/**
+ * The protocols airflash ships, registered in order: the first is the family default, so a bare
+ * `-i HOST` stays ArduinoOTA (the espota drop-in). A new protocol family is one line here.
+ */
+
+import { arduinoOta } from './arduino-ota/index.ts';
+import { registerProtocol } from './registry.ts';
+
+registerProtocol(arduinoOta);

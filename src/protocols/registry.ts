@@ -1,0 +1,103 @@
+/**
+ * The protocol registry: `registerProtocol()` adds a protocol family (public API), and
+ * `pickProtocol()` chooses one for a target, in this order:
+ *   1. an explicit scheme (`arduino-ota://host:port`, later `esphome://`, `http://`, `serial:`);
+ *   2. the mDNS service the target was discovered under;
+ *   3. what a probe found (`hints.probed`: the id of the protocol that answered);
+ *   4. the port (a protocol's default ports);
+ *   5. the family default: the first registered protocol (ArduinoOTA, builtin.ts), so a bare
+ *      `-i HOST` behaves exactly as espota does.
+ */
+
+import { AirflashError } from '../core/errors.ts';
+import type { OtaProtocol, Target } from './types.ts';
+
+/** A registered protocol: the front hands it its own options object and keeps its observation opaque. */
+export type RegisteredProtocol = OtaProtocol<object, unknown>;
+type AnyProtocol = RegisteredProtocol;
+
+const protocols: AnyProtocol[] = [];
+
+/**
+ * Add a protocol family. Its `id` (and each of its `schemes`) must be new; the first protocol
+ * registered is the family default.
+ */
+export function registerProtocol<Options extends object, Observation>(
+  protocol: OtaProtocol<Options, Observation>,
+): void {
+  if (!/^[a-z][a-z0-9+.-]*$/.test(protocol.id))
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      `A protocol id must be a URL scheme (lower case, digits, + . -), not "${protocol.id}".`,
+    );
+  const names = [protocol.id, ...(protocol.schemes ?? [])];
+  for (const p of protocols)
+    for (const name of names)
+      if (p.id === name || p.schemes?.includes(name))
+        throw new AirflashError('BAD_ARGUMENT', `A protocol for "${name}" is registered already (${p.id}).`);
+  protocols.push(protocol as RegisteredProtocol);
+}
+
+/** The registered protocols, the family default first. */
+export function listProtocols(): readonly AnyProtocol[] {
+  return protocols;
+}
+
+/** What else is known about a target when a protocol is picked. */
+export interface PickHints {
+  /** The id of the protocol whose probe answered. */
+  probed?: string;
+}
+
+const bySchemeName = (name: string): AnyProtocol | undefined =>
+  protocols.find((p) => p.id === name || p.schemes?.includes(name));
+
+/** The protocol for a target (see the order above). */
+export function pickProtocol(target: Target, hints: PickHints = {}): AnyProtocol {
+  if (target.scheme !== undefined) {
+    const p = bySchemeName(target.scheme);
+    if (p) return p;
+    throw new AirflashError('BAD_ARGUMENT', `No protocol is registered for "${target.scheme}://".`, {
+      hint: `Known: ${protocols.map((x) => `${x.id}://`).join(', ')}; or name the device without a scheme.`,
+    });
+  }
+  if (target.service !== undefined) {
+    const service = target.service;
+    const p = protocols.find((x) => x.services?.includes(service));
+    if (p) return p;
+  }
+  if (hints.probed !== undefined) {
+    const p = bySchemeName(hints.probed);
+    if (p) return p;
+  }
+  if (target.port !== undefined) {
+    const port = target.port;
+    const p = protocols.find((x) => x.ports?.includes(port));
+    if (p) return p;
+  }
+  const first = protocols[0];
+  if (first === undefined)
+    throw new AirflashError('INTERNAL', 'No protocol is registered (import src/protocols/builtin.ts).');
+  return first;
+}
+
+/**
+ * Split a target as written: `scheme://host[:port]` (IPv6 in brackets), `scheme:rest`, or a bare
+ * host (returned as it is: a bare `-i HOST` is never re-read). `port` is used when the text names none.
+ */
+export function parseTarget(text: string, port?: number): Target {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)\/?$/i.exec(text.trim());
+  if (m === null) return port === undefined ? { host: text } : { host: text, port };
+  const scheme = (m[1] as string).toLowerCase();
+  const authority = m[2] as string;
+  const hp = /^(\[[^\]]+\]|[^:]*)(?::(\d+))?$/.exec(authority);
+  if (hp === null || hp[1] === '')
+    throw new AirflashError('BAD_ARGUMENT', `"${text}" names no device after ${scheme}://.`, {
+      hint: `Write ${scheme}://HOST or ${scheme}://HOST:PORT.`,
+    });
+  const host = (hp[1] as string).replace(/^\[(.*)\]$/, '$1');
+  const named = hp[2] === undefined ? port : Number(hp[2]);
+  if (named !== undefined && (!Number.isInteger(named) || named < 1 || named > 65535))
+    throw new AirflashError('BAD_ARGUMENT', `The port in "${text}" must be from 1 to 65535.`);
+  return { host, scheme, ...(named === undefined ? {} : { port: named }) };
+}
