@@ -1,5 +1,6 @@
 /** What a failed device of a dashboard update says: the error, its diagnosis, a refusal. */
 import type { AirflashError } from '../core/errors.ts';
+import type { DeviceResult } from '../fleet/types.ts';
 import type { UploadObservation } from '../upload/index.ts';
 import type { JobDevice } from './jobs.ts';
 import type { DashboardLibrary, DiagnosisView, FitVerdict } from './lib.ts';
@@ -38,6 +39,19 @@ export async function errorView(
     ...(error.deviceText === undefined ? {} : { deviceText: error.deviceText }),
     offline: OFFLINE_CODES.has(error.code),
     diagnosis,
+  };
+}
+
+/** The error view of a failed fleet result: its code, words and the fleet's diagnosis. */
+export function resultView(result: DeviceResult): JobError {
+  const d = result.diagnosis;
+  return {
+    code: result.code ?? 'INTERNAL',
+    message: result.message,
+    ...(result.hint === undefined ? {} : { hint: result.hint }),
+    ...(result.deviceText === undefined ? {} : { deviceText: result.deviceText }),
+    offline: OFFLINE_CODES.has(result.code ?? ''),
+    diagnosis: d === null || d.causes.length === 0 ? null : { summary: d.summary, causes: d.causes },
   };
 }
 

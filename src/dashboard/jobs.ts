@@ -10,7 +10,7 @@ import { AirflashError, toAirflashError } from '../core/errors.ts';
 import type { FleetEvent, FleetTarget } from '../fleet/fleet.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { StoredImage } from './images.ts';
-import { errorView, isErrorView, OFFLINE_HINT, refusal } from './job-errors.ts';
+import { errorView, OFFLINE_HINT, refusal, resultView } from './job-errors.ts';
 import type { DashboardLibrary, DiagnosisView, FitVerdict } from './lib.ts';
 import type { DashboardStore } from './store.ts';
 
@@ -346,8 +346,8 @@ export class JobRunner {
           const error: JobDevice['error'] =
             event.status === 'ok'
               ? null
-              : isErrorView(event.diagnosis)
-                ? event.diagnosis
+              : event.diagnosis !== null
+                ? resultView(event)
                 : {
                     code: event.code ?? 'INTERNAL',
                     message: event.message,
@@ -378,7 +378,6 @@ export class JobRunner {
           ...(job.maxFailures === null ? {} : { maxFailures: job.maxFailures }),
           probeTimeoutMs: this.#deps.inviteTimeoutMs,
           upload: uploadTimeouts(this.#deps.inviteTimeoutMs),
-          diagnose: (observation, error) => errorView(toAirflashError(error), lib, observation),
           onEvent,
           signal: this.#controller.signal,
         });

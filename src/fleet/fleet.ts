@@ -4,20 +4,24 @@
  * optional canary stage and a failure budget. The library never prints: everything is an event.
  */
 
-import { abortError, sleep } from '../core/abort.ts';
-import { AirflashError, type ErrorCode, toAirflashError } from '../core/errors.ts';
-import { probeDevice, waitUntilBack } from '../protocols/arduino-ota/host/fleet-probe.ts';
-import type { UploadObservation, UploadOptions } from '../upload/types.ts';
-import { isRetryable, upload } from '../upload/upload.ts';
-import { defaultPort, type FleetImage, fleetPreflight, loadFleetImage, usesSigned } from './preflight.ts';
+import { AirflashError, toAirflashError } from '../core/errors.ts';
+import { diagnoseUpload } from '../diagnosis/diagnose-upload.ts';
+import {
+  baseResult,
+  errorFields,
+  FLEET_DEFAULTS,
+  type FleetRun,
+  refusedResult,
+  runDevice,
+  type Slot,
+} from './device-run.ts';
+import { defaultPort, type FleetImage, fleetPreflight, loadFleetImage } from './preflight.ts';
 import type {
   DeviceResult,
-  FleetDiagnose,
   FleetEvent,
   FleetOptions,
   FleetStopReason,
   FleetSummary,
-  FleetTarget,
   FleetTotals,
 } from './types.ts';
 
@@ -27,52 +31,8 @@ export {
   probeDevice,
   waitUntilBack,
 } from '../protocols/arduino-ota/host/fleet-probe.ts';
+export { FLEET_DEFAULTS, isTransientFailure } from './device-run.ts';
 export type * from './types.ts';
-
-/** Fleet defaults in ms (each × timeScale). */
-export const FLEET_DEFAULTS = {
-  parallel: 4,
-  retries: 1,
-  backoffMs: 2_000,
-  probeTimeoutMs: 5_000,
-  canaryTimeoutMs: 60_000,
-  /** Wait after a canary's `OK` before probing it (it is restarting). */
-  rebootGraceMs: 500,
-} as const;
-
-/**
- * Failures a new attempt may fix: the link or timing, after the device had answered the probe.
- * Never: offline (skipped), passwords, the device's own error text, pre-flight, usage.
- */
-const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'TRANSFER_STALLED',
-  'INCOMPLETE',
-  'NO_CONNECT_BACK',
-  'NO_INVITATION_REPLY',
-  'DEVICE_BUSY',
-  'NETWORK_ERROR',
-  'TIMEOUT',
-]);
-
-/** Whether the fleet retries a failed upload with this code. */
-export function isTransientFailure(code: ErrorCode): boolean {
-  return TRANSIENT.has(code) && isRetryable(code);
-}
-
-/** The default diagnosis: the error's own words and hint. */
-export function basicDiagnosis(_observation: UploadObservation | undefined, error: unknown): unknown {
-  const e = toAirflashError(error);
-  return {
-    summary: e.message,
-    causes: [
-      {
-        cause: e.code,
-        evidence: e.deviceText === undefined ? [] : [`the device said ${JSON.stringify(e.deviceText)}`],
-        next: e.hint ?? 'Run a single upload to this device with -d to see every step.',
-      },
-    ],
-  };
-}
 
 function checkInt(name: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined) return;
@@ -115,17 +75,6 @@ function validate(o: FleetOptions): void {
     throw new AirflashError('BAD_ARGUMENT', `timeScale must be from 0.0001 to 1000, not ${o.timeScale}.`);
 }
 
-interface Slot {
-  target: FleetTarget;
-  port: number;
-  index: number;
-  canary: boolean;
-  result?: DeviceResult;
-  /** The per-device pre-flight refused the image for it. */
-  refused?: AirflashError;
-  warnings: Array<{ code: string; message: string }>;
-}
-
 /**
  * Upload one image to many devices. Resolves with the summary in every case where the rollout
  * ran (failures are per device); throws before any traffic when the image itself is refused
@@ -143,15 +92,6 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
   const canaryTimeoutMs = options.canaryTimeoutMs ?? scaled(FLEET_DEFAULTS.canaryTimeoutMs);
   const canaryCount = options.canary ?? 0;
   const maxFailures = options.maxFailures;
-  const given: FleetDiagnose = options.diagnose ?? basicDiagnosis;
-  // The diagnosis may be async (`diagnoseUpload()` runs the follow-up first, as the CLI does).
-  const diagnose = async (observation: UploadObservation | undefined, error: unknown): Promise<unknown> => {
-    try {
-      return await given(observation, error);
-    } catch {
-      return basicDiagnosis(observation, error);
-    }
-  };
   const signal = options.signal;
   const emit = (event: FleetEvent): void => {
     options.onEvent?.(event);
@@ -205,24 +145,6 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
     slot.result = result;
     emit({ type: 'result', device: slot.target.name, ...result });
   };
-  const baseResult = (slot: Slot): Pick<DeviceResult, 'host' | 'port' | 'canary' | 'warnings'> => ({
-    host: slot.target.host,
-    port: slot.port,
-    canary: slot.canary,
-    warnings: slot.warnings,
-  });
-  const refusedResult = async (slot: Slot, error: AirflashError): Promise<DeviceResult> => ({
-    ok: false,
-    status: 'failed',
-    code: error.code,
-    message: error.message,
-    diagnosis: await diagnose(undefined, error),
-    seconds: 0,
-    bytes: 0,
-    attempts: 0,
-    ...baseResult(slot),
-  });
-
   let stopped: { reason: FleetStopReason; message: string } | null = null;
   const stop = (reason: FleetStopReason, message: string): void => {
     if (stopped) return;
@@ -250,6 +172,18 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
     return summarise(slots, image, stopped, true, started, emit);
   }
 
+  const run: FleetRun = {
+    options,
+    image,
+    emit,
+    scale,
+    scaled,
+    retries,
+    backoffMs,
+    probeTimeoutMs,
+    canaryTimeoutMs,
+    signal,
+  };
   let failures = 0;
   const countFailure = (): void => {
     failures++;
@@ -260,192 +194,10 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
       );
   };
 
-  const runDevice = async (slot: Slot): Promise<DeviceResult> => {
-    const name = slot.target.name;
-    const t0 = performance.now();
-    const seconds = (): number => Math.round(performance.now() - t0) / 1000;
-    for (const w of slot.warnings) emit({ type: 'warning', device: name, ...w });
-    if (slot.refused) return await refusedResult(slot, slot.refused);
-    const upl = options.upload ?? {};
-    const net = {
-      ...(upl.hostIp === undefined ? {} : { hostIp: upl.hostIp }),
-      ...(upl.resolve === undefined ? {} : { resolve: upl.resolve }),
-      ...(signal ? { signal } : {}),
-    };
-    if (options.probe !== false) {
-      emit({ type: 'phase', device: name, phase: 'probe' });
-      let online = false;
-      try {
-        const p = await probeDevice({
-          host: slot.target.host,
-          port: slot.port,
-          timeoutMs: probeTimeoutMs,
-          timeScale: scale,
-          ...net,
-        });
-        online = p.online;
-      } catch (error) {
-        if (signal?.aborted) throw abortError(signal);
-        const e = toAirflashError(error, 'NETWORK_ERROR');
-        return {
-          ok: false,
-          status: 'failed',
-          code: e.code,
-          message: e.message,
-          diagnosis: await diagnose(undefined, e),
-          seconds: seconds(),
-          bytes: 0,
-          attempts: 0,
-          ...baseResult(slot),
-        };
-      }
-      if (!online)
-        return {
-          ok: false,
-          status: 'skipped',
-          code: 'DEVICE_OFFLINE',
-          message: `offline: no answer from ${slot.target.host}:${slot.port} within ${(probeTimeoutMs / 1000).toFixed(1)} s; skipped, not retried`,
-          diagnosis: null,
-          seconds: seconds(),
-          bytes: 0,
-          attempts: 0,
-          ...baseResult(slot),
-        };
-    }
-    const data = image.signed && usesSigned(slot.target, upl.signed) ? image.signed : image.data;
-    const attemptsAllowed = retries + 1;
-    let lastError: AirflashError | undefined;
-    let attempts = 0;
-    let bytesSent = 0;
-    for (let attempt = 1; attempt <= attemptsAllowed; attempt++) {
-      attempts = attempt;
-      bytesSent = 0;
-      const uploadOptions: UploadOptions = {
-        ...upl,
-        host: slot.target.host,
-        port: slot.port,
-        data,
-        signed: false,
-        // Pre-flighted for this device already (fleet-preflight.ts; skipped with force).
-        preflight: false,
-        filesystem: options.filesystem === true,
-        password: slot.target.password ?? '',
-        retries: 0,
-        timeScale: scale,
-        context: {
-          ...(slot.target.chip === undefined ? {} : { chip: slot.target.chip }),
-          ...(slot.target.core === undefined ? {} : { core: slot.target.core }),
-          ...(typeof slot.target.partitions === 'string' ? { partitions: slot.target.partitions } : {}),
-          ...(options.force ? { force: true } : {}),
-        },
-        onEvent: (e) => {
-          switch (e.type) {
-            case 'phase':
-              emit({ type: 'phase', device: name, phase: e.phase });
-              break;
-            case 'progress':
-              bytesSent = Math.max(bytesSent, e.sent);
-              emit({ type: 'progress', device: name, bytes: e.bytes, total: e.total, sent: e.sent });
-              break;
-            case 'warning':
-              slot.warnings.push({ code: e.code, message: e.message });
-              emit({ type: 'warning', device: name, code: e.code, message: e.message });
-              break;
-            case 'hint':
-              emit({ type: 'hint', device: name, message: e.message });
-              break;
-            case 'retry':
-              break;
-          }
-        },
-        ...(signal ? { signal } : {}),
-      };
-      try {
-        const r = await upload(uploadOptions);
-        const okAt = performance.now();
-        const result: DeviceResult = {
-          ok: true,
-          status: 'ok',
-          code: null,
-          message: `updated (${r.bytes} bytes in ${(r.durationMs / 1000).toFixed(1)} s${attempt > 1 ? `, attempt ${attempt}` : ''})`,
-          diagnosis: null,
-          seconds: seconds(),
-          bytes: r.bytes,
-          attempts: attempt,
-          ...baseResult(slot),
-        };
-        if (slot.canary) {
-          emit({ type: 'phase', device: name, phase: 'reboot-wait' });
-          const back = await waitUntilBack({
-            host: slot.target.host,
-            port: slot.port,
-            graceMs: scaled(FLEET_DEFAULTS.rebootGraceMs),
-            timeoutMs: canaryTimeoutMs,
-            probeTimeoutMs,
-            timeScale: scale,
-            ...net,
-          });
-          if (back === undefined)
-            return {
-              ...result,
-              ok: false,
-              status: 'failed',
-              code: 'DEVICE_OFFLINE',
-              message: `updated, but it did not answer again within ${(canaryTimeoutMs / 1000).toFixed(1)} s of its reboot: the new firmware may not start (boot loop, rollback) or not run ArduinoOTA.`,
-              diagnosis: await diagnose(
-                r.observation,
-                new AirflashError('DEVICE_OFFLINE', 'The canary did not come back after its update.', {
-                  hint: 'Check the device on its serial port: does the new firmware boot, join the network and call ArduinoOTA.begin()?',
-                }),
-              ),
-              seconds: seconds(),
-            };
-          result.backAfterSeconds = Math.round(performance.now() - okAt) / 1000;
-          result.seconds = seconds();
-        }
-        return result;
-      } catch (error) {
-        if (signal?.aborted) throw abortError(signal);
-        const e = toAirflashError(error);
-        lastError = e;
-        if (attempt < attemptsAllowed && isTransientFailure(e.code)) {
-          const delayMs = Math.round(backoffMs * 2 ** (attempt - 1));
-          emit({
-            type: 'retry',
-            device: name,
-            attempt,
-            of: attemptsAllowed,
-            code: e.code,
-            message: e.message,
-            delayMs,
-          });
-          emit({ type: 'phase', device: name, phase: 'retry-wait' });
-          await sleep(delayMs, signal);
-          continue;
-        }
-        break;
-      }
-    }
-    const e = lastError as AirflashError;
-    const { observation } = e.data as { observation?: UploadObservation };
-    const diagnosis = await diagnose(observation, e);
-    return {
-      ok: false,
-      status: 'failed',
-      code: e.code,
-      message: e.message,
-      diagnosis,
-      seconds: seconds(),
-      bytes: observation?.transfer?.bytesSent ?? bytesSent,
-      attempts,
-      ...baseResult(slot),
-    };
-  };
-
   /** Update one device and record its result; an interruption stops the rollout. */
   const processSlot = async (slot: Slot): Promise<void> => {
     try {
-      const result = await runDevice(slot);
+      const result = await runDevice(slot, run);
       finish(slot, result);
       if (result.status === 'failed') countFailure();
     } catch (error) {
@@ -468,9 +220,8 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
       finish(slot, {
         ok: false,
         status: 'failed',
-        code: e.code,
-        message: e.message,
-        diagnosis: basicDiagnosis(undefined, e),
+        ...errorFields(e),
+        diagnosis: await diagnoseUpload(e, { followUp: false }),
         seconds: 0,
         bytes: 0,
         attempts: 0,

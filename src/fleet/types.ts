@@ -1,6 +1,7 @@
 import type { AirflashError } from '../core/errors.ts';
+import type { Diagnosis } from '../diagnosis/diagnose.ts';
 import type { PartitionTable } from '../formats/index.ts';
-import type { UploadObservation, UploadOptions, UploadPhase } from '../upload/types.ts';
+import type { UploadOptions, UploadPhase } from '../upload/types.ts';
 
 /** One device of a fleet upload. */
 export interface FleetTarget {
@@ -42,10 +43,6 @@ export type FleetUploadOptions = Pick<
   | 'resolve'
 >;
 
-/** What a diagnosis function gets; its return value is put in the device's `result.diagnosis`. */
-/** May return a promise (e.g. `diagnoseUpload`, which runs the follow-up first). */
-export type FleetDiagnose = (observation: UploadObservation | undefined, error: unknown) => unknown;
-
 export interface FleetOptions {
   targets: FleetTarget[];
   /** The image for every device: a file path or the bytes. */
@@ -80,9 +77,6 @@ export interface FleetOptions {
   timeScale?: number;
   /** Options passed to every upload. */
   upload?: FleetUploadOptions;
-  /** Diagnosis of a failed upload (e.g. `diagnose` from the diagnosis module). Default: the
-   * error's code, message and hint. */
-  diagnose?: FleetDiagnose;
   onEvent?: (event: FleetEvent) => void;
   signal?: AbortSignal;
 }
@@ -96,8 +90,12 @@ export interface DeviceResult {
   /** Error code for failed / skipped / aborted devices (DEVICE_OFFLINE, ROLLOUT_STOPPED ...). */
   code: string | null;
   message: string;
-  /** For failed devices: what `diagnose` returned (or the default), else null. */
-  diagnosis: unknown;
+  /** The error's hint and the device's own words, for failed devices. */
+  hint?: string;
+  deviceText?: string;
+  /** For failed devices: `diagnoseUpload()` of the failure (the same as `airflash upload`,
+   * follow-up included), else null. */
+  diagnosis: Diagnosis | null;
   /** Seconds spent on this device (probe, attempts, pauses, reboot wait). */
   seconds: number;
   /** Image bytes sent to the device (of the last attempt; the image size on success). */

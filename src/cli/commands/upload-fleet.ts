@@ -9,7 +9,6 @@ import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../core/errors.ts';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
 import {
-  type FleetDiagnose,
   type FleetEvent,
   type FleetOptions,
   type FleetSummary,
@@ -341,12 +340,6 @@ export async function resolveFleetTargets(
     for (const rec of records) add(fromRecord(rec));
   }
   return targets;
-}
-
-/** The library's `diagnoseUpload()` (follow-up included), the same diagnosis as `airflash upload`. */
-export async function loadDiagnose(): Promise<FleetDiagnose> {
-  const { diagnoseUpload } = await import('../../diagnosis/diagnose-upload.ts');
-  return (observation, error) => diagnoseUpload(error, observation ? { observation } : {});
 }
 
 // ------------------------------------------------------------------ rendering
@@ -695,7 +688,6 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
       image: resolve(io.cwd, values.file as string),
       filesystem: values.spiffs === true,
       upload,
-      diagnose: await loadDiagnose(),
       signal: io.signal,
       ...(parallel === undefined ? {} : { parallel }),
       ...(retries === undefined ? {} : { retries }),
