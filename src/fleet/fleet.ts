@@ -6,6 +6,7 @@
 
 import { AirflashError, toAirflashError } from '../core/errors.ts';
 import { diagnoseUpload } from '../diagnosis/diagnose-upload.ts';
+import { parseTarget } from '../protocols/registry.ts';
 import {
   baseResult,
   errorFields,
@@ -105,7 +106,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
 
   const slots: Slot[] = options.targets.map((target, index) => ({
     target,
-    port: target.port ?? defaultPort(target),
+    port: target.port ?? parseTarget(target.host).port ?? defaultPort(target),
     index,
     canary: false,
     warnings: [],

@@ -2,6 +2,7 @@
  * protocol registry (`registerProtocol()`). ArduinoOTA (espota) is the family default. */
 
 export { deviceErrorHint } from '../protocols/arduino-ota/host/transfer.ts';
+export { basicJournal } from '../protocols/journal.ts';
 export { type PickHints, parseTarget, pickProtocol, registerProtocol } from '../protocols/registry.ts';
 export type {
   AttemptJournal,
