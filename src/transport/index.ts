@@ -4,6 +4,7 @@ export {
   bareHost,
   isLoopback,
   localAddressFor,
+  nodeStream,
   nodeTransport,
   normaliseAddress,
   type ResolvedTarget,

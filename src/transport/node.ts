@@ -1,6 +1,6 @@
 import { createSocket, type Socket as NodeUdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { connect as netConnect, createServer, isIP, type Socket as NodeTcpSocket } from 'node:net';
+import { createServer, isIP, type Socket as NodeTcpSocket, connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { abortError, throwIfAborted } from '../core/abort.ts';
 import { AirflashError } from '../core/errors.ts';
@@ -198,6 +198,11 @@ class NodeStream implements Stream {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/** A node:net socket as a Stream (a test's or a caller's own connection). */
+export function nodeStream(socket: NodeTcpSocket): Stream {
+  return new NodeStream(socket);
 }
 
 async function openDatagram(o: DatagramOptions): Promise<DatagramSocket> {

@@ -1,6 +1,11 @@
 /** The errors the handshake throws, with their messages and hints (handshake.ts). */
 import { AirflashError } from '../../../core/errors.ts';
-import { AUTH_FAILED_TEXT, type AuthScheme, lookupDeviceError, type PasswordHashKind } from '../wire/index.ts';
+import {
+  AUTH_FAILED_TEXT,
+  type AuthScheme,
+  lookupDeviceError,
+  type PasswordHashKind,
+} from '../wire/index.ts';
 import type { Recorder } from './recorder.ts';
 
 export { AUTH_FAILED_TEXT };

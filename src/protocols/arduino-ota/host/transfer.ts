@@ -1,6 +1,6 @@
-import type { Socket } from 'node:net';
 import { abortError } from '../../../core/abort.ts';
 import { AirflashError, type ErrorCode } from '../../../core/errors.ts';
+import type { Stream } from '../../../transport/types.ts';
 import type { Timeouts } from '../../../upload/defaults.ts';
 import type { PreparedImage } from '../../../upload/image.ts';
 import type { UploadObservation } from '../../../upload/types.ts';
@@ -19,7 +19,7 @@ import {
 export interface TransferContext {
   rec: Recorder;
   t: Timeouts;
-  socket: Socket;
+  socket: Stream;
   image: PreparedImage;
   signal: AbortSignal | undefined;
 }
@@ -189,7 +189,7 @@ export function transfer(ctx: TransferContext): Promise<void> {
       return false;
     };
 
-    const onData = (chunk: Buffer): void => {
+    const onData = (chunk: Uint8Array): void => {
       if (finished) return;
       tr.lastDeviceDataAt = rec.now();
       tr.replyBytes = (tr.replyBytes ?? 0) + chunk.length;

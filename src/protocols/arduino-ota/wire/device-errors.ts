@@ -46,8 +46,7 @@ export const DEVICE_ERRORS: readonly DeviceErrorEntry[] = [
   {
     code: 'WRONG_FILE',
     pattern: /Magic|0xE9|Decryption/i,
-    advice:
-      'The file is not a firmware image for this board (wrong file? a filesystem image needs -s).',
+    advice: 'The file is not a firmware image for this board (wrong file? a filesystem image needs -s).',
   },
   {
     code: 'CORRUPTED_TRANSFER',
@@ -114,7 +113,8 @@ export const DEVICE_ERRORS: readonly DeviceErrorEntry[] = [
 const FALLBACK: DeviceErrorEntry = {
   code: 'DEVICE_ERROR_TEXT',
   pattern: /$^/,
-  advice: 'The device keeps its old firmware. Read the device text above; it comes from the Updater on the device.',
+  advice:
+    'The device keeps its old firmware. Read the device text above; it comes from the Updater on the device.',
 };
 
 /** The table entry for a device error text (DEVICE_ERROR_TEXT when no entry matches). */
