@@ -13,7 +13,12 @@ describe('handshake on the memory transport (mock.timers)', () => {
   it('re-invites every attempt timeout and takes the answer to the third invitation', async (ctx) => {
     ctx.mock.timers.enable(TIMERS);
     const a = startAttempt({ dropInvitations: [1, 2], rttMs: 3 });
-    const spent = await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 60_000, 5);
+    const spent = await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      60_000,
+      5,
+    );
     const o = a.outcome();
     assert.ok(o?.ok, String(o && !o.ok ? o.error : o));
     assert.equal(a.obs.invitationsSent, 3);
@@ -29,7 +34,11 @@ describe('handshake on the memory transport (mock.timers)', () => {
   it('answers the AUTH challenge with the MD5 exchange and uploads', async (ctx) => {
     ctx.mock.timers.enable(TIMERS);
     const a = startAttempt({ password: 'pw', rttMs: 2 }, { password: 'pw' });
-    const spent = await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 5_000);
+    const spent = await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      5_000,
+    );
     const o = a.outcome();
     assert.ok(o?.ok, String(o && !o.ok ? o.error : o));
     assert.equal(o.result.authScheme, 'md5');
@@ -41,7 +50,11 @@ describe('handshake on the memory transport (mock.timers)', () => {
   it('a wrong password is AUTH_FAILED from the device’s own answer', async (ctx) => {
     ctx.mock.timers.enable(TIMERS);
     const a = startAttempt({ password: 'right', rttMs: 2 }, { password: 'wrong' });
-    await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 5_000);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      5_000,
+    );
     const o = a.outcome();
     assert.ok(o && !o.ok && isAirflashError(o.error, 'AUTH_FAILED'), String(o && !o.ok ? o.error : o));
     // The device was left waiting for nothing: no reset needed after an explicit refusal.
@@ -51,7 +64,12 @@ describe('handshake on the memory transport (mock.timers)', () => {
   it('one lost auth answer: the same password hash again with a new invitation, never AUTH_FAILED', async (ctx) => {
     ctx.mock.timers.enable(TIMERS);
     const a = startAttempt({ password: 'pw', rttMs: 2, dropAuthAnswers: [1] }, { password: 'pw' });
-    await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 30_000, 5);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      30_000,
+      5,
+    );
     const o = a.outcome();
     assert.ok(o?.ok, String(o && !o.ok ? o.error : o));
     const tries = a.obs.auth?.tries ?? [];
@@ -64,9 +82,16 @@ describe('handshake on the memory transport (mock.timers)', () => {
   it('ICMP port unreachable ends the invitation phase within the first attempt', async (ctx) => {
     ctx.mock.timers.enable(TIMERS);
     const a = startAttempt({ refuse: true, rttMs: 4 });
-    const spent = await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 20_000);
+    const spent = await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      20_000,
+    );
     const o = a.outcome();
-    assert.ok(o && !o.ok && isAirflashError(o.error, 'NO_INVITATION_REPLY'), String(o && !o.ok ? o.error : o));
+    assert.ok(
+      o && !o.ok && isAirflashError(o.error, 'NO_INVITATION_REPLY'),
+      String(o && !o.ok ? o.error : o),
+    );
     assert.equal((o.error as { data: { portRefused?: boolean } }).data.portRefused, true);
     assert.equal(a.obs.portRefused?.[0]?.errno, 'ECONNREFUSED');
     assert.ok(spent < 50, `took ${spent} ms`);
@@ -79,7 +104,12 @@ describe('handshake on the memory transport (mock.timers)', () => {
       { password: 'pw', rttMs: 3, dropInvitations: [1, 3], dropAuthAnswers: [1] },
       { password: 'pw' },
     );
-    await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 120_000, 10);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      120_000,
+      10,
+    );
     const o = a.outcome();
     assert.ok(o?.ok, String(o && !o.ok ? o.error : o));
     assert.ok(!a.obs.warnings.some((w) => w.code === 'AUTH_FAILED'));
@@ -90,11 +120,19 @@ describe('handshake on the memory transport (mock.timers)', () => {
     ctx.mock.timers.enable(TIMERS);
     const a = startAttempt(
       { dropInvitations: [1, 2, 3, 4, 5] },
-      { timeouts: { attemptTimeoutMs: 700, inviteAttempts: 5 } },
+      { timeouts: { invitation: 700, invitationAttempts: 5 } },
     );
-    const spent = await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 10_000, 10);
+    const spent = await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      10_000,
+      10,
+    );
     const o = a.outcome();
-    assert.ok(o && !o.ok && isAirflashError(o.error, 'NO_INVITATION_REPLY'), String(o && !o.ok ? o.error : o));
+    assert.ok(
+      o && !o.ok && isAirflashError(o.error, 'NO_INVITATION_REPLY'),
+      String(o && !o.ok ? o.error : o),
+    );
     assert.equal(a.obs.invitationsSent, 5);
     assert.ok(spent >= 3500 && spent <= 3520, `took ${spent} ms`);
   });

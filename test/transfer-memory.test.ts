@@ -25,9 +25,14 @@ describe('transfer on the memory transport (mock.timers)', () => {
           connectedAt = Date.now();
         },
       },
-      { timeouts: { stallTimeoutMs: 5000 } },
+      { timeouts: { stall: 5000 } },
     );
-    await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 30_000, 1);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      30_000,
+      1,
+    );
     const o = a.outcome();
     assert.ok(o && !o.ok && isAirflashError(o.error, 'TRANSFER_STALLED'), String(o && !o.ok ? o.error : o));
     assert.equal(a.obs.transfer?.end, 'stall');
@@ -53,15 +58,23 @@ describe('transfer on the memory transport (mock.timers)', () => {
           drip();
         },
       },
-      { timeouts: { stallTimeoutMs: 5000, resultTimeoutMs: 3000 } },
+      { timeouts: { stall: 5000, result: 3000 } },
     );
-    await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 60_000, 10);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      60_000,
+      10,
+    );
     const o = a.outcome();
     assert.ok(o && !o.ok && isAirflashError(o.error, 'TRANSFER_STALLED'), String(o && !o.ok ? o.error : o));
     assert.equal(a.obs.transfer?.end, 'deadline');
     const deadline = transferDeadlineMs(8000, a.t);
     const waited = Date.now() - connectedAt;
-    assert.ok(waited >= deadline && waited <= deadline + 20, `ended after ${waited} ms, deadline ${deadline}`);
+    assert.ok(
+      waited >= deadline && waited <= deadline + 20,
+      `ended after ${waited} ms, deadline ${deadline}`,
+    );
   });
 
   it('OK before every byte was written is BAD_REPLY, not success', async (ctx) => {
@@ -78,7 +91,12 @@ describe('transfer on the memory transport (mock.timers)', () => {
       {},
       size,
     );
-    await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 5_000, 1);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      5_000,
+      1,
+    );
     const o = a.outcome();
     assert.ok(o && !o.ok && isAirflashError(o.error, 'BAD_REPLY'), String(o && !o.ok ? o.error : o));
     assert.equal(a.obs.transfer?.end, 'early-ok');
@@ -89,7 +107,12 @@ describe('transfer on the memory transport (mock.timers)', () => {
     ctx.mock.timers.enable(TIMERS);
     const size = 3 * AHEAD_LIMIT_BYTES + 123;
     const a = startAttempt({}, {}, size);
-    await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 5_000, 1);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      5_000,
+      1,
+    );
     const o = a.outcome();
     assert.ok(o?.ok, String(o && !o.ok ? o.error : o));
     assert.equal(a.obs.transfer?.bytesConfirmed, size);

@@ -8,7 +8,7 @@ import { attemptSummary, noteSameOffset } from '../protocols/arduino-ota/host/sa
 import { withPortFallback } from '../protocols/arduino-ota/host/wrong-port.ts';
 import { COMMAND, DEFAULT_PORT } from '../protocols/arduino-ota/wire/index.ts';
 import { nodeTransport, type ResolvedTarget, resolveTarget } from '../transport/node.ts';
-import { resolveTimeouts, type Timeouts } from './defaults.ts';
+import { resolveTimeouts, TIMEOUT_COUNTS, type Timeouts, type UploadTimeouts } from './defaults.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { createPreflight } from './preflight.ts';
 import type { UploadObservation, UploadOptions, UploadResult } from './types.ts';
@@ -61,6 +61,9 @@ function validate(o: UploadOptions): void {
     'resultTimeoutMs',
   ] as const)
     checkNumber(k, o[k], 1, 24 * 3600 * 1000, false);
+  for (const [k, v] of Object.entries(o.timeouts ?? {}) as [keyof UploadTimeouts, number | undefined][])
+    if (TIMEOUT_COUNTS.has(k)) checkNumber(`timeouts.${k}`, v, 1, 1000);
+    else checkNumber(`timeouts.${k}`, v, 0, 24 * 3600 * 1000, false);
   checkNumber('timeScale', o.timeScale, 0.0001, 1000, false);
   if (o.hostIp !== undefined && isIP(o.hostIp) === 0)
     throw new AirflashError('BAD_ARGUMENT', `-I/--host_ip must be a local IP address, not "${o.hostIp}".`);

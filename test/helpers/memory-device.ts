@@ -108,7 +108,8 @@ export class ScriptedDevice {
       this.authLines++;
       const n = this.authLines;
       const [, cnonce = '', response = ''] = parts;
-      const ok = response === authResponse('md5', passwordSecret(this.s.password ?? '', 'md5'), this.nonce, cnonce);
+      const ok =
+        response === authResponse('md5', passwordSecret(this.s.password ?? '', 'md5'), this.nonce, cnonce);
       if (this.s.dropAuthAnswers?.includes(n)) return;
       this.later(() => {
         this.net.deliver(this.peer, ok ? 'OK' : 'Authentication Failed', d.from);
@@ -142,16 +143,12 @@ export class ScriptedDevice {
 export type Outcome = { ok: true; result: Omit<UploadResult, 'attempts'> } | { ok: false; error: unknown };
 
 /** Start one attempt against the scripted device; `outcome()` is set once it settled. */
-export function startAttempt(
-  script: DeviceScript,
-  options: Partial<UploadOptions> & { timeouts?: Parameters<typeof resolveTimeouts>[0] } = {},
-  size = 8000,
-) {
+export function startAttempt(script: DeviceScript, options: Partial<UploadOptions> = {}, size = 8000) {
   const image = preparedImage(size);
   const device = new ScriptedDevice(script, image);
   const obs = observation(device.peer.address);
   const rec = new Recorder(obs, undefined, false, () => device.net.now());
-  const t = resolveTimeouts(options.timeouts ?? {});
+  const t = resolveTimeouts(options);
   let outcome: Outcome | undefined;
   const done = uploadOnce(
     { host: device.peer.address, data: new Uint8Array(0), ...options } as UploadOptions,
