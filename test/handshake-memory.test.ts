@@ -136,4 +136,24 @@ describe('handshake on the memory transport (mock.timers)', () => {
     assert.equal(a.obs.invitationsSent, 5);
     assert.ok(spent >= 3500 && spent <= 3520, `took ${spent} ms`);
   });
+
+  it('right after an update the device reboots: re-invite at growing intervals, no "loop() blocks" note', async (ctx) => {
+    ctx.mock.timers.enable(TIMERS);
+    const first = startAttempt({ rttMs: 2 });
+    await advance((ms) => ctx.mock.timers.tick(ms), () => first.outcome() !== undefined, 5_000);
+    assert.ok(first.outcome()?.ok);
+    // The same device, off the network for its reboot: the first three invitations are lost.
+    const a = startAttempt({ address: first.device.peer.address, rttMs: 2, dropInvitations: [1, 2, 3] });
+    const spent = await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 60_000, 5);
+    const o = a.outcome();
+    assert.ok(o?.ok, String(o && !o.ok ? o.error : o));
+    assert.equal(a.obs.rebootWait, true);
+    assert.deepEqual(
+      a.obs.sent.filter((x) => x.kind === 'invitation').map((x) => x.reason),
+      ['first', 'reboot', 'reboot', 'reboot'],
+    );
+    assert.ok(!a.obs.hints.some((h) => /loop\(\) blocks/.test(h)), a.obs.hints.join('\n'));
+    // 250 + 500 + 1000 ms of re-invitations, not an attempt timeout of 10 s.
+    assert.ok(spent < 2_000, `took ${spent} ms`);
+  });
 });
