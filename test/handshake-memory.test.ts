@@ -140,11 +140,20 @@ describe('handshake on the memory transport (mock.timers)', () => {
   it('right after an update the device reboots: re-invite at growing intervals, no "loop() blocks" note', async (ctx) => {
     ctx.mock.timers.enable(TIMERS);
     const first = startAttempt({ rttMs: 2 });
-    await advance((ms) => ctx.mock.timers.tick(ms), () => first.outcome() !== undefined, 5_000);
+    await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => first.outcome() !== undefined,
+      5_000,
+    );
     assert.ok(first.outcome()?.ok);
     // The same device, off the network for its reboot: the first three invitations are lost.
     const a = startAttempt({ address: first.device.peer.address, rttMs: 2, dropInvitations: [1, 2, 3] });
-    const spent = await advance((ms) => ctx.mock.timers.tick(ms), () => a.outcome() !== undefined, 60_000, 5);
+    const spent = await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      60_000,
+      5,
+    );
     const o = a.outcome();
     assert.ok(o?.ok, String(o && !o.ok ? o.error : o));
     assert.equal(a.obs.rebootWait, true);
