@@ -14,6 +14,7 @@ import {
   flashPauseAllowanceMs,
   transferDeadlineMs,
 } from '../src/protocols/arduino-ota/host/transfer-limits.ts';
+import { nodeStream } from '../src/transport/node.ts';
 import { resolveTimeouts } from '../src/upload/defaults.ts';
 import type { PreparedImage } from '../src/upload/image.ts';
 import { closableBytes } from '../src/upload/image-file.ts';
@@ -69,7 +70,13 @@ async function startTransfer(stallTimeoutMs: number) {
   const rec = new Recorder(obs, undefined);
   const p = await pair();
   let outcome: { ok: true } | { ok: false; e: unknown } | undefined;
-  const done = transfer({ rec, t, socket: p.host, image: preparedImage(SIZE), signal: undefined }).then(
+  const done = transfer({
+    rec,
+    t,
+    socket: nodeStream(p.host),
+    image: preparedImage(SIZE),
+    signal: undefined,
+  }).then(
     () => {
       outcome = { ok: true };
     },

@@ -1,3 +1,36 @@
+/**
+ * Named per-phase waits of an upload, in ms (the `timeouts` upload option, docs/upload.md
+ * "Timeouts"). Each left out keeps its default. The flat options (`attemptTimeoutMs`, …) win
+ * when both are given.
+ */
+export interface UploadTimeouts {
+  /** Per invitation attempt (espota `-t`). Default 10 000. */
+  invitation?: number;
+  /** Invitation attempts. Default 10. */
+  invitationAttempts?: number;
+  /** Answer to the auth line. Default 45 000 (adapts to a slow device). */
+  auth?: number;
+  /** First window for the device's connect-back after `OK`. Default 10 000. */
+  accept?: number;
+  /** Longest total connect-back wait while the device stays busy. Default 100 000. */
+  acceptMax?: number;
+  /** Longest device silence while it still has bytes to confirm. Default 10 000. */
+  stall?: number;
+  /** Longest wait for `OK` after the device confirmed every byte. Default 30 000. */
+  result?: number;
+  /** Pause before a new invitation round. Default 500. */
+  reinvitePause?: number;
+  /** Pause between retries of a whole upload (× attempt number). Default 1 000. */
+  retryPause?: number;
+  /** First re-invitation interval while a device we just updated reboots (doubles). Default 250. */
+  rebootPoll?: number;
+  /** How long a device we just updated may take to come back. Default 20 000. */
+  rebootAllowance?: number;
+}
+
+/** The keys of UploadTimeouts that count attempts, not milliseconds. */
+export const TIMEOUT_COUNTS: ReadonlySet<keyof UploadTimeouts> = new Set(['invitationAttempts']);
+
 /** Default waits of an upload, in ms (docs/upload.md "Timeouts"). Multiplied by `timeScale`. */
 export const DEFAULTS = {
   /** Per invitation attempt (espota `-t`, 10 s). */
@@ -58,27 +91,29 @@ export function resolveTimeouts(o: {
   stallTimeoutMs?: number | undefined;
   resultTimeoutMs?: number | undefined;
   timeScale?: number | undefined;
+  timeouts?: UploadTimeouts | undefined;
 }): Timeouts {
   const scale = o.timeScale ?? 1;
+  const n = o.timeouts ?? {};
   const s = (v: number): number => Math.max(1, Math.round(v * scale));
-  const connectTimeoutMs = o.connectTimeoutMs ?? s(DEFAULTS.connectTimeoutMs);
-  const attemptTimeoutMs = o.attemptTimeoutMs ?? s(DEFAULTS.attemptTimeoutMs);
-  const inviteAttempts = o.inviteAttempts ?? DEFAULTS.inviteAttempts;
+  const connectTimeoutMs = o.connectTimeoutMs ?? n.accept ?? s(DEFAULTS.connectTimeoutMs);
+  const attemptTimeoutMs = o.attemptTimeoutMs ?? n.invitation ?? s(DEFAULTS.attemptTimeoutMs);
+  const inviteAttempts = o.inviteAttempts ?? n.invitationAttempts ?? DEFAULTS.inviteAttempts;
   return {
     attemptTimeoutMs,
     inviteAttempts,
-    authTimeoutMs: o.authTimeoutMs ?? s(DEFAULTS.authTimeoutMs),
+    authTimeoutMs: o.authTimeoutMs ?? n.auth ?? s(DEFAULTS.authTimeoutMs),
     connectTimeoutMs,
-    connectMaxMs: Math.max(connectTimeoutMs, o.connectMaxMs ?? s(DEFAULTS.connectMaxMs)),
-    stallTimeoutMs: o.stallTimeoutMs ?? s(DEFAULTS.stallTimeoutMs),
-    resultTimeoutMs: o.resultTimeoutMs ?? s(DEFAULTS.resultTimeoutMs),
+    connectMaxMs: Math.max(connectTimeoutMs, o.connectMaxMs ?? n.acceptMax ?? s(DEFAULTS.connectMaxMs)),
+    stallTimeoutMs: o.stallTimeoutMs ?? n.stall ?? s(DEFAULTS.stallTimeoutMs),
+    resultTimeoutMs: o.resultTimeoutMs ?? n.result ?? s(DEFAULTS.resultTimeoutMs),
     marginMs: s(DEFAULTS.marginMs),
-    reinvitePauseMs: s(DEFAULTS.reinvitePauseMs),
-    retryPauseMs: s(DEFAULTS.retryPauseMs),
+    reinvitePauseMs: n.reinvitePause ?? s(DEFAULTS.reinvitePauseMs),
+    retryPauseMs: n.retryPause ?? s(DEFAULTS.retryPauseMs),
     lateAnswerMs: s(DEFAULTS.lateAnswerMs),
     loopSeenMs: s(DEFAULTS.loopSeenMs),
-    rebootPollMs: s(DEFAULTS.rebootPollMs),
-    rebootAllowanceMs: s(DEFAULTS.rebootAllowanceMs),
+    rebootPollMs: n.rebootPoll ?? s(DEFAULTS.rebootPollMs),
+    rebootAllowanceMs: n.rebootAllowance ?? s(DEFAULTS.rebootAllowanceMs),
     timeScale: scale,
   };
 }

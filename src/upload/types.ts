@@ -7,6 +7,7 @@ import type {
   UploadEvent,
   UploadPhase,
 } from '../protocols/types.ts';
+import type { UploadTimeouts } from './defaults.ts';
 
 export type { PreflightOutcome, PreparedImageInfo, UploadEvent, UploadPhase };
 
@@ -67,6 +68,9 @@ export interface UploadOptions {
   stallTimeoutMs?: number;
   /** Longest wait for `OK` once the device confirmed every byte, ms. Default 30 000. */
   resultTimeoutMs?: number;
+  /** Named per-phase waits in ms (`{ invitation, auth, accept, stall, result, … }`); each left out
+   * keeps its default. The flat options above win when both are given. */
+  timeouts?: UploadTimeouts;
   /** Repeat a failed upload this many times (not for auth, usage or pre-flight errors). Default 0. */
   retries?: number;
   /** Multiplies every default timeout and pause (for emulated devices with a time scale). Default 1. */

@@ -2,7 +2,7 @@
  * The upload front, the same for every protocol: validate the options, resolve the target, pick
  * the protocol (registry.ts), prepare and check the image (pre-flight, wrong chip family), then
  * run the protocol's attempts with retries. What happens on the wire is the protocol's
- * (ArduinoOTA: src/protocols/arduino-ota/host/session.ts).
+ * (ArduinoOTA: src/protocols/arduino-ota/host/attempt.ts).
  */
 
 import '../protocols/builtin.ts';

@@ -2,6 +2,7 @@
 
 import { isIP } from 'node:net';
 import { AirflashError } from '../core/errors.ts';
+import { TIMEOUT_COUNTS, type UploadTimeouts } from './defaults.ts';
 import type { UploadOptions } from './types.ts';
 
 function checkNumber(
@@ -37,6 +38,9 @@ export function validate(o: UploadOptions): void {
   ] as const)
     checkNumber(k, o[k], 1, 24 * 3600 * 1000, false);
   checkNumber('timeScale', o.timeScale, 0.0001, 1000, false);
+  for (const [k, v] of Object.entries(o.timeouts ?? {}) as [keyof UploadTimeouts, number | undefined][])
+    if (TIMEOUT_COUNTS.has(k)) checkNumber(`timeouts.${k}`, v, 1, 1000);
+    else checkNumber(`timeouts.${k}`, v, 0, 24 * 3600 * 1000, false);
   if (o.hostIp !== undefined && isIP(o.hostIp) === 0)
     throw new AirflashError('BAD_ARGUMENT', `-I/--host_ip must be a local IP address, not "${o.hostIp}".`);
 }

@@ -6,12 +6,13 @@
  */
 
 import { AirflashError } from '../../core/errors.ts';
+import { nodeTransport } from '../../transport/node.ts';
 import { resolveTimeouts } from '../../upload/defaults.ts';
 import type { UploadObservation } from '../../upload/types.ts';
 import type { OtaProtocol, Target } from '../types.ts';
+import { uploadOnce } from './host/attempt.ts';
 import { probeDevice, waitUntilBack } from './host/fleet-probe.ts';
 import { ArduinoOtaJournal, type InternalUploadOptions } from './host/journal.ts';
-import { uploadOnce } from './host/session.ts';
 import { withPortFallback } from './host/wrong-port.ts';
 import { DEFAULT_PORT } from './wire/index.ts';
 
@@ -52,7 +53,7 @@ export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> =
     const { rec, timeouts } = journal;
     const { options, address, image } = session;
     return await withPortFallback(rec, image, options, () =>
-      uploadOnce(options, timeouts, rec, address, image),
+      uploadOnce(options, timeouts, rec, address, image, nodeTransport),
     );
   },
 };

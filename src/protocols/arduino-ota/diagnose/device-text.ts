@@ -1,4 +1,5 @@
 /** The device's own error texts (Updater, protocol.md §4.6) mapped to causes and advice. */
+import { lookupDeviceError } from '../wire/index.ts';
 import { at, bytes, type Facts, quote, type Scored } from './facts.ts';
 
 function whereEvidence(f: Facts, text: string): string[] {
@@ -40,11 +41,12 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
   const where = whereEvidence(f, text);
   const o = f.o;
   const causes: Scored[] = [];
+  const code = lookupDeviceError(text).code;
   const add = (id: string, score: number, title: string, evidence: string[], next: string[]): void => {
     causes.push({ id, score, title, evidence: [...where, ...evidence], next });
   };
 
-  if (/Not Enough Space/i.test(text)) {
+  if (code === 'NOT_ENOUGH_SPACE') {
     const ev = imageFacts(f);
     if (f.slot && f.slot.size > 0 && o?.image.size !== undefined)
       ev.push(`${f.slot.source} holds ${bytes(f.slot.size)}`);
@@ -64,7 +66,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
             'airflash partitions SCHEME --firmware FIRMWARE.bin   (shows how the image fits)',
           ],
     );
-  } else if (/bootstrapping/i.test(text)) {
+  } else if (code === 'INVALID_BOOTSTRAPPING') {
     add(
       'INVALID_BOOTSTRAPPING',
       0.97,
@@ -72,7 +74,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
       ['an ESP8266 refuses updates until it has been reset once (button or power) after a serial upload'],
       ['Press RESET (or power-cycle the board) once, then upload again. Later OTA updates work without it.'],
     );
-  } else if (/Magic|0xE9|Decryption error/i.test(text)) {
+  } else if (code === 'WRONG_FILE') {
     const ev = imageFacts(f);
     if (/Decryption error/i.test(text))
       ev.push(
@@ -94,7 +96,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
         ...(fsLike ? ['A filesystem image (LittleFS/SPIFFS) needs -s / --spiffs.'] : []),
       ],
     );
-  } else if (/MD5/i.test(text)) {
+  } else if (code === 'CORRUPTED_TRANSFER') {
     add(
       'CORRUPTED_TRANSFER',
       0.95,
@@ -104,7 +106,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
         `Upload again (airflash upload --retries 2 …); if it repeats, check the link (signal, a VPN) and that the file did not change during the upload.`,
       ],
     );
-  } else if (/No Error|Aborted|premature/i.test(text)) {
+  } else if (code === 'HOST_CLOSED_EARLY') {
     const t = o?.transfer;
     add(
       'HOST_CLOSED_EARLY',
@@ -117,7 +119,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
         'Upload again without interrupting it; an antivirus/proxy or a flaky link can also cut the connection.',
       ],
     );
-  } else if (/Flash config|flash size|Flash Size/i.test(text)) {
+  } else if (code === 'WRONG_FLASH_SIZE') {
     add(
       'WRONG_FLASH_SIZE',
       0.92,
@@ -127,7 +129,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
         'Set the board’s real flash size (Tools → Flash Size, or board_upload.flash_size in PlatformIO) and build again.',
       ],
     );
-  } else if (/Partition Could Not be Found/i.test(text)) {
+  } else if (code === 'NO_OTA_PARTITION') {
     add(
       'NO_OTA_PARTITION',
       0.92,
@@ -137,7 +139,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
         'Use a partition scheme with two OTA slots (and a filesystem partition for -s); this needs one serial upload.',
       ],
     );
-  } else if (/Could Not Activate/i.test(text)) {
+  } else if (code === 'CANNOT_ACTIVATE') {
     add(
       'CANNOT_ACTIVATE',
       0.9,
@@ -148,7 +150,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
         'Build for the right board (esp32, esp32s3, esp32c3 …).',
       ],
     );
-  } else if (/Signature/i.test(text)) {
+  } else if (code === 'SIGNATURE_REQUIRED') {
     add(
       'SIGNATURE_REQUIRED',
       0.92,
@@ -158,7 +160,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
         'Sign the image with the project’s key (ESP8266: the build makes FIRMWARE.bin.signed; airflash sends it when present).',
       ],
     );
-  } else if (/Flash (Write|Erase|Read) Failed/i.test(text)) {
+  } else if (code === 'FLASH_FAILURE') {
     add(
       'FLASH_FAILURE',
       0.85,
@@ -166,11 +168,11 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
       [],
       ['Upload again; if it repeats, the flash chip or the power supply may be failing.'],
     );
-  } else if (/Bad Size Given/i.test(text)) {
+  } else if (code === 'BAD_SIZE') {
     add('BAD_SIZE', 0.85, 'The device refused the announced image size', imageFacts(f), [
       'Check the image file (not empty, not bigger than the OTA slot).',
     ]);
-  } else if (/Out of memory/i.test(text)) {
+  } else if (code === 'DEVICE_OUT_OF_MEMORY') {
     add(
       'DEVICE_OUT_OF_MEMORY',
       0.85,
@@ -178,7 +180,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
       [],
       ['Free heap on the device (stop other tasks/servers in onStart), then upload again.'],
     );
-  } else if (/already running/i.test(text)) {
+  } else if (code === 'UPDATE_ALREADY_RUNNING') {
     add(
       'UPDATE_ALREADY_RUNNING',
       0.85,
@@ -186,7 +188,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
       [],
       ['Wait for it to finish (or reset the device), then upload again.'],
     );
-  } else if (/No data supplied/i.test(text)) {
+  } else if (code === 'NO_DATA') {
     add(
       'NO_DATA',
       0.8,
@@ -194,7 +196,7 @@ export function deviceTextCauses(f: Facts, text: string): Scored[] {
       [],
       ['Upload again; check that nothing (firewall, proxy) interferes with the TCP connection.'],
     );
-  } else if (/Stream Read Timeout|Receive/i.test(text)) {
+  } else if (code === 'WEAK_LINK_STALL') {
     add(
       'WEAK_LINK_STALL',
       0.8,

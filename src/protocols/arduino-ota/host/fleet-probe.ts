@@ -16,7 +16,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { sleep, throwIfAborted } from '../../../core/abort.ts';
 import { localAddressFor, normaliseAddress, resolveTarget } from '../../../transport/node.ts';
-import { formatInvitation } from '../wire/index.ts';
+import { classifyReply, formatInvitation, replyAnswer } from '../wire/index.ts';
 import { RESET_DATAGRAM } from './handshake.ts';
 
 /** MD5 of zero bytes. */
@@ -52,10 +52,7 @@ export interface ProbeOutcome {
 }
 
 function classify(text: string): NonNullable<ProbeOutcome['answer']> {
-  if (text === 'OK') return 'ok';
-  if (text.startsWith('AUTH ')) return 'auth';
-  if (text.startsWith('ERR')) return 'error';
-  return 'other';
+  return replyAnswer(classifyReply(text));
 }
 
 /**

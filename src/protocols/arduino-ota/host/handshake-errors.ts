@@ -1,9 +1,14 @@
 /** The errors the handshake throws, with their messages and hints (handshake.ts). */
 import { AirflashError } from '../../../core/errors.ts';
-import type { AuthScheme, PasswordHashKind } from '../wire/index.ts';
+import {
+  AUTH_FAILED_TEXT,
+  type AuthScheme,
+  lookupDeviceError,
+  type PasswordHashKind,
+} from '../wire/index.ts';
 import type { Recorder } from './recorder.ts';
 
-export const AUTH_FAILED_TEXT = 'Authentication Failed';
+export { AUTH_FAILED_TEXT };
 
 export function authFailed(
   ctx: { password: string | undefined; rec: Recorder; device: { address: string; port: number } },
@@ -52,12 +57,9 @@ export function lostAnswers(
   );
 }
 
+/** Advice for an `ERR: …` answer to the invitation (the device-error table). */
 export function refusedHint(text: string): string {
-  if (/Not Enough Space/i.test(text))
-    return 'The image does not fit the free space: pick a partition scheme / flash layout with a bigger OTA area, or make the image smaller.';
-  if (/bootstrapping/i.test(text))
-    return 'Reset the ESP8266 once (button or power) after flashing it over serial, then upload again.';
-  return 'Read the device text above; it comes from the Updater on the device.';
+  return lookupDeviceError(text).advice;
 }
 
 export function udpError(

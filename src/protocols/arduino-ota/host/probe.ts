@@ -25,7 +25,7 @@ import { localAddressFor, normaliseAddress, resolveTarget } from '../../../trans
 import type { UploadObservation } from '../../../upload/index.ts';
 import { observationOf } from '../diagnose/facts.ts';
 import type { FollowUpResult, MdnsSeen, PortCheck, TcpCheck } from '../diagnose/types.ts';
-import { asciiText, DEFAULT_PORT, formatInvitation, parseInvitationReply } from '../wire/index.ts';
+import { asciiText, classifyReply, DEFAULT_PORT, formatInvitation, replyAnswer } from '../wire/index.ts';
 import { RESET_DATAGRAM } from './handshake.ts';
 import { type LoopEvent, measureLoop, type ProbeLoop } from './probe-loop.ts';
 
@@ -207,12 +207,9 @@ class PortSession {
 }
 
 function classify(text: string): { reply: ReplyKind; nonceLength?: number } {
-  const p = parseInvitationReply(text);
-  if (p.kind === 'ok') return { reply: 'ok' };
-  if (p.kind === 'auth') return { reply: 'auth', nonceLength: p.nonce.length };
-  if (p.kind === 'bad-nonce') return { reply: 'auth', nonceLength: p.nonce.length };
-  if (p.kind === 'refused') return { reply: 'error' };
-  return { reply: 'other' };
+  const p = classifyReply(text);
+  const reply = replyAnswer(p);
+  return p.kind === 'auth' || p.kind === 'bad-nonce' ? { reply, nonceLength: p.nonce.length } : { reply };
 }
 
 /** Shared resources of one probe / follow-up: the closing TCP listener and the sessions. */

@@ -8,7 +8,8 @@ const debug = debuglog('airflash');
 export class Recorder {
   readonly obs: UploadObservation;
   phase: UploadPhase = 'resolve';
-  private readonly t0 = performance.now();
+  private readonly clock: () => number;
+  private readonly t0: number;
   private readonly listener: ((event: UploadEvent) => void) | undefined;
   private readonly debugEvents: boolean;
   private lastProgressAt = -1;
@@ -19,7 +20,10 @@ export class Recorder {
     obs: UploadObservation,
     listener: ((event: UploadEvent) => void) | undefined,
     debugEvents = false,
+    clock: () => number = () => performance.now(),
   ) {
+    this.clock = clock;
+    this.t0 = clock();
     this.obs = obs;
     this.listener = listener;
     this.debugEvents = debugEvents;
@@ -27,7 +31,7 @@ export class Recorder {
 
   /** Milliseconds since the upload started (monotonic, 0.1 ms resolution). */
   now(): number {
-    return Math.round((performance.now() - this.t0) * 10) / 10;
+    return Math.round((this.clock() - this.t0) * 10) / 10;
   }
 
   /** A timeline entry (kept in the observation), also a debug event. */

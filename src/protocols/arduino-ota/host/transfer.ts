@@ -1,11 +1,11 @@
-import type { Socket } from 'node:net';
 import { abortError } from '../../../core/abort.ts';
 import { AirflashError, type ErrorCode } from '../../../core/errors.ts';
+import type { Stream } from '../../../transport/types.ts';
 import type { Timeouts } from '../../../upload/defaults.ts';
 import type { PreparedImage } from '../../../upload/image.ts';
 import type { UploadObservation } from '../../../upload/types.ts';
 import { CountTracker } from '../wire/counts.ts';
-import { ReplyTokenizer } from '../wire/index.ts';
+import { lookupDeviceError, ReplyTokenizer } from '../wire/index.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 import {
   AHEAD_LIMIT_BYTES,
@@ -19,7 +19,7 @@ import {
 export interface TransferContext {
   rec: Recorder;
   t: Timeouts;
-  socket: Socket;
+  socket: Stream;
   image: PreparedImage;
   signal: AbortSignal | undefined;
 }
@@ -189,7 +189,7 @@ export function transfer(ctx: TransferContext): Promise<void> {
       return false;
     };
 
-    const onData = (chunk: Buffer): void => {
+    const onData = (chunk: Uint8Array): void => {
       if (finished) return;
       tr.lastDeviceDataAt = rec.now();
       tr.replyBytes = (tr.replyBytes ?? 0) + chunk.length;
@@ -352,18 +352,7 @@ export function transfer(ctx: TransferContext): Promise<void> {
   });
 }
 
-/** Advice for the Updater's error texts (protocol.md §4.6). */
+/** Advice for the Updater's error texts (the device-error table, wire/device-errors.ts). */
 export function deviceErrorHint(text: string): string {
-  if (/Not Enough Space/i.test(text))
-    return 'The image is bigger than the OTA slot: choose a partition scheme with bigger app slots, or shrink the image.';
-  if (/Magic|0xE9/i.test(text))
-    return 'The file is not a firmware image for this board (wrong file? a filesystem image needs -s).';
-  if (/Decryption/i.test(text))
-    return 'The image is not a plain firmware image for this device (wrong file?).';
-  if (/MD5/i.test(text)) return 'The data arrived corrupted: upload again; check the link quality.';
-  if (/bootstrapping/i.test(text)) return 'Reset the ESP8266 once after a serial flash, then upload again.';
-  if (/Flash config|flash size/i.test(text))
-    return 'The image was built for another flash size: set the board flash size to the real one.';
-  if (/Aborted|No Error|premature/i.test(text)) return 'The transfer was cut; upload again.';
-  return 'The device keeps its old firmware. Read the device text above.';
+  return lookupDeviceError(text).advice;
 }

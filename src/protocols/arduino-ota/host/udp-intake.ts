@@ -1,6 +1,6 @@
-import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import type { Inbox } from '../../../transport/inbox.ts';
 import { normaliseAddress } from '../../../transport/node.ts';
+import type { DatagramSocket, Dispose, Peer } from '../../../transport/types.ts';
 import type { HandshakeEvent } from './handshake.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -13,37 +13,42 @@ export const FOREIGN_KEPT = 8;
  * `stop()` was called (the handshake is over). Counts go to `obs.udp` (docs/upload.md "Bounds").
  */
 export class UdpIntake {
-  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => this.take(msg, rinfo);
-  private readonly socket: UdpSocket;
   private readonly inbox: Inbox<HandshakeEvent>;
   private readonly rec: Recorder;
   private readonly device: { address: string };
+  private readonly socket: DatagramSocket;
+  private dispose: Dispose;
 
-  constructor(socket: UdpSocket, inbox: Inbox<HandshakeEvent>, rec: Recorder, device: { address: string }) {
+  constructor(
+    socket: DatagramSocket,
+    inbox: Inbox<HandshakeEvent>,
+    rec: Recorder,
+    device: { address: string },
+  ) {
     this.socket = socket;
     this.inbox = inbox;
     this.rec = rec;
     this.device = device;
     rec.obs.udp ??= { fromDevice: 0, foreign: 0, dropped: 0, afterHandshake: 0, queueLimit: inbox.capacity };
-    socket.on('message', this.onMessage);
+    this.dispose = socket.onMessage((data, from) => this.take(data, from));
   }
 
-  private take(msg: Buffer, rinfo: RemoteInfo): void {
+  private take(data: Uint8Array, peer: Peer): void {
     const stats = this.rec.obs.udp as NonNullable<Recorder['obs']['udp']>;
-    const from = normaliseAddress(rinfo.address);
+    const from = normaliseAddress(peer.address);
     if (from !== this.device.address) {
       stats.foreign++;
       if (stats.foreign > FOREIGN_KEPT) return;
     } else stats.fromDevice++;
-    const ev: HandshakeEvent = { kind: 'udp', data: msg, from, port: rinfo.port, at: this.rec.now() };
+    const ev: HandshakeEvent = { kind: 'udp', data, from, port: peer.port, at: this.rec.now() };
     if (!this.inbox.push(ev)) stats.dropped++;
     stats.queueHighWater = Math.max(stats.queueHighWater ?? 0, this.inbox.length);
   }
 
   /** The handshake is over: stop reading (later datagrams are counted, not stored). */
   stop(): void {
-    this.socket.off('message', this.onMessage);
-    this.socket.on('message', () => {
+    this.dispose();
+    this.dispose = this.socket.onMessage(() => {
       const stats = this.rec.obs.udp;
       if (stats) stats.afterHandshake++;
     });

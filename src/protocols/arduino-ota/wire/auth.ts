@@ -1,4 +1,5 @@
 import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { classifyReply } from './replies.ts';
 
 /**
  * ArduinoOTA authentication (protocol.md §3). Two generations, told apart by the nonce length:
@@ -27,17 +28,11 @@ export type ChallengeParse =
   | { kind: 'bad-nonce'; nonce: string }
   | { kind: 'unknown'; text: string };
 
-/** Classify the device's answer to an invitation. */
+/** Classify the device's answer to an invitation (classifyReply, narrowed to what an invitation gets). */
 export function parseInvitationReply(text: string): ChallengeParse {
-  if (text === 'OK') return { kind: 'ok' };
-  if (text.startsWith('ERR')) return { kind: 'refused', text: text.replace(/^ERR:?\s?/, '').trimEnd() };
-  if (text.startsWith('AUTH')) {
-    const nonce = text.split(/\s+/)[1] ?? '';
-    if (/^[0-9a-fA-F]{32}$/.test(nonce)) return { kind: 'auth', scheme: 'md5', nonce };
-    if (/^[0-9a-fA-F]{64}$/.test(nonce)) return { kind: 'auth', scheme: 'sha256', nonce };
-    return { kind: 'bad-nonce', nonce };
-  }
-  return { kind: 'unknown', text };
+  const r = classifyReply(text);
+  if (r.kind === 'auth-failed' || r.kind === 'counts') return { kind: 'unknown', text };
+  return r;
 }
 
 /** espota's deterministic cnonce: hash of file path as typed + size + file MD5 + target as typed. */

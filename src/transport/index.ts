@@ -1,0 +1,23 @@
+export { INBOX_CAPACITY, Inbox } from './inbox.ts';
+export { type MemoryDatagram, MemoryStream, MemoryTransport } from './memory.ts';
+export {
+  bareHost,
+  isLoopback,
+  localAddressFor,
+  nodeStream,
+  nodeTransport,
+  normaliseAddress,
+  type ResolvedTarget,
+  resolveTarget,
+} from './node.ts';
+export type {
+  DatagramOptions,
+  DatagramSocket,
+  Dispose,
+  ListenOptions,
+  Peer,
+  Stream,
+  StreamEvents,
+  StreamListener,
+  Transport,
+} from './types.ts';
