@@ -1,25 +1,32 @@
 /** What a failed device of a dashboard update says: the error, its diagnosis, a refusal. */
-import type { AirflashError } from '../core/errors.ts';
+import { type AirflashError, ERROR_CODES, type ErrorCode } from '../core/errors.ts';
+import type { DeviceResult } from '../fleet/types.ts';
 import type { UploadObservation } from '../upload/index.ts';
-import type { JobDevice } from './jobs.ts';
+import type { JobError } from './job-types.ts';
 import type { DashboardLibrary, DiagnosisView, FitVerdict } from './lib.ts';
-
-export type JobError = NonNullable<JobDevice['error']>;
 
 export const OFFLINE_HINT =
   'It did not answer a short probe, so nothing was sent. Is it powered and on this network, and does its sketch call ArduinoOTA.begin() and handle()? A board whose loop() blocks longer than the wait looks offline too: raise --invite-timeout.';
 
-const OFFLINE_CODES = new Set(['NO_INVITATION_REPLY', 'DEVICE_OFFLINE', 'HOST_NOT_FOUND']);
+/** Codes that mean the device did not answer at all. */
+const OFFLINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'NO_INVITATION_REPLY',
+  'DEVICE_OFFLINE',
+  'HOST_NOT_FOUND',
+]);
 
-export function isErrorView(value: unknown): value is JobError {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Record<string, unknown>)['code'] === 'string' &&
-    'offline' in value
-  );
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
+
+function isErrorCode(code: string | null): code is ErrorCode {
+  return code !== null && KNOWN_CODES.has(code);
 }
 
+/** A code from a record that carries it as a string (a fleet result, a fit verdict). */
+function errorCode(code: string | null, fallback: ErrorCode): ErrorCode {
+  return isErrorCode(code) ? code : fallback;
+}
+
+/** The page's view of a failed upload: the error's own words and the ranked causes. */
 export async function errorView(
   error: AirflashError,
   lib: DashboardLibrary,
@@ -41,10 +48,28 @@ export async function errorView(
   };
 }
 
+/**
+ * The error of a device the fleet reported failed or skipped: the view this update's diagnosis
+ * made for it (`made`, found by identity: never an object that merely looks like one), else the
+ * result's own code and message (offline, stopped, a refused image).
+ */
+export function resultError(result: DeviceResult, made: readonly JobError[]): JobError {
+  const view = made.find((v) => v === result.diagnosis);
+  if (view !== undefined) return view;
+  const offline = result.code === 'DEVICE_OFFLINE';
+  return {
+    code: errorCode(result.code, 'INTERNAL'),
+    message: result.message,
+    ...(offline ? { hint: OFFLINE_HINT } : {}),
+    offline,
+    diagnosis: null,
+  };
+}
+
 /** The error of a device refused by the fit check (before anything was sent). */
 export function refusal(fit: FitVerdict): JobError {
   return {
-    code: fit.code ?? 'PREFLIGHT_NOT_APP',
+    code: errorCode(fit.code, 'PREFLIGHT_NOT_APP'),
     message: fit.message,
     hint: 'Nothing was sent to this device. Pick a firmware built for it.',
     offline: false,
