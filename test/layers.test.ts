@@ -74,8 +74,6 @@ const EXPECTED_VIOLATIONS: readonly string[] = [
 /** Files over 400 lines, with their length when listed: a listed file may not grow. */
 const OVERSIZED: Readonly<Record<string, number>> = {
   'src/cli/commands/upload-fleet.ts': 754,
-  'src/dashboard/public/app.js': 775,
-  'src/dashboard/public/style.css': 437,
   'src/discovery/dns-packet.ts': 507,
   'src/doctor/checks.ts': 641,
   'src/doctor/doctor.ts': 467,

@@ -84,8 +84,12 @@ const STATIC: Record<string, string> = {
   '/index.html': 'index.html',
   '/app.js': 'app.js',
   '/style.css': 'style.css',
+  '/table.css': 'table.css',
   '/favicon.svg': 'favicon.svg',
   '/why.js': 'why.js',
+  '/page.js': 'page.js',
+  '/device-table.js': 'device-table.js',
+  '/panels.js': 'panels.js',
   '/phone.css': 'phone.css',
 };
 
