@@ -2,6 +2,8 @@
  * The dashboard's typed seams: its HTTP statuses come from the one code table (src/core/errors.ts),
  * a device of any protocol is listed with its `protocol` tag, and a fleet result's diagnosis is
  * taken only when this update's diagnosis made it (never an object that merely looks like one).
+ * The page shows the protocol of a device that is not ArduinoOTA (Chromium; skipped, saying why,
+ * when /usr/bin/chromium is missing).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import { type Dashboard, type DeviceView, startDashboard } from '../src/dashboar
 import { resultError } from '../src/dashboard/job-errors.ts';
 import type { JobError } from '../src/dashboard/jobs.ts';
 import type { DeviceResult } from '../src/fleet/types.ts';
+import { browserSkipReason, deviceRow, launchChromium, waitFor } from './helpers/browser.ts';
 import { http, postJson } from './helpers/dashboard-http.ts';
 
 const dirs: string[] = [];
@@ -127,4 +130,25 @@ test("a fleet result's diagnosis is the update's own view, found by identity, el
   const offline = resultError({ ...result, status: 'skipped', code: 'DEVICE_OFFLINE' }, []);
   assert.equal(offline.offline, true);
   assert.match(offline.hint ?? '', /did not answer/);
+});
+
+test('the page shows the protocol of a device that is not ArduinoOTA', {
+  skip: browserSkipReason(),
+}, async (t) => {
+  const dash = await startDashboard({ port: 0, host: '127.0.0.1', stateDir: await stateDir() });
+  t.after(() => dash.close());
+  dash.registry.upsert('manual', { name: 'porch', address: '127.0.0.66', port: 3232 });
+  dash.registry.upsert('manual', {
+    name: 'shed',
+    address: '127.0.0.67',
+    port: 6053,
+    protocol: 'loopback-test',
+  });
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(dash.url);
+  await waitFor("document.querySelectorAll('#devices tbody tr').length === 2", 10_000, page);
+  assert.equal(await page.textContent(`${deviceRow('shed')} .protocol`), 'loopback-test');
+  assert.equal(await page.$(`${deviceRow('porch')} .protocol`), null);
 });
