@@ -21,51 +21,51 @@ const MAX_LINES = 400;
 /** Known violations (`file → import (rule)`), being removed by the slices of issue 15. */
 const EXPECTED_VIOLATIONS: readonly string[] = [
   // S6 (devices): the default-port rule reads ArduinoOTA's wire constants.
-  'src/devices/ports.ts → src/protocols/arduino-ota/wire/index.ts (devices may not import protocols/P/wire)',
+  'src/devices/ports.ts → src/protocols/arduino-ota/wire/index.ts (devices may not import protocols/arduino-ota/wire)',
   // S3 (probe, diagnosis): doctor re-exported from diagnosis; the probe uses the diagnose folder's types and imports discovery.
   'src/diagnosis/index.ts → src/doctor/doctor.ts (diagnosis may not import doctor)',
   'src/diagnosis/index.ts → src/doctor/platformio-ini.ts (diagnosis may not import doctor)',
   'src/diagnosis/index.ts → src/doctor/probe.ts (diagnosis may not import doctor)',
-  'src/protocols/arduino-ota/host/probe-loop.ts → src/protocols/arduino-ota/diagnose/types.ts (protocols/P/host may not import protocols/P/diagnose)',
-  'src/protocols/arduino-ota/host/probe.ts → src/discovery/index.ts (protocols/P/host may import only types of discovery)',
-  'src/protocols/arduino-ota/host/probe.ts → src/protocols/arduino-ota/diagnose/facts.ts (protocols/P/host may not import protocols/P/diagnose)',
-  'src/protocols/arduino-ota/host/probe.ts → src/protocols/arduino-ota/diagnose/types.ts (protocols/P/host may not import protocols/P/diagnose)',
-  'src/protocols/arduino-ota/host/probe.ts → src/upload/index.ts (protocols/P/host may not import upload)',
+  'src/protocols/arduino-ota/host/probe-loop.ts → src/protocols/arduino-ota/diagnose/types.ts (protocols/arduino-ota/host may not import protocols/arduino-ota/diagnose)',
+  'src/protocols/arduino-ota/host/probe.ts → src/discovery/index.ts (protocols/arduino-ota/host may import only types of discovery)',
+  'src/protocols/arduino-ota/host/probe.ts → src/protocols/arduino-ota/diagnose/facts.ts (protocols/arduino-ota/host may not import protocols/arduino-ota/diagnose)',
+  'src/protocols/arduino-ota/host/probe.ts → src/protocols/arduino-ota/diagnose/types.ts (protocols/arduino-ota/host may not import protocols/arduino-ota/diagnose)',
+  'src/protocols/arduino-ota/host/probe.ts → src/upload/index.ts (protocols/arduino-ota/host may not import upload)',
   // S4 (doctor): the probe is loaded through a string variable.
   'src/doctor/probe.ts → import(specifier) (a dynamic import names its module by a literal)',
   // S1 (emulator): the board knows ArduinoOTA types; the device shell reaches above the board.
-  'src/emulator/board/core-profile.ts → src/protocols/arduino-ota/wire/index.ts (emulator/board may not import protocols/P/wire)',
-  'src/emulator/board/state-dir.ts → src/protocols/arduino-ota/wire/index.ts (emulator/board may not import protocols/P/wire)',
-  'src/protocols/arduino-ota/device/device.ts → src/discovery/index.ts (protocols/P/device may not import discovery)',
-  'src/protocols/arduino-ota/device/device.ts → src/emulator/device-options.ts (protocols/P/device may not import emulator)',
-  'src/protocols/arduino-ota/device/device.ts → src/emulator/link.ts (protocols/P/device may not import emulator)',
-  'src/protocols/arduino-ota/device/device.ts → src/emulator/types.ts (protocols/P/device may not import emulator)',
+  'src/emulator/board/core-profile.ts → src/protocols/arduino-ota/wire/index.ts (emulator/board may not import protocols/arduino-ota/wire)',
+  'src/emulator/board/state-dir.ts → src/protocols/arduino-ota/wire/index.ts (emulator/board may not import protocols/arduino-ota/wire)',
+  'src/protocols/arduino-ota/device/device.ts → src/discovery/index.ts (protocols/arduino-ota/device may not import discovery)',
+  'src/protocols/arduino-ota/device/device.ts → src/emulator/device-options.ts (protocols/arduino-ota/device may not import emulator)',
+  'src/protocols/arduino-ota/device/device.ts → src/emulator/link.ts (protocols/arduino-ota/device may not import emulator)',
+  'src/protocols/arduino-ota/device/device.ts → src/emulator/types.ts (protocols/arduino-ota/device may not import emulator)',
   // S2 (host): the session's defaults and image reader live in upload/.
-  'src/protocols/arduino-ota/host/handshake.ts → src/upload/defaults.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/transfer-limits.ts → src/upload/defaults.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/transfer.ts → src/upload/defaults.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/transfer.ts → src/upload/image.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/wrong-port.ts → src/upload/image.ts (protocols/P/host may not import upload)',
+  'src/protocols/arduino-ota/host/handshake.ts → src/upload/defaults.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/transfer-limits.ts → src/upload/defaults.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/transfer.ts → src/upload/defaults.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/transfer.ts → src/upload/image.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/wrong-port.ts → src/upload/image.ts (protocols/arduino-ota/host may not import upload)',
   // S5 (upload, fleet): the front and the fleet call ArduinoOTA directly; the host and the diagnosis
   // rules use the front's option and observation types.
-  'src/fleet/fleet.ts → src/protocols/arduino-ota/host/fleet-probe.ts (fleet may not import protocols/P/host)',
-  'src/fleet/preflight.ts → src/protocols/arduino-ota/wire/index.ts (fleet may not import protocols/P/wire)',
-  'src/protocols/arduino-ota/diagnose/facts.ts → src/upload/index.ts (protocols/P/diagnose may not import upload)',
-  'src/protocols/arduino-ota/host/handshake.ts → src/upload/types.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/recorder.ts → src/upload/types.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/same-offset.ts → src/upload/types.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/transfer.ts → src/upload/types.ts (protocols/P/host may not import upload)',
-  'src/protocols/arduino-ota/host/wrong-port.ts → src/upload/types.ts (protocols/P/host may not import upload)',
-  'src/upload/index.ts → src/protocols/arduino-ota/host/transfer.ts (upload may not import protocols/P/host)',
-  'src/upload/types.ts → src/protocols/arduino-ota/wire/index.ts (upload may not import protocols/P/wire)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/host/handshake-errors.ts (upload may not import protocols/P/host)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/host/handshake.ts (upload may not import protocols/P/host)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/host/recorder.ts (upload may not import protocols/P/host)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/host/same-offset.ts (upload may not import protocols/P/host)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/host/transfer.ts (upload may not import protocols/P/host)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/host/udp-intake.ts (upload may not import protocols/P/host)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/host/wrong-port.ts (upload may not import protocols/P/host)',
-  'src/upload/upload.ts → src/protocols/arduino-ota/wire/index.ts (upload may not import protocols/P/wire)',
+  'src/fleet/fleet.ts → src/protocols/arduino-ota/host/fleet-probe.ts (fleet may not import protocols/arduino-ota/host)',
+  'src/fleet/preflight.ts → src/protocols/arduino-ota/wire/index.ts (fleet may not import protocols/arduino-ota/wire)',
+  'src/protocols/arduino-ota/diagnose/facts.ts → src/upload/index.ts (protocols/arduino-ota/diagnose may not import upload)',
+  'src/protocols/arduino-ota/host/handshake.ts → src/upload/types.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/recorder.ts → src/upload/types.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/same-offset.ts → src/upload/types.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/transfer.ts → src/upload/types.ts (protocols/arduino-ota/host may not import upload)',
+  'src/protocols/arduino-ota/host/wrong-port.ts → src/upload/types.ts (protocols/arduino-ota/host may not import upload)',
+  'src/upload/index.ts → src/protocols/arduino-ota/host/transfer.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/types.ts → src/protocols/arduino-ota/wire/index.ts (upload may not import protocols/arduino-ota/wire)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/host/handshake-errors.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/host/handshake.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/host/recorder.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/host/same-offset.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/host/transfer.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/host/udp-intake.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/host/wrong-port.ts (upload may not import protocols/arduino-ota/host)',
+  'src/upload/upload.ts → src/protocols/arduino-ota/wire/index.ts (upload may not import protocols/arduino-ota/wire)',
   'src/upload/upload.ts → src/transport/inbox.ts (upload may not import transport)',
   'src/upload/upload.ts → src/transport/node.ts (upload may not import transport)',
   'src/upload/upload.ts → src/transport/port-check.ts (upload may not import transport)',
@@ -225,12 +225,35 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
+/** Why `file` may not import `target` (`import type` when `typeOnly`), or null when it may. */
+function rejection(file: string, target: string, typeOnly: boolean, rows: readonly Row[]): string | null {
+  const from = place(file, rows);
+  const to = place(target, rows);
+  if (from === null) return 'no row of the layer table holds this file';
+  if (to === null) return 'no row of the layer table holds the imported file';
+  if (to.concrete === from.concrete) return null;
+  const part = (p: Placed): string | undefined =>
+    p.protocol === null ? undefined : p.concrete.split('/')[2];
+  if (
+    from.protocol !== null &&
+    from.protocol === to.protocol &&
+    ((part(from) === 'host' && part(to) === 'device') || (part(from) === 'device' && part(to) === 'host'))
+  ) {
+    return 'host and device of a protocol never import each other';
+  }
+  const excluded = from.row.excluded.some((x) => names(x, to, from));
+  const granted = excluded ? [] : from.row.mayImport.filter((a) => names(a.layer, to, from));
+  if (granted.some((a) => !a.typesOnly || typeOnly)) return null;
+  return granted.length > 0
+    ? `${from.concrete} may import only types of ${to.concrete}`
+    : `${from.concrete} may not import ${to.concrete}`;
+}
+
 function violations(): string[] {
   const rows = readTable();
   const found: string[] = [];
   for (const file of walk('src').filter((f) => f.endsWith('.ts'))) {
-    const from = place(file, rows);
-    if (from === null) {
+    if (place(file, rows) === null) {
       found.push(`${file} → (none) (no row of the layer table holds this file)`);
       continue;
     }
@@ -246,31 +269,8 @@ function violations(): string[] {
         .split('\\')
         .join('/');
       if (!target.startsWith('src/')) continue; // package.json (the version)
-      const to = place(target, rows);
-      if (to === null) {
-        found.push(`${file} → ${target} (no row of the layer table holds the imported file)`);
-        continue;
-      }
-      if (to.concrete === from.concrete) continue;
-      const host = /\/host$/;
-      const device = /\/device$/;
-      if (
-        from.protocol !== null &&
-        from.protocol === to.protocol &&
-        ((host.test(from.concrete) && device.test(to.concrete)) ||
-          (device.test(from.concrete) && host.test(to.concrete)))
-      ) {
-        found.push(`${file} → ${target} (host and device of a protocol never import each other)`);
-        continue;
-      }
-      const excluded = from.row.excluded.some((x) => names(x, to, from));
-      const granted = excluded ? [] : from.row.mayImport.filter((a) => names(a.layer, to, from));
-      if (granted.some((a) => !a.typesOnly || site.typeOnly)) continue;
-      const rule =
-        granted.length > 0
-          ? `${from.row.layer} may import only types of ${to.row.layer}`
-          : `${from.row.layer} may not import ${to.row.layer}`;
-      found.push(`${file} → ${target} (${rule})`);
+      const why = rejection(file, target, site.typeOnly, rows);
+      if (why !== null) found.push(`${file} → ${target} (${why})`);
     }
   }
   return [...new Set(found)].sort();
@@ -318,6 +318,53 @@ test('the layer table reads as the doc says: host and device apart, wire pure, c
   assert.equal(place('src/emulator/board/flash.ts', rows)?.row.layer, 'emulator/board');
   assert.equal(place('src/protocols/esphome/index.ts', rows)?.concrete, 'protocols/esphome');
   assert.equal(place('src/protocols/registry.ts', rows)?.row.layer, 'protocols/registry');
+});
+
+test('the check: P is the own protocol, host and device apart, (types) and "not" hold', () => {
+  const rows = readTable();
+  const check = (from: string, to: string, typeOnly = false) => rejection(from, to, typeOnly, rows);
+  const ota = 'src/protocols/arduino-ota';
+  assert.equal(check(`${ota}/host/a.ts`, `${ota}/wire/b.ts`), null);
+  assert.equal(
+    check(`${ota}/host/a.ts`, `${ota}/device/b.ts`),
+    'host and device of a protocol never import each other',
+  );
+  assert.equal(
+    check(`${ota}/device/a.ts`, `${ota}/host/b.ts`, true),
+    'host and device of a protocol never import each other',
+  );
+  assert.equal(
+    check('src/protocols/esphome/wire/a.ts', `${ota}/wire/b.ts`),
+    'protocols/esphome/wire may not import protocols/arduino-ota/wire',
+  );
+  assert.equal(
+    check('src/protocols/esphome/host/a.ts', `${ota}/wire/b.ts`),
+    'protocols/esphome/host may not import protocols/arduino-ota/wire',
+  );
+  assert.equal(
+    check(`${ota}/wire/a.ts`, 'src/transport/node.ts'),
+    'protocols/arduino-ota/wire may not import transport',
+  );
+  assert.equal(
+    check('src/upload/a.ts', `${ota}/host/b.ts`),
+    'upload may not import protocols/arduino-ota/host',
+  );
+  assert.equal(check('src/upload/a.ts', 'src/protocols/registry.ts'), null);
+  assert.equal(check('src/protocols/builtin.ts', `${ota}/index.ts`), null);
+  assert.equal(check('src/diagnosis/a.ts', 'src/upload/types.ts', true), null);
+  assert.equal(
+    check('src/diagnosis/a.ts', 'src/upload/types.ts'),
+    'diagnosis may import only types of upload',
+  );
+  assert.equal(check('src/emulator/a.ts', `${ota}/device/b.ts`), null);
+  assert.equal(
+    check('src/emulator/board/a.ts', `${ota}/device/b.ts`),
+    'emulator/board may not import protocols/arduino-ota/device',
+  );
+  assert.equal(check('src/core/a.ts', 'src/formats/b.ts'), 'core may not import formats');
+  assert.equal(check('src/cli/a.ts', `${ota}/device/b.ts`), null);
+  assert.equal(check('src/dashboard/a.ts', 'src/cli/b.ts'), 'dashboard may not import cli');
+  assert.equal(check('src/stray.ts', 'src/core/errors.ts'), 'no row of the layer table holds this file');
 });
 
 test('the import parser sees static, type-only, re-export and dynamic imports', () => {
