@@ -165,3 +165,35 @@ export function exitCodeFor(error: unknown): number {
   if (!(error instanceof AirflashError)) return EXIT.failed;
   return exitCodeForCode(error.code);
 }
+
+/**
+ * HTTP status of an error code in the dashboard's API (the JSON error body carries the code).
+ * Codes not listed: 422 for IMAGE_* and PREFLIGHT_* (the request was read and cannot work), else
+ * 500. One table beside the exit codes, so a code's meaning is written once.
+ */
+const HTTP_STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  BAD_ARGUMENT: 400,
+  CONFIG_INVALID: 400,
+  BAD_PATH: 400,
+  BAD_JSON: 400,
+  TOKEN_REQUIRED: 401,
+  BAD_TOKEN: 401,
+  CROSS_ORIGIN: 403,
+  CSRF: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  DEVICE_BUSY: 409,
+  IMAGE_IN_USE: 409,
+  TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_FIRMWARE: 415,
+  BAD_HOST: 421,
+  TOO_MANY_CONNECTIONS: 503,
+};
+
+/** The HTTP status of an error code: the one mapping the dashboard's API uses. */
+export function httpStatusForCode(code: ErrorCode): number {
+  return (
+    HTTP_STATUS_BY_CODE[code] ?? (code.startsWith('IMAGE_') || code.startsWith('PREFLIGHT_') ? 422 : 500)
+  );
+}

@@ -1,6 +1,6 @@
 /** The image routes of the API: upload (streamed to a temporary file), fit check, delete. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isAirflashError } from '../core/errors.ts';
+import { AirflashError, isAirflashError } from '../core/errors.ts';
 import type { ApiContext } from './api.ts';
 import { HttpError, sendJson } from './http.ts';
 import { cleanName, view as imageView } from './images.ts';
@@ -20,8 +20,7 @@ export async function addImage(
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/octet-stream') {
     req.resume();
-    throw new HttpError(
-      415,
+    throw new AirflashError(
       'UNSUPPORTED_MEDIA_TYPE',
       'Send the firmware file as the raw body with Content-Type: application/octet-stream.',
     );
@@ -39,20 +38,25 @@ export async function addImage(
   const file = await ctx.images.receive(req, ctx.maxImageBytes);
   let summary: ReturnType<DashboardLibrary['inspect']>;
   try {
-    if (file.size === 0) throw new HttpError(422, 'IMAGE_EMPTY', 'The file is empty.');
+    if (file.size === 0) throw new AirflashError('IMAGE_EMPTY', 'The file is empty.');
     if (!looksLikeFirmware(file.head)) {
-      throw new HttpError(
-        415,
+      throw new AirflashError(
         'NOT_FIRMWARE',
         'This file is not an ESP firmware image (it starts with neither 0xE9 nor a gzip header).',
-        'Pick the .bin your build produced (PlatformIO: .pio/build/<env>/firmware.bin; Arduino IDE: Sketch > Export compiled binary).',
+        {
+          hint: 'Pick the .bin your build produced (PlatformIO: .pio/build/<env>/firmware.bin; Arduino IDE: Sketch > Export compiled binary).',
+        },
       );
     }
     summary = await ctx.images.withBytes(file.path, (bytes) => {
       try {
         return ctx.lib.inspect(bytes);
       } catch (error) {
-        if (isAirflashError(error)) throw new HttpError(422, error.code, error.message, error.hint);
+        if (isAirflashError(error))
+          throw new HttpError(422, error.code, error.message, {
+            ...(error.hint === undefined ? {} : { hint: error.hint }),
+            cause: error,
+          });
         throw error;
       }
     });
@@ -67,7 +71,7 @@ export async function addImage(
 /** `GET /images/:id?devices=a,b`: the pre-flight of the image against each device. */
 export async function imageFit(ctx: ApiContext, res: ServerResponse, id: string, url: URL): Promise<void> {
   const image = ctx.images.get(id);
-  if (image === undefined) throw new HttpError(404, 'NOT_FOUND', `No image "${id}"; upload it again.`);
+  if (image === undefined) throw new AirflashError('NOT_FOUND', `No image "${id}"; upload it again.`);
   const wanted = (url.searchParams.get('devices') ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -98,7 +102,7 @@ export async function imageFit(ctx: ApiContext, res: ServerResponse, id: string,
 /** `DELETE /images/:id`: forget it and remove its file. */
 export function deleteImage(ctx: ApiContext, res: ServerResponse, id: string): void {
   if (!ctx.images.delete(id, ctx.jobs.imagesInUse())) {
-    throw new HttpError(404, 'NOT_FOUND', `No image "${id}".`);
+    throw new AirflashError('NOT_FOUND', `No image "${id}".`);
   }
   sendJson(res, 200, { removed: id });
 }

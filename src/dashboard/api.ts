@@ -1,12 +1,12 @@
 /** The JSON API under /api/v1 (documented in docs/dashboard.md). The page uses nothing else. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { isAirflashError } from '../core/errors.ts';
+import { AirflashError, isAirflashError } from '../core/errors.ts';
 import { VERSION } from '../core/version.ts';
 import { addImage, deleteImage, imageFit } from './api-images.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { EventHub } from './events.ts';
-import { HttpError, readJson, sendJson } from './http.ts';
+import { readJson, sendJson } from './http.ts';
 import { cleanName, type ImageStore } from './images.ts';
 import type { JobRunner } from './jobs.ts';
 import type { DashboardLibrary } from './lib.ts';
@@ -47,12 +47,9 @@ function decodePathPart(part: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new HttpError(
-      400,
-      'BAD_PATH',
-      'The path has a malformed %-escape.',
-      'Encode names with encodeURIComponent().',
-    );
+    throw new AirflashError('BAD_PATH', 'The path has a malformed %-escape.', {
+      hint: 'Encode names with encodeURIComponent().',
+    });
   }
 }
 
@@ -60,7 +57,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
   const method = req.method ?? 'GET';
   const parts = url.pathname.split('/').filter((p) => p !== '');
   if (parts[0] !== 'api' || parts[1] !== 'v1')
-    throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+    throw new AirflashError('NOT_FOUND', `Nothing at ${url.pathname}.`);
   const [resource, id, action] = parts.slice(2).map(decodePathPart);
   const route = `${method} ${resource ?? ''}${id === undefined ? '' : '/:id'}${action === undefined ? '' : `/${action}`}`;
 
@@ -78,7 +75,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       const deviceId = id as string;
       const device = ctx.registry.get(deviceId);
       if (device === undefined || !device.sources.includes('manual')) {
-        throw new HttpError(404, 'NOT_FOUND', `No device added by hand with id "${deviceId}".`);
+        throw new AirflashError('NOT_FOUND', `No device added by hand with id "${deviceId}".`);
       }
       await ctx.store.removeManualDevice(device.name);
       ctx.registry.remove(deviceId, 'manual');
@@ -91,10 +88,10 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       const deviceId = id as string;
       const body = await readJson(req);
       if (ctx.registry.get(deviceId) === undefined)
-        throw new HttpError(404, 'NOT_FOUND', `No device "${deviceId}".`);
+        throw new AirflashError('NOT_FOUND', `No device "${deviceId}".`);
       const pw = body['password'];
       if (pw !== null && typeof pw !== 'string') {
-        throw new HttpError(400, 'BAD_ARGUMENT', '"password" must be a string, or null to forget it.');
+        throw new AirflashError('BAD_ARGUMENT', '"password" must be a string, or null to forget it.');
       }
       await ctx.store.setPassword(deviceId, pw, ctx.registry.place(deviceId));
       ctx.registry.touch(deviceId);
@@ -124,18 +121,18 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       return;
     case 'GET updates/:id': {
       const job = ctx.jobs.get(id as string);
-      if (job === undefined) throw new HttpError(404, 'NOT_FOUND', `No update "${id}".`);
+      if (job === undefined) throw new AirflashError('NOT_FOUND', `No update "${id}".`);
       sendJson(res, 200, { update: job });
       return;
     }
     case 'POST updates/:id/retry': {
       const body = await readJson(req);
       if (ctx.jobs.get(id as string) === undefined)
-        throw new HttpError(404, 'NOT_FOUND', `No update "${id}".`);
+        throw new AirflashError('NOT_FOUND', `No update "${id}".`);
       const passwords = await takePasswords(ctx, body);
       const image = ctx.images.get(ctx.jobs.imageOf(id as string)?.id ?? '');
       if (image === undefined) {
-        throw new HttpError(404, 'NOT_FOUND', 'The image of that update is no longer kept; upload it again.');
+        throw new AirflashError('NOT_FOUND', 'The image of that update is no longer kept; upload it again.');
       }
       const job = ctx.jobs.retry(id as string, await ctx.images.bytes(image), passwords);
       sendJson(res, 202, { update: job });
@@ -154,7 +151,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       return;
     }
     case 'GET history/:id': {
-      if (id !== 'export') throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+      if (id !== 'export') throw new AirflashError('NOT_FOUND', `Nothing at ${url.pathname}.`);
       const stamp = new Date().toISOString();
       sendJson(
         res,
@@ -167,8 +164,8 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
     default: {
       const known = ENDPOINTS.some((e) => e.split(' ')[1]?.split('/')[3]?.split('?')[0] === resource);
       if (known)
-        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${url.pathname}.`);
-      throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+        throw new AirflashError('METHOD_NOT_ALLOWED', `${method} is not supported on ${url.pathname}.`);
+      throw new AirflashError('NOT_FOUND', `Nothing at ${url.pathname}.`);
     }
   }
 }
@@ -176,20 +173,22 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
 const HOSTNAME =
   /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const CORES = new Set(['esp32', 'esp32-legacy', 'esp8266']);
+/** A protocol id as the registry names them (`arduino-ota`, `esphome`, ...). */
+const PROTOCOL_ID = /^[a-z][a-z0-9-]{0,31}$/;
 
 async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJson(req);
   const address = typeof body['address'] === 'string' ? body['address'].trim() : '';
   if (address === '' || (isIP(address) === 0 && !HOSTNAME.test(address))) {
-    throw new HttpError(400, 'BAD_ARGUMENT', '"address" must be an IP address or a host name.');
+    throw new AirflashError('BAD_ARGUMENT', '"address" must be an IP address or a host name.');
   }
   const core = body['core'];
   if (core !== undefined && (typeof core !== 'string' || !CORES.has(core))) {
-    throw new HttpError(400, 'BAD_ARGUMENT', '"core" must be esp32, esp32-legacy or esp8266.');
+    throw new AirflashError('BAD_ARGUMENT', '"core" must be esp32, esp32-legacy or esp8266.');
   }
   const port = body['port'] ?? (core === 'esp8266' ? 8266 : 3232);
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new HttpError(400, 'BAD_ARGUMENT', '"port" must be a whole number from 1 to 65535.');
+    throw new AirflashError('BAD_ARGUMENT', '"port" must be a whole number from 1 to 65535.');
   }
   const name =
     typeof body['name'] === 'string' && body['name'].trim() !== ''
@@ -199,11 +198,15 @@ async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerRespo
     const v = body[key];
     if (v === undefined || v === null || v === '') return undefined;
     if (typeof v !== 'string' || v.length > 200)
-      throw new HttpError(400, 'BAD_ARGUMENT', `"${key}" must be a short string.`);
+      throw new AirflashError('BAD_ARGUMENT', `"${key}" must be a short string.`);
     return v;
   };
   const chip = optional('chip');
   const partitions = optional('partitions');
+  const protocol = optional('protocol');
+  if (protocol !== undefined && !PROTOCOL_ID.test(protocol)) {
+    throw new AirflashError('BAD_ARGUMENT', '"protocol" must be a protocol id such as arduino-ota.');
+  }
   const device = {
     name,
     address,
@@ -211,6 +214,7 @@ async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerRespo
     ...(core === undefined ? {} : { core: core as 'esp32' | 'esp32-legacy' | 'esp8266' }),
     ...(chip === undefined ? {} : { chip }),
     ...(partitions === undefined ? {} : { partitions }),
+    ...(protocol === undefined ? {} : { protocol }),
   };
   await ctx.store.addManualDevice(device);
   const deviceId = ctx.registry.upsert('manual', device);
@@ -230,11 +234,11 @@ async function takePasswords(
   const raw = body['passwords'];
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new HttpError(400, 'BAD_ARGUMENT', '"passwords" must be an object {deviceId: password}.');
+    throw new AirflashError('BAD_ARGUMENT', '"passwords" must be an object {deviceId: password}.');
   }
   const out: Record<string, string> = {};
   for (const [deviceId, pw] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof pw !== 'string') throw new HttpError(400, 'BAD_ARGUMENT', 'Every password must be a string.');
+    if (typeof pw !== 'string') throw new AirflashError('BAD_ARGUMENT', 'Every password must be a string.');
     if (pw === '') continue;
     out[deviceId] = pw;
   }
@@ -258,7 +262,7 @@ function intIn(
 ): number {
   const v = body[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new HttpError(400, 'BAD_ARGUMENT', `"${key}" must be a whole number from ${min} to ${max}.`);
+    throw new AirflashError('BAD_ARGUMENT', `"${key}" must be a whole number from ${min} to ${max}.`);
   }
   return v;
 }
@@ -266,17 +270,17 @@ function intIn(
 async function startUpdate(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJson(req);
   const imageId = body['imageId'];
-  if (typeof imageId !== 'string') throw new HttpError(400, 'BAD_ARGUMENT', '"imageId" is required.');
+  if (typeof imageId !== 'string') throw new AirflashError('BAD_ARGUMENT', '"imageId" is required.');
   const image = ctx.images.get(imageId);
-  if (image === undefined) throw new HttpError(404, 'NOT_FOUND', `No image "${imageId}"; upload it again.`);
+  if (image === undefined) throw new AirflashError('NOT_FOUND', `No image "${imageId}"; upload it again.`);
   const devices = body['devices'];
   if (!Array.isArray(devices) || devices.length === 0 || !devices.every((d) => typeof d === 'string')) {
-    throw new HttpError(400, 'BAD_ARGUMENT', '"devices" must be a non-empty array of device ids.');
+    throw new AirflashError('BAD_ARGUMENT', '"devices" must be a non-empty array of device ids.');
   }
   const unique = [...new Set(devices as string[])];
   for (const deviceId of unique) {
     if (ctx.registry.get(deviceId) === undefined)
-      throw new HttpError(404, 'NOT_FOUND', `No device "${deviceId}".`);
+      throw new AirflashError('NOT_FOUND', `No device "${deviceId}".`);
   }
   const parallel = intIn(body, 'parallel', 1, 64, ctx.defaultParallel);
   const canary = intIn(body, 'canary', 0, unique.length, 0);
@@ -302,12 +306,12 @@ async function probe(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   const body = await readJson(req);
   const wanted = body['devices'] ?? ctx.registry.list().map((d) => d.id);
   if (!Array.isArray(wanted) || !wanted.every((d) => typeof d === 'string')) {
-    throw new HttpError(400, 'BAD_ARGUMENT', '"devices" must be an array of device ids.');
+    throw new AirflashError('BAD_ARGUMENT', '"devices" must be an array of device ids.');
   }
   const timeoutMs = intIn(body, 'timeoutMs', 100, 30_000, 3000);
   const ids = [...new Set(wanted as string[])];
   for (const id of ids) {
-    if (ctx.registry.get(id) === undefined) throw new HttpError(404, 'NOT_FOUND', `No device "${id}".`);
+    if (ctx.registry.get(id) === undefined) throw new AirflashError('NOT_FOUND', `No device "${id}".`);
   }
   const results: Array<Record<string, unknown>> = [];
   let next = 0;

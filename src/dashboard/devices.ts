@@ -8,10 +8,15 @@ import type { FirmwareRecord } from './store.ts';
 
 export type DeviceSource = 'mdns' | 'file' | 'manual' | 'demo';
 
+/** The protocol of a device nobody said otherwise about: the espota drop-in. */
+export const DEFAULT_PROTOCOL = 'arduino-ota';
+
 export interface DeviceInfo {
   name: string;
   address: string;
   port: number;
+  /** The update protocol it speaks (a registered protocol's id); default `arduino-ota`. */
+  protocol?: string | undefined;
   board?: string | undefined;
   core?: string | undefined;
   chip?: string | undefined;
@@ -29,6 +34,8 @@ export interface DeviceView {
   name: string;
   address: string;
   port: number;
+  /** The update protocol it speaks (`arduino-ota` unless its source said otherwise). */
+  protocol: string;
   sources: DeviceSource[];
   /** true: seen recently / answered; false: announced gone or did not answer; null: not known yet. */
   online: boolean | null;
@@ -266,6 +273,7 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceView] }> {
       name: info.name,
       address: info.address,
       port: info.port,
+      protocol: info.protocol ?? DEFAULT_PROTOCOL,
       sources: [...record.sources].sort(),
       online: record.online,
       lastSeen: record.lastSeen === null ? null : new Date(record.lastSeen).toISOString(),

@@ -7,6 +7,7 @@
  * heartbeat), so a stalled page cannot make the server's memory grow.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AirflashError } from '../core/errors.ts';
 import { HttpError } from './http.ts';
 
 export interface EventHubOptions {
@@ -63,15 +64,14 @@ export class EventHub {
     return this.#dropped;
   }
 
-  /** Take over a response as an event stream; refuses (HttpError) beyond the limits. */
+  /** Take over a response as an event stream; refuses (TOO_MANY_CONNECTIONS) beyond the limits. */
   attach(req: IncomingMessage, res: ServerResponse): void {
     const address = req.socket.remoteAddress ?? '?';
     if (this.#clients.size >= this.maxStreams) {
-      throw new HttpError(
-        503,
+      throw new AirflashError(
         'TOO_MANY_CONNECTIONS',
         `The dashboard already serves ${this.maxStreams} live event streams.`,
-        'Close other dashboard pages, or try again later.',
+        { hint: 'Close other dashboard pages, or try again later.' },
       );
     }
     let fromHere = 0;
@@ -81,7 +81,7 @@ export class EventHub {
         429,
         'TOO_MANY_CONNECTIONS',
         `This client already has ${this.maxStreamsPerClient} live event streams open.`,
-        'Close some dashboard tabs.',
+        { hint: 'Close some dashboard tabs.' },
       );
     }
     res.writeHead(200, {

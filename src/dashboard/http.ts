@@ -2,28 +2,35 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { AirflashError, type ErrorCode } from '../core/errors.ts';
+import {
+  AirflashError,
+  type AirflashErrorDetails,
+  type ErrorCode,
+  httpStatusForCode,
+} from '../core/errors.ts';
 
-/** An error with an HTTP status, rendered as `{error: {code, message, hint}}`. */
-export class HttpError extends Error {
+/**
+ * An AirflashError answered with another status than its code's (`httpStatusForCode`, the one
+ * table in src/core/errors.ts): a limit per client (429) where the code's status is 503, an image
+ * the inspection refused (422, whatever its code).
+ */
+export class HttpError extends AirflashError {
   readonly status: number;
-  readonly code: ErrorCode;
-  readonly hint: string | undefined;
 
-  constructor(status: number, code: ErrorCode, message: string, hint?: string) {
-    super(message);
+  constructor(status: number, code: ErrorCode, message: string, details: AirflashErrorDetails = {}) {
+    super(code, message, details);
     this.status = status;
-    this.code = code;
-    this.hint = hint;
+  }
+
+  /** The ordinary prototype check (AirflashError's brand check would match every AirflashError). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(HttpError, value);
   }
 }
 
-/** Status for a library error that reached the API. */
-export function statusFor(code: ErrorCode): number {
-  if (code === 'BAD_ARGUMENT' || code === 'CONFIG_INVALID') return 400;
-  if (code === 'DEVICE_BUSY') return 409;
-  if (code.startsWith('IMAGE_') || code.startsWith('PREFLIGHT_')) return 422;
-  return 500;
+/** Status for an error that reached the API. */
+export function statusFor(error: AirflashError): number {
+  return error instanceof HttpError ? error.status : httpStatusForCode(error.code);
 }
 
 export const SECURITY_HEADERS: Record<string, string> = {
@@ -55,18 +62,8 @@ export function sendJson(
 }
 
 export function sendError(res: ServerResponse, error: unknown): void {
-  if (error instanceof HttpError) {
-    sendJson(res, error.status, {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.hint === undefined ? {} : { hint: error.hint }),
-      },
-    });
-    return;
-  }
   if (error instanceof AirflashError) {
-    sendJson(res, statusFor(error.code), {
+    sendJson(res, statusFor(error), {
       error: {
         code: error.code,
         message: error.message,
@@ -98,13 +95,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks, size);
 }
 
-export function tooLarge(limit: number): HttpError {
-  return new HttpError(
-    413,
-    'TOO_LARGE',
-    `The body is larger than the limit of ${limit} bytes.`,
-    'Firmware images for ESP boards are at most a few MiB; check that you picked the right file.',
-  );
+export function tooLarge(limit: number): AirflashError {
+  return new AirflashError('TOO_LARGE', `The body is larger than the limit of ${limit} bytes.`, {
+    hint: 'Firmware images for ESP boards are at most a few MiB; check that you picked the right file.',
+  });
 }
 
 export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<Record<string, unknown>> {
@@ -113,10 +107,10 @@ export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<R
   try {
     parsed = JSON.parse(body.toString('utf8') || '{}');
   } catch {
-    throw new HttpError(400, 'BAD_JSON', 'The body is not valid JSON.');
+    throw new AirflashError('BAD_JSON', 'The body is not valid JSON.');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new HttpError(400, 'BAD_JSON', 'The body must be a JSON object.');
+    throw new AirflashError('BAD_JSON', 'The body must be a JSON object.');
   }
   return parsed as Record<string, unknown>;
 }

@@ -13,7 +13,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { HttpError, tooLarge } from './http.ts';
+import { AirflashError } from '../core/errors.ts';
+import { tooLarge } from './http.ts';
 import type { ImageSummary } from './lib.ts';
 
 export interface StoredImage {
@@ -187,12 +188,9 @@ export class ImageStore {
     const image = this.#images.get(id);
     if (image === undefined) return false;
     if (inUse.has(id)) {
-      throw new HttpError(
-        409,
-        'IMAGE_IN_USE',
-        'A running update uses this image.',
-        'Delete it when the update ends.',
-      );
+      throw new AirflashError('IMAGE_IN_USE', 'A running update uses this image.', {
+        hint: 'Delete it when the update ends.',
+      });
     }
     this.#forget(image);
     return true;

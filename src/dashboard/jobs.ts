@@ -7,90 +7,21 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { AirflashError, toAirflashError } from '../core/errors.ts';
-import type { FleetEvent, FleetTarget } from '../fleet/fleet.ts';
-import type { DeviceRegistry } from './devices.ts';
+import type { FleetTarget } from '../fleet/types.ts';
 import type { StoredImage } from './images.ts';
-import { errorView, OFFLINE_HINT, refusal, resultView } from './job-errors.ts';
-import type { DashboardLibrary, DiagnosisView, FitVerdict } from './lib.ts';
-import type { DashboardStore } from './store.ts';
+import { errorView, refusal } from './job-errors.ts';
+import { fleetListener } from './job-events.ts';
+import {
+  type DeviceState,
+  type JobDeps,
+  type JobDevice,
+  type JobError,
+  progressView,
+  type StartOptions,
+  type UpdateJob,
+} from './job-types.ts';
 
-export type DeviceState = 'queued' | 'running' | 'ok' | 'failed' | 'skipped';
-
-export interface JobDevice {
-  id: string;
-  name: string;
-  address: string;
-  port: number;
-  state: DeviceState;
-  phase: string | null;
-  bytes: number;
-  total: number;
-  attempts: number;
-  canary: boolean;
-  fit: FitVerdict | null;
-  warnings: Array<{ code: string; message: string }>;
-  hints: string[];
-  error: {
-    code: string;
-    message: string;
-    hint?: string;
-    deviceText?: string;
-    offline: boolean;
-    diagnosis: DiagnosisView | null;
-  } | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  seconds: number | null;
-}
-
-export interface UpdateJob {
-  id: string;
-  image: { id: string; name: string; size: number; md5: string };
-  createdAt: string;
-  finishedAt: string | null;
-  state: 'running' | 'done' | 'stopped';
-  /** Why the rollout stopped early (a canary failed, too many failures, interrupted). */
-  stopReason: string | null;
-  parallel: number;
-  canary: number;
-  retries: number;
-  maxFailures: number | null;
-  /** Warnings about the image that apply to every device. */
-  warnings: Array<{ code: string; message: string }>;
-  retryOf: string | null;
-  devices: JobDevice[];
-  summary: { ok: number; failed: number; skipped: number };
-}
-
-export interface JobDeps {
-  lib: DashboardLibrary;
-  registry: DeviceRegistry;
-  store: DashboardStore;
-  /** The password to use for a device (request > saved > environment), or undefined. */
-  password(deviceId: string): string | undefined;
-  publish(type: string, data: unknown): void;
-  /** How long a device may take to answer (the probe, the invitation) before it is called offline. */
-  inviteTimeoutMs: number;
-}
-
-export interface StartOptions {
-  image: StoredImage;
-  /** The image's bytes, held only while the update runs. */
-  bytes: Uint8Array;
-  devices: string[];
-  parallel: number;
-  canary: number;
-  retries: number;
-  maxFailures?: number;
-  retryOf?: string;
-  /** Passwords given with this request only (not saved). */
-  passwords?: Record<string, string>;
-}
-
-const PROGRESS_INTERVAL_MS = 100;
-
-/** Uploader hints about a slow loop() become a warning the page shows with the result. */
-const LOOP_HINT = /loop\(\)/;
+export type { DeviceState, JobDeps, JobDevice, JobError, StartOptions, UpdateJob } from './job-types.ts';
 
 type Entry = {
   job: UpdateJob;
@@ -257,7 +188,6 @@ export class JobRunner {
       ...(job.retryOf === null ? {} : { retryOf: job.retryOf }),
     });
     publish('update', job);
-    const byId = new Map(job.devices.map((d) => [d.id, d]));
     const refused = job.devices.filter((d) => d.state === 'failed');
     const results: Promise<void>[] = refused.map((d) => this.#finish(job, d, 'failed', d.error));
     const targets: FleetTarget[] = job.devices
@@ -276,97 +206,14 @@ export class JobRunner {
           ...(password === undefined ? {} : { password }),
         };
       });
-    const lastProgress = new Map<string, number>();
-    const onEvent = (event: FleetEvent): void => {
-      if (event.type === 'summary') return;
-      if (event.type === 'stopped') {
-        job.stopReason = event.message;
-        return;
-      }
-      if (event.device === null) {
-        if (event.type === 'warning') job.warnings.push({ code: event.code, message: event.message });
-        return;
-      }
-      const d = byId.get(event.device);
-      if (d === undefined) return;
-      switch (event.type) {
-        case 'plan':
-          d.canary = event.canary;
-          return;
-        case 'phase':
-          if (d.state === 'queued') {
-            d.state = 'running';
-            d.startedAt = new Date().toISOString();
-          }
-          d.phase = event.phase;
-          if (event.phase === 'retry-wait') d.bytes = 0;
-          publish('device-progress', progressView(job, d));
-          return;
-        case 'progress': {
-          d.bytes = event.bytes;
-          d.total = event.total;
-          const now = Date.now();
-          if (now - (lastProgress.get(d.id) ?? 0) >= PROGRESS_INTERVAL_MS || event.bytes >= event.total) {
-            lastProgress.set(d.id, now);
-            publish('device-progress', progressView(job, d));
-          }
-          return;
-        }
-        case 'warning':
-          if (!d.warnings.some((w) => w.code === event.code && w.message === event.message)) {
-            d.warnings.push({ code: event.code, message: event.message });
-          }
-          publish('device-progress', progressView(job, d));
-          return;
-        case 'hint':
-          if (LOOP_HINT.test(event.message)) {
-            const message = `${event.message[0]?.toUpperCase() ?? ''}${event.message.slice(1)}.`;
-            // A later hint (measured over the whole update) replaces an earlier estimate.
-            d.warnings = d.warnings.filter((w) => w.code !== 'LOOP_PERIOD');
-            d.warnings.push({ code: 'LOOP_PERIOD', message });
-          } else if (!d.hints.includes(event.message)) d.hints.push(event.message);
-          publish('device-progress', progressView(job, d));
-          return;
-        case 'retry':
-          d.warnings.push({
-            code: 'RETRY',
-            message: `Attempt ${event.attempt} of ${event.of} failed (${event.code}: ${event.message}); trying again in ${(event.delayMs / 1000).toFixed(1)} s.`,
-          });
-          publish('device-progress', progressView(job, d));
-          return;
-        case 'result': {
-          d.attempts = event.attempts;
-          d.seconds = event.seconds;
-          d.bytes = event.status === 'ok' ? d.total : event.bytes;
-          for (const w of event.warnings) {
-            if (!d.warnings.some((x) => x.code === w.code && x.message === w.message)) d.warnings.push(w);
-          }
-          const state: DeviceState =
-            event.status === 'ok' ? 'ok' : event.status === 'failed' ? 'failed' : 'skipped';
-          const error: JobDevice['error'] =
-            event.status === 'ok'
-              ? null
-              : event.diagnosis !== null
-                ? resultView(event)
-                : {
-                    code: event.code ?? 'INTERNAL',
-                    message: event.message,
-                    ...(event.code === 'DEVICE_OFFLINE' ? { hint: OFFLINE_HINT } : {}),
-                    offline: event.code === 'DEVICE_OFFLINE',
-                    diagnosis: null,
-                  };
-          if (event.status === 'ok') {
-            registry.observe(d.id, { online: true });
-          } else if (error?.offline) {
-            registry.observe(d.id, { online: false });
-          } else if (error?.code === 'AUTH_REQUIRED' || error?.code === 'AUTH_FAILED') {
-            registry.observe(d.id, { online: true, authRequired: true });
-          }
-          results.push(this.#finish(job, d, state, error));
-          return;
-        }
-      }
-    };
+    const onEvent = fleetListener({
+      job,
+      registry,
+      publish,
+      finish: (d, state, error) => {
+        results.push(this.#finish(job, d, state, error));
+      },
+    });
     try {
       if (targets.length > 0)
         await lib.fleet({
@@ -402,7 +249,7 @@ export class JobRunner {
     publish('update', job);
   }
 
-  async #finish(job: UpdateJob, d: JobDevice, state: DeviceState, error: JobDevice['error']): Promise<void> {
+  async #finish(job: UpdateJob, d: JobDevice, state: DeviceState, error: JobError | null): Promise<void> {
     d.state = state;
     d.error = error;
     d.finishedAt = new Date().toISOString();
@@ -434,8 +281,4 @@ export class JobRunner {
 function uploadTimeouts(ms: number): { attemptTimeoutMs: number; inviteAttempts: number } {
   const attemptTimeoutMs = Math.min(10_000, Math.max(1000, Math.round(ms / 3)));
   return { attemptTimeoutMs, inviteAttempts: Math.max(1, Math.ceil(ms / attemptTimeoutMs)) };
-}
-
-function progressView(job: UpdateJob, d: JobDevice): Record<string, unknown> {
-  return { update: job.id, ...d };
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
-import { diagnoseUpload } from '../diagnosis/index.ts';
+import { type Diagnosis, diagnoseUpload } from '../diagnosis/index.ts';
 import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../fleet/fleet.ts';
 import {
   builtinPartitionTable,
@@ -51,22 +51,10 @@ export interface FitVerdict {
   slotSize: number | null;
 }
 
-/** One likely cause of a failure, as the diagnosis module ranks them. */
-export interface DiagnosisCause {
-  id: string;
-  likelihood: 'high' | 'medium' | 'low';
-  title: string;
-  /** What was seen (sent, received, when). */
-  evidence: string[];
-  /** What to do next. */
-  next: string[];
-}
+/** The diagnosis module's ranked causes as the page shows them (`diagnoseUpload`'s summary and causes). */
+export type DiagnosisView = Pick<Diagnosis, 'summary' | 'causes'>;
 
-export interface DiagnosisView {
-  summary: string;
-  causes: DiagnosisCause[];
-}
-
+/** What the probe API answers for one device (from the fleet's probe). */
 export interface ProbeResult {
   online: boolean;
   /** The device asked for a password (answered `AUTH`). */

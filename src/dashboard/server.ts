@@ -17,7 +17,6 @@ import { type ApiContext, handleApi } from './api.ts';
 import { DeviceRegistry } from './devices.ts';
 import { EventHub, type EventHubOptions } from './events.ts';
 import {
-  HttpError,
   hostAllowed,
   isWildcard,
   parseCookies,
@@ -85,8 +84,12 @@ const STATIC: Record<string, string> = {
   '/index.html': 'index.html',
   '/app.js': 'app.js',
   '/style.css': 'style.css',
+  '/table.css': 'table.css',
   '/favicon.svg': 'favicon.svg',
   '/why.js': 'why.js',
+  '/page.js': 'page.js',
+  '/device-table.js': 'device-table.js',
+  '/panels.js': 'panels.js',
   '/phone.css': 'phone.css',
 };
 
@@ -202,7 +205,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     try {
       url = new URL(req.url ?? '/', 'http://dashboard.invalid');
     } catch {
-      throw new HttpError(400, 'BAD_PATH', 'The request target is not a valid path.');
+      throw new AirflashError('BAD_PATH', 'The request target is not a valid path.');
     }
     // 1. Host check: only the name we are bound to (or localhost) — defeats DNS rebinding.
     const hostHeader = parseHost(req.headers.host);
@@ -211,18 +214,15 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       !hostAllowed(hostHeader.name, host, options.allowedHosts ?? []) ||
       (hostHeader.port ?? 80) !== actualPort
     ) {
-      throw new HttpError(
-        421,
-        'BAD_HOST',
-        'This server only answers requests addressed to its own address.',
-        `Open ${origin()} instead.`,
-      );
+      throw new AirflashError('BAD_HOST', 'This server only answers requests addressed to its own address.', {
+        hint: `Open ${origin()} instead.`,
+      });
     }
     // 2. Token.
     if (token !== null) {
       const queryToken = url.searchParams.get('token');
       if (req.method === 'GET' && queryToken !== null && STATIC[url.pathname] === 'index.html') {
-        if (!sameSecret(queryToken, token)) throw new HttpError(401, 'BAD_TOKEN', 'The token is wrong.');
+        if (!sameSecret(queryToken, token)) throw new AirflashError('BAD_TOKEN', 'The token is wrong.');
         res.writeHead(303, {
           ...SECURITY_HEADERS,
           Location: '/',
@@ -237,12 +237,9 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       const cookie = parseCookies(req.headers.cookie).get(cookieName());
       const given = bearer ?? cookie;
       if (given === undefined || !sameSecret(given, token)) {
-        throw new HttpError(
-          401,
-          'TOKEN_REQUIRED',
-          'This dashboard needs its token.',
-          'Open the URL the dashboard printed (it carries ?token=), or send "Authorization: Bearer <token>".',
-        );
+        throw new AirflashError('TOKEN_REQUIRED', 'This dashboard needs its token.', {
+          hint: 'Open the URL the dashboard printed (it carries ?token=), or send "Authorization: Bearer <token>".',
+        });
       }
     }
     // 3. State changes: same origin only (CSRF).
@@ -255,7 +252,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     }
     const file = STATIC[url.pathname];
     if (file === undefined || (method !== 'GET' && method !== 'HEAD')) {
-      throw new HttpError(404, 'NOT_FOUND', `Nothing at ${url.pathname}.`);
+      throw new AirflashError('NOT_FOUND', `Nothing at ${url.pathname}.`);
     }
     const body = await readFile(join(publicDir(), file));
     res.writeHead(200, {
@@ -286,21 +283,20 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
         originPort !== (hostPort ?? 80) ||
         parsed.protocol !== 'http:'
       ) {
-        throw new HttpError(403, 'CROSS_ORIGIN', 'Cross-origin requests may not change anything here.');
+        throw new AirflashError('CROSS_ORIGIN', 'Cross-origin requests may not change anything here.');
       }
     } else if (origin === 'null') {
-      throw new HttpError(403, 'CROSS_ORIGIN', 'Cross-origin requests may not change anything here.');
+      throw new AirflashError('CROSS_ORIGIN', 'Cross-origin requests may not change anything here.');
     }
     const site = req.headers['sec-fetch-site'];
     if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-      throw new HttpError(403, 'CROSS_ORIGIN', 'Cross-site requests may not change anything here.');
+      throw new AirflashError('CROSS_ORIGIN', 'Cross-site requests may not change anything here.');
     }
     // A form or a "simple" cross-site request cannot send JSON or a custom header without a
     // CORS pre-flight, which this server never grants.
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json' && req.headers['x-airflash'] === undefined) {
-      throw new HttpError(
-        403,
+      throw new AirflashError(
         'CSRF',
         'State-changing requests must send JSON (Content-Type: application/json) or the X-Airflash header.',
       );

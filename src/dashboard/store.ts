@@ -30,6 +30,8 @@ export interface ManualDevice {
   core?: 'esp32' | 'esp32-legacy' | 'esp8266';
   chip?: string;
   partitions?: string;
+  /** The update protocol (`arduino-ota` when absent). */
+  protocol?: string;
 }
 
 /** Where a password is used: the device's address and port, and whether it is configured. */
@@ -317,7 +319,12 @@ export class DashboardStore {
 function isManualDevice(value: unknown): value is ManualDevice {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v['name'] === 'string' && typeof v['address'] === 'string' && typeof v['port'] === 'number';
+  return (
+    typeof v['name'] === 'string' &&
+    typeof v['address'] === 'string' &&
+    typeof v['port'] === 'number' &&
+    (v['protocol'] === undefined || typeof v['protocol'] === 'string')
+  );
 }
 
 async function readJson(file: string): Promise<unknown> {
