@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
 import { diagnoseUpload } from '../diagnosis/index.ts';
+import { discoverAll } from '../discovery/index.ts';
 import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../fleet/fleet.ts';
 import {
   builtinPartitionTable,
@@ -243,7 +244,10 @@ export function defaultLibrary(): DashboardLibrary {
     fit: fitFirmware,
     fleet: uploadFleet,
     diagnose: async (observation, error) => {
-      const d = await diagnoseUpload(error, observation === undefined ? {} : { observation });
+      const d = await diagnoseUpload(error, {
+        ...(observation === undefined ? {} : { observation }),
+        browse: discoverAll,
+      });
       return d.causes.length === 0 ? null : { summary: d.summary, causes: d.causes };
     },
     probe: async (host, port, timeoutMs, signal) => {

@@ -6,7 +6,7 @@
 
 import { abortError, sleep } from '../core/abort.ts';
 import { AirflashError, type ErrorCode, toAirflashError } from '../core/errors.ts';
-import { probeDevice, waitUntilBack } from '../protocols/arduino-ota/host/fleet-probe.ts';
+import { probeDevice, waitUntilBack } from '../protocols/arduino-ota/host/probe-device.ts';
 import type { UploadObservation, UploadOptions } from '../upload/types.ts';
 import { isRetryable, upload } from '../upload/upload.ts';
 import { defaultPort, type FleetImage, fleetPreflight, loadFleetImage, usesSigned } from './preflight.ts';
@@ -26,7 +26,7 @@ export {
   type ProbeOutcome,
   probeDevice,
   waitUntilBack,
-} from '../protocols/arduino-ota/host/fleet-probe.ts';
+} from '../protocols/arduino-ota/host/probe-device.ts';
 export type * from './types.ts';
 
 /** Fleet defaults in ms (each × timeScale). */

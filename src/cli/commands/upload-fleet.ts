@@ -7,6 +7,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../core/errors.ts';
+import type { MdnsBrowse } from '../../diagnosis/index.ts';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
 import {
   type FleetDiagnose,
@@ -346,7 +347,8 @@ export async function resolveFleetTargets(
 /** The library's `diagnoseUpload()` (follow-up included), the same diagnosis as `airflash upload`. */
 export async function loadDiagnose(): Promise<FleetDiagnose> {
   const { diagnoseUpload } = await import('../../diagnosis/diagnose-upload.ts');
-  return (observation, error) => diagnoseUpload(error, observation ? { observation } : {});
+  const browse: MdnsBrowse = async (o) => (await import('../../discovery/index.ts')).discoverAll(o);
+  return (observation, error) => diagnoseUpload(error, { ...(observation ? { observation } : {}), browse });
 }
 
 // ------------------------------------------------------------------ rendering

@@ -1,5 +1,7 @@
 /** Causes for an invitation that got no answer, a late answer, or an answer that is not ArduinoOTA. */
-import { at, type Facts, followUpEvidence, invitationEvidence, quote, type Scored, secs } from './facts.ts';
+import { at, followUpEvidence, invitationEvidence, quote, secs } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Scored } from './types.ts';
 
 const HANDLE_SNIPPET =
   'in loop(), replace a long delay(N) by: for (uint32_t t0 = millis(); millis() - t0 < N;) { ArduinoOTA.handle(); delay(10); }';
