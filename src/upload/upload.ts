@@ -10,6 +10,7 @@ import {
   RESET_DATAGRAM,
 } from '../protocols/arduino-ota/host/handshake.ts';
 import { passwordLooksLikeOptions } from '../protocols/arduino-ota/host/handshake-errors.ts';
+import { loopEstimate } from '../protocols/arduino-ota/host/loop-period.ts';
 import { formatSeconds, Recorder } from '../protocols/arduino-ota/host/recorder.ts';
 import { attemptSummary, noteSameOffset } from '../protocols/arduino-ota/host/same-offset.ts';
 import { transfer } from '../protocols/arduino-ota/host/transfer.ts';
@@ -265,32 +266,6 @@ function finalise(rec: Recorder, error: unknown): AirflashError {
   }
   Object.assign(e.data, { observation: rec.obs });
   return e;
-}
-
-/**
- * The loop period, from what was seen. ESP32 answers, connects and reads the auth line each in its
- * own handle() call, so a long OK → connect gap measures the period (with the auth line → OK gap).
- * ESP8266 connects in the same handle() call that sends OK, so only a lower bound is seen there
- * (a late answer).
- */
-export function loopEstimate(
-  obs: UploadObservation,
-  thresholdMs: number,
-  lateMs: number = thresholdMs,
-): { ms: number; kind: 'measured' | 'at-least' } | undefined {
-  const okAt = obs.okAt;
-  const connectedAt = obs.connect?.connectedAt;
-  const okToConnect = okAt !== undefined && connectedAt !== undefined ? connectedAt - okAt : undefined;
-  const lastTry = obs.auth?.tries.findLast((tr) => tr.outcome === 'ok');
-  const authToOk = lastTry?.answeredAt !== undefined ? lastTry.answeredAt - lastTry.sentAt : undefined;
-  if (okToConnect !== undefined && okToConnect >= thresholdMs) {
-    const gaps = [okToConnect];
-    if (authToOk !== undefined && authToOk >= okToConnect / 2) gaps.push(authToOk);
-    return { ms: Math.round(gaps.reduce((a, b) => a + b, 0) / gaps.length), kind: 'measured' };
-  }
-  const bounds = [obs.firstAnswerSinceLastInvitationMs ?? 0, authToOk ?? 0];
-  const bound = Math.max(...bounds);
-  return bound >= lateMs ? { ms: Math.round(bound), kind: 'at-least' } : undefined;
 }
 
 async function uploadOnce(
