@@ -178,4 +178,19 @@ describe("probeDevice(): a device on another port is not offline (the fleet's pr
       await dev.close();
     }
   });
+
+  it('a port that refuses at first is asked again: a device that starts ArduinoOTA later is online', async () => {
+    const pending = probeDevice({ host: '127.0.147.7', port: 3232, timeoutMs: 3000, timeScale: SCALE });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const dev = await startDevice({ core: 'esp32', address: '127.0.147.7', timeScale: SCALE });
+    try {
+      const r = await pending;
+      assert.equal(r.online, true);
+      assert.equal(r.answer, 'ok');
+      assert.ok(r.sent >= 2, `sent ${r.sent}`);
+      assert.equal(r.refused, undefined);
+    } finally {
+      await dev.close();
+    }
+  });
 });

@@ -10,8 +10,9 @@
  * WAITAUTH receives also returns it to idle, so it ends idle whatever the count (docs/fleet.md).
  *
  * The socket is connected, so a port where nothing listens is seen at once (ICMP port
- * unreachable); then the other default ports are asked, and a device that answers there is
- * reported `answersOn` that port — a wrong port, not an offline device.
+ * unreachable); then the other default ports are asked (and the port given again, for the rest of
+ * the wait: a device still booting refuses until ArduinoOTA.begin()), and a device that answers
+ * on another port is reported `answersOn` that port — a wrong port, not an offline device.
  */
 import { sleep, throwIfAborted } from '../../../core/abort.ts';
 import { DEFAULT_PORT } from '../wire/index.ts';
@@ -23,6 +24,8 @@ export type { ProbeDeviceOptions, ProbeOutcome } from './probe-types.ts';
 
 /** Sends of the probe invitation within the timeout. */
 const PROBE_SENDS = 3;
+/** The ports asked when nothing listens on the one given. */
+const DEFAULTS = [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266];
 
 function sourceOf(port: number): PortCheck['source'] {
   if (port === DEFAULT_PORT.esp32) return 'esp32-default';
@@ -54,27 +57,33 @@ export async function probeDevice(options: ProbeDeviceOptions): Promise<ProbeOut
       core: { core: 'unknown', evidence: ['no route to the device'] },
     };
   try {
-    const states = await askPorts(
-      ctx,
-      [{ port: options.port, source: 'given' }],
-      options.timeoutMs,
-      0,
-      signal,
-      PROBE_SENDS,
-    );
-    const asked = states[0] as AskState;
+    const given = { port: options.port, source: 'given' as const };
+    const first = await askPorts(ctx, [given], options.timeoutMs, 0, signal, { sends: PROBE_SENDS });
+    let asked = first[0] as AskState;
+    const states: AskState[] = [];
     let elsewhere: AskState | undefined;
-    if (asked.check.outcome === 'refused' && options.alternatives !== false) {
-      const more = [...(options.alternatives ?? [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266])]
+    if (asked.check.outcome === 'refused') {
+      // Nothing listens there (now): ask the other ports, and keep asking this one for the rest of
+      // the wait (a device still booting refuses until its sketch calls ArduinoOTA.begin()).
+      const more = (options.alternatives === false ? [] : [...(options.alternatives ?? DEFAULTS)])
         .filter((p, i, all) => p !== options.port && all.indexOf(p) === i)
         .map((port) => ({ port, source: sourceOf(port) }));
-      if (more.length > 0) {
-        const left = Math.max(1, options.timeoutMs - asked.check.waitedMs);
-        const others = await askPorts(ctx, more, left, 0, signal, PROBE_SENDS);
-        states.push(...others);
-        elsewhere = others.find((s) => s.check.outcome === 'answered' && s.check.reply !== 'other');
-      }
-    }
+      const left = Math.max(1, options.timeoutMs - asked.check.waitedMs);
+      const again = await askPorts(ctx, [given, ...more], left, 0, signal, {
+        sends: Math.max(1, PROBE_SENDS - asked.check.sent),
+        retryRefused: true,
+      });
+      const retried = again[0] as AskState;
+      retried.check.sent += asked.check.sent;
+      // Times from the first invitation to this port.
+      if (retried.check.outcome === 'answered' && retried.answerAt !== undefined)
+        retried.check.latencyMs = Math.round(retried.answerAt - asked.firstSentAt);
+      else retried.check.latencyMs = asked.check.latencyMs ?? 0;
+      retried.check.waitedMs += asked.check.waitedMs;
+      asked = retried;
+      states.push(...again);
+      elsewhere = again.slice(1).find((s) => s.check.outcome === 'answered' && s.check.reply !== 'other');
+    } else states.push(asked);
     await sendIdle(states);
     if (states.some((s) => s.check.reply === 'auth')) await sleep(Math.max(5, 20 * scale), signal);
     await settleAfter(states, scale, signal);
@@ -128,10 +137,6 @@ export async function waitUntilBack(
       alternatives: false,
       timeoutMs: Math.max(1, Math.min(options.probeTimeoutMs, left)),
     });
-    if (r.online) {
-      return Math.round(performance.now() - started);
-    }
-    // A refused port answers at once: do not spin while the device reboots.
-    if (r.refused) await sleep(Math.max(1, Math.min(options.probeTimeoutMs, left) / 4), options.signal);
+    if (r.online) return Math.round(performance.now() - started);
   }
 }

@@ -224,8 +224,8 @@ export interface AskState {
 
 /**
  * Send one probe invitation to each port at once and wait for each port's first answer or
- * refusal (re-sent up to `sends` times in all while silent). Once one port answered, the others get
- * `graceMs` more. Ports that end silent keep their
+ * refusal (re-sent up to `repeat.sends` times in all while it has not answered). Once one port
+ * answered, the others get `graceMs` more. Ports that end silent keep their
  * session open (the caller sends the idle datagram at the end).
  */
 export async function askPorts(
@@ -234,8 +234,14 @@ export async function askPorts(
   waitMs: number,
   graceMs: number,
   signal: AbortSignal | undefined,
-  sends = 1,
+  repeat: {
+    /** Invitations per port in all, evenly within `waitMs`, while it has not answered. Default 1. */
+    sends?: number;
+    /** Keep asking a port that refused (a device still booting refuses until ArduinoOTA.begin()). */
+    retryRefused?: boolean;
+  } = {},
 ): Promise<AskState[]> {
+  const sends = repeat.sends ?? 1;
   const states: AskState[] = [];
   for (const p of ports) {
     const session = await ctx.session(p.port);
@@ -254,7 +260,8 @@ export async function askPorts(
       for (;;) {
         const left = deadline - ctx.now();
         if (left <= 0) break;
-        // A silent port gets the invitation again (at most `sends` in all): a datagram may be lost.
+        // A port that has not answered gets the invitation again (at most `sends` in all): a datagram
+        // may be lost.
         if (st.check.sent < sends && ctx.now() - st.firstSentAt >= resendGap * st.check.sent) {
           st.session.send(ctx.invitation);
           st.check.sent++;
@@ -262,8 +269,9 @@ export async function askPorts(
         const ev = await st.session.next(Math.min(left, 50), signal);
         if (ev === undefined) continue;
         if (ev.kind === 'refused') {
+          if (st.check.outcome !== 'refused') st.check.latencyMs = Math.round(ev.at - st.firstSentAt);
           st.check.outcome = 'refused';
-          st.check.latencyMs = Math.round(ev.at - st.firstSentAt);
+          if (repeat.retryRefused === true) continue;
           break;
         }
         st.check.outcome = 'answered';
