@@ -55,16 +55,10 @@ export interface MdnsSeen {
 }
 
 /** One advertisement a browse returned (discovery's `DiscoveredDevice` has this shape). */
-export interface AdvertisedService {
-  name: string;
-  host: string;
-  addresses: readonly string[];
-  port: number;
-  board?: string;
-  authUpload?: boolean;
-  txt: Readonly<Record<string, string>>;
-  core?: string;
-}
+export type AdvertisedService = Readonly<Omit<MdnsSeen, 'addresses' | 'txt'>> & {
+  readonly addresses: readonly string[];
+  readonly txt: Readonly<Record<string, string>>;
+};
 
 /**
  * Browse mDNS for ArduinoOTA advertisements for `timeoutMs`. The probe imports no discovery: its
