@@ -29,8 +29,8 @@ export type { ProbeOptions, ProbeResult } from './probe-types.ts';
 
 /**
  * Probe a device. Without `port` it asks 3232, 8266 and the port advertised over mDNS. Resolves
- * with what it found (also when nothing answered); throws HOST_NOT_FOUND, NETWORK_ERROR or
- * INTERRUPTED only.
+ * with what it found (also when nothing answered); throws HOST_NOT_FOUND, NETWORK_ERROR,
+ * BAD_ARGUMENT (a bad port; `mdns` without `browse`) or INTERRUPTED only.
  */
 export async function probe(host: string, options?: ProbeOptions): Promise<ProbeResult>;
 export async function probe(options: ProbeOptions & { host: string }): Promise<ProbeResult>;
