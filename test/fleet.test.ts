@@ -408,3 +408,25 @@ test('an abort stops the rollout: running devices and the rest are aborted', asy
   assert.equal(summary.aborted, 4);
   for (const r of summary.results) assert.equal(r.code, 'INTERRUPTED');
 });
+
+test('a device that answers on another port than the one given is updated, with the WRONG_PORT fix (not skipped as offline)', async (t) => {
+  // An ESP32 listens on 3232; the devices file says 8266: the probe's ICMP refusal on 8266 and the
+  // answer on 3232 keep it in the rollout, and the upload's own fallback names the fix.
+  const fleet = await fleetOf(t, [
+    { core: 'esp32', address: '127.0.171.1', port: 3232, timeScale: TIME_SCALE },
+  ]);
+  const dev = fleet.devices[0] as EmulatedDevice;
+  const events: FleetEvent[] = [];
+  const summary = await uploadFleet({
+    targets: [{ name: 'w0', host: dev.address, port: 8266 }],
+    image: IMAGE,
+    timeScale: UPLOADER_SCALE,
+    onEvent: (e) => events.push(e),
+  });
+  assert.deepEqual(summary.devices.ok, ['w0']);
+  assert.equal(dev.counters.updatesCompleted, 1);
+  assert.ok(
+    events.some((e) => e.type === 'warning' && e.code === 'WRONG_PORT' && /3232/.test(e.message)),
+    JSON.stringify(events.filter((e) => e.type === 'warning')),
+  );
+});

@@ -56,7 +56,7 @@ const EXPECTED_VIOLATIONS: readonly string[] = [
   'src/protocols/arduino-ota/host/wrong-port.ts → src/upload/image.ts (protocols/arduino-ota/host may not import upload)',
   // S5 (upload, fleet): the front and the fleet call ArduinoOTA directly; the host and the diagnosis
   // rules use the front's option and observation types.
-  'src/fleet/fleet.ts → src/protocols/arduino-ota/host/fleet-probe.ts (fleet may not import protocols/arduino-ota/host)',
+  'src/fleet/fleet.ts → src/protocols/arduino-ota/host/probe-device.ts (fleet may not import protocols/arduino-ota/host)',
   'src/fleet/preflight.ts → src/protocols/arduino-ota/wire/index.ts (fleet may not import protocols/arduino-ota/wire)',
   'src/protocols/arduino-ota/diagnose/facts.ts → src/upload/index.ts (protocols/arduino-ota/diagnose may not import upload)',
   'src/protocols/arduino-ota/host/handshake.ts → src/upload/types.ts (protocols/arduino-ota/host may not import upload)',

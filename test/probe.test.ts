@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadDoctorProbe, probe, toDoctorProbeResult } from '../src/diagnosis/index.ts';
-import { createMdnsBus } from '../src/discovery/index.ts';
+import { createMdnsBus, discoverAll } from '../src/discovery/index.ts';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 import { md5hex } from '../src/protocols/arduino-ota/wire/index.ts';
@@ -300,7 +300,8 @@ describe('probe()', { concurrency: true }, () => {
         const r = await probe(dev.address, {
           timeScale: SCALE,
           loop: false,
-          mdns: { transport: bus.transport('127.0.0.1'), timeoutMs: 600 },
+          mdns: { timeoutMs: 600 },
+          browse: (o) => discoverAll({ ...o, transport: bus.transport('127.0.0.1') }),
         });
         assert.equal(r.answered, true);
         assert.equal(r.port, 4321);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
 import { type Diagnosis, diagnoseUpload } from '../diagnosis/index.ts';
+import { discoverAll } from '../discovery/index.ts';
 import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../fleet/fleet.ts';
 import {
   builtinPartitionTable,
@@ -229,9 +230,12 @@ export function defaultLibrary(): DashboardLibrary {
   return {
     inspect: (bytes) => inspectFirmware(bytes),
     fit: fitFirmware,
-    fleet: uploadFleet,
+    fleet: (options) => uploadFleet({ browse: discoverAll, ...options }),
     diagnose: async (observation, error) => {
-      const d = await diagnoseUpload(error, observation === undefined ? {} : { observation });
+      const d = await diagnoseUpload(error, {
+        ...(observation === undefined ? {} : { observation }),
+        browse: discoverAll,
+      });
       return d.causes.length === 0 ? null : { summary: d.summary, causes: d.causes };
     },
     probe: async (host, port, timeoutMs, signal) => {

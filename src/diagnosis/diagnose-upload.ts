@@ -1,13 +1,15 @@
 /**
  * `diagnoseUpload()`: the one diagnosis of a failed upload, the same in the CLI, the fleet and the
- * dashboard. When no invitation was answered it first runs the active follow-up (probe.ts: the
- * port given, 3232, 8266, the mDNS port, ICMP and a TCP check) and then `diagnose()`.
+ * dashboard. When no invitation was answered it first runs the active follow-up (the port given,
+ * 3232, 8266, the mDNS port, ICMP and a TCP check) and then `diagnose()`.
  */
 
-import { observationOf } from '../protocols/arduino-ota/diagnose/facts.ts';
-import { followUp } from '../protocols/arduino-ota/host/probe.ts';
+import { observationOf } from '../protocols/arduino-ota/host/observation-of.ts';
+import { followUp } from '../protocols/arduino-ota/host/probe-follow-up.ts';
+import type { FollowUpResult, MdnsBrowse } from '../protocols/arduino-ota/host/probe-types.ts';
 import type { UploadObservation } from '../upload/index.ts';
-import { type Diagnosis, diagnose, needsFollowUp } from './diagnose.ts';
+import { diagnose, needsFollowUp } from './diagnose.ts';
+import type { Diagnosis } from './types.ts';
 
 /** How long the follow-up waits for an answer (× time scale): a loop() period of 30 s plus margin. */
 export const FOLLOW_UP_WAIT_MS = 35_000;
@@ -17,6 +19,11 @@ export interface DiagnoseUploadOptions {
   observation?: UploadObservation;
   /** Skip the follow-up (no packets are sent): the diagnosis from the observation alone. */
   followUp?: boolean;
+  /**
+   * How to browse mDNS for the device's advertised port during the follow-up (not for loopback
+   * devices). The composition root passes discovery's `discoverAll`; without it, no mDNS.
+   */
+  browse?: MdnsBrowse;
   /** Told what the follow-up does and how long it may wait, before it starts. */
   onNote?: (text: string) => void;
   signal?: AbortSignal;
@@ -27,7 +34,7 @@ export async function diagnoseUpload(
   options: DiagnoseUploadOptions = {},
 ): Promise<Diagnosis> {
   const observation = options.observation ?? observationOf(error);
-  let result: Awaited<ReturnType<typeof followUp>> | undefined;
+  let result: FollowUpResult | undefined;
   if (
     options.followUp !== false &&
     observation &&
@@ -36,14 +43,15 @@ export async function diagnoseUpload(
   ) {
     const address = observation.target.address ?? '';
     const loopback = address.startsWith('127.') || address === '::1';
+    const mdns = !loopback && options.browse !== undefined;
     const waitMs = Math.round(FOLLOW_UP_WAIT_MS * observation.options.timeScale);
     options.onNote?.(
-      `No answer on port ${observation.target.port}: asking ${address} on ports 3232 and 8266${loopback ? '' : ' and the port it advertises over mDNS'}, waiting up to ${(waitMs / 1000).toFixed(1)} s (a loop() with delay(30000) answers that late)…`,
+      `No answer on port ${observation.target.port}: asking ${address} on ports 3232 and 8266${mdns ? ' and the port it advertises over mDNS' : ''}, waiting up to ${(waitMs / 1000).toFixed(1)} s (a loop() with delay(30000) answers that late)…`,
     );
     try {
       result = await followUp(observation, {
         waitMs,
-        mdns: !loopback,
+        ...(mdns && options.browse ? { mdns: true, browse: options.browse } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch {

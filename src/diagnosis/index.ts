@@ -1,4 +1,7 @@
-/** airflash diagnosis: why an upload failed (`diagnose`), what a device runs (`probe`), and `doctor`. */
+/**
+ * airflash diagnosis: why an upload failed (`diagnose`, `diagnoseUpload`: the one `Diagnosis`),
+ * what a device runs (`probe`, `detectCore`), and — until doctor gets its own entry — `doctor`.
+ */
 
 export {
   type DoctorEnvSummary,
@@ -12,27 +15,24 @@ export {
 } from '../doctor/doctor.ts';
 export { type PlatformioConfig, parsePlatformioIni } from '../doctor/platformio-ini.ts';
 export { loadDoctorProbe, toDoctorProbeResult } from '../doctor/probe.ts';
-export {
-  type FollowUpOptions,
-  followUp,
-  type MdnsChoice,
-  type ProbeLoop,
-  type ProbeOptions,
-  type ProbeResult,
-  probe,
-} from '../protocols/arduino-ota/host/probe.ts';
-export {
-  type DiagnoseOptions,
-  type Diagnosis,
-  type DiagnosisCause,
-  diagnose,
-  type FollowUpResult,
-  firewallCommands,
-  type Likelihood,
-  type MdnsSeen,
-  needsFollowUp,
-  type PortCheck,
-  renderDiagnosis,
-  type TcpCheck,
-} from './diagnose.ts';
+export { firewallCommands } from '../protocols/arduino-ota/diagnose/connect.ts';
+export { probe } from '../protocols/arduino-ota/host/probe.ts';
+export { detectCore } from '../protocols/arduino-ota/host/probe-core.ts';
+export { type FollowUpOptions, followUp } from '../protocols/arduino-ota/host/probe-follow-up.ts';
+export type {
+  AdvertisedService,
+  CoreClues,
+  CoreDetection,
+  FollowUpResult,
+  MdnsBrowse,
+  MdnsChoice,
+  MdnsSeen,
+  PortCheck,
+  ProbeLoop,
+  ProbeOptions,
+  ProbeResult,
+  TcpCheck,
+} from '../protocols/arduino-ota/host/probe-types.ts';
+export { type DiagnoseOptions, diagnose, needsFollowUp, renderDiagnosis } from './diagnose.ts';
 export { type DiagnoseUploadOptions, diagnoseUpload, FOLLOW_UP_WAIT_MS } from './diagnose-upload.ts';
+export type { CauseCandidate, Diagnosis, DiagnosisCause, Likelihood, ProtocolRules } from './types.ts';

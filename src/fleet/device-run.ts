@@ -6,7 +6,7 @@
 
 import { abortError, sleep } from '../core/abort.ts';
 import { AirflashError, toAirflashError } from '../core/errors.ts';
-import { diagnoseUpload } from '../diagnosis/diagnose-upload.ts';
+import { type DiagnoseUploadOptions, diagnoseUpload } from '../diagnosis/diagnose-upload.ts';
 import { parseTarget, pickProtocol } from '../protocols/registry.ts';
 import { isUploadError } from '../protocols/upload-error.ts';
 import type { UploadOptions } from '../upload/types.ts';
@@ -109,6 +109,14 @@ export async function refusedResult(slot: Slot, error: AirflashError): Promise<D
   };
 }
 
+/** The follow-up of a failed device: the fleet's mDNS browse (if any) and its signal. */
+function followUpOptions(options: FleetOptions, signal: AbortSignal | undefined): DiagnoseUploadOptions {
+  return {
+    ...(options.browse === undefined ? {} : { browse: options.browse }),
+    ...(signal === undefined ? {} : { signal }),
+  };
+}
+
 export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult> {
   const { options, image, emit, scale, scaled, retries, backoffMs, probeTimeoutMs, canaryTimeoutMs, signal } =
     run;
@@ -146,7 +154,7 @@ export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult
         status: 'failed',
         code: e.code,
         message: e.message,
-        diagnosis: await diagnoseUpload(e),
+        diagnosis: await diagnoseUpload(e, followUpOptions(options, signal)),
         seconds: seconds(),
         bytes: 0,
         attempts: 0,
@@ -284,7 +292,7 @@ export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult
   const e = lastError as AirflashError;
   const observation = isUploadError(e) ? e.observation : undefined;
   // diagnoseUpload reads the ArduinoOTA observation off the UploadError itself.
-  const diagnosis = await diagnoseUpload(e);
+  const diagnosis = await diagnoseUpload(e, followUpOptions(options, signal));
   return {
     ok: false,
     status: 'failed',

@@ -31,7 +31,7 @@ export {
   type ProbeOutcome,
   probeDevice,
   waitUntilBack,
-} from '../protocols/arduino-ota/host/fleet-probe.ts';
+} from '../protocols/arduino-ota/host/probe-device.ts';
 export { FLEET_DEFAULTS, isTransientFailure } from './device-run.ts';
 export type * from './types.ts';
 

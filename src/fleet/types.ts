@@ -1,5 +1,5 @@
 import type { AirflashError } from '../core/errors.ts';
-import type { Diagnosis } from '../diagnosis/diagnose.ts';
+import type { Diagnosis, MdnsBrowse } from '../diagnosis/index.ts';
 import type { PartitionTable } from '../formats/index.ts';
 import type { UploadOptions, UploadPhase } from '../upload/types.ts';
 
@@ -77,6 +77,8 @@ export interface FleetOptions {
   timeScale?: number;
   /** Options passed to every upload. */
   upload?: FleetUploadOptions;
+  /** How the follow-up of a failed device browses mDNS (discovery's `discoverAll`); without it, no mDNS. */
+  browse?: MdnsBrowse;
   onEvent?: (event: FleetEvent) => void;
   signal?: AbortSignal;
 }

@@ -7,6 +7,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../core/errors.ts';
+import type { MdnsBrowse } from '../../diagnosis/index.ts';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
 import {
   type FleetEvent,
@@ -714,7 +715,8 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
     renderer.event({ type: 'warning', device: null, code: 'DEVICES_FILE', message });
   let summary: FleetSummary;
   try {
-    summary = await uploadFleet({ ...options, onEvent: (e) => renderer.event(e) });
+    const browse: MdnsBrowse = async (o) => (await import('../../discovery/index.ts')).discoverAll(o);
+    summary = await uploadFleet({ browse, ...options, onEvent: (e) => renderer.event(e) });
   } catch (error) {
     return fail(error);
   }

@@ -1,6 +1,6 @@
 import type { AirflashError } from '../../core/errors.ts';
-import type { Diagnosis } from '../../diagnosis/diagnose.ts';
 import { diagnoseUpload } from '../../diagnosis/diagnose-upload.ts';
+import type { Diagnosis } from '../../diagnosis/index.ts';
 
 export { renderDiagnosis } from '../../diagnosis/diagnose.ts';
 
@@ -12,5 +12,8 @@ export async function diagnosisFor(
   error: AirflashError,
   options: { signal?: AbortSignal; onNote?: (text: string) => void } = {},
 ): Promise<DiagnosisView | null> {
-  return diagnoseUpload(error, options);
+  return diagnoseUpload(error, {
+    ...options,
+    browse: async (o) => (await import('../../discovery/index.ts')).discoverAll(o),
+  });
 }

@@ -11,8 +11,8 @@ import { resolveTimeouts } from '../../upload/defaults.ts';
 import type { UploadObservation } from '../../upload/types.ts';
 import type { OtaProtocol, Target } from '../types.ts';
 import { uploadOnce } from './host/attempt.ts';
-import { probeDevice, waitUntilBack } from './host/fleet-probe.ts';
 import { ArduinoOtaJournal, type InternalUploadOptions } from './host/journal.ts';
+import { probeDevice, waitUntilBack } from './host/probe-device.ts';
 import { withPortFallback } from './host/wrong-port.ts';
 import { DEFAULT_PORT } from './wire/index.ts';
 
@@ -27,8 +27,12 @@ export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> =
 
   async probe(target, options) {
     const r = await probeDevice({ ...options, host: target.host, port: target.port });
+    // Nothing listened on the port asked but the device answered on another (a wrong port): online,
+    // and the upload's own wrong-port fallback names the fix (WRONG_PORT).
+    const other = r.online ? undefined : r.answersOn;
     return {
-      online: r.online,
+      online: r.online || other !== undefined,
+      ...(other === undefined ? {} : { answeredPort: other.port }),
       ...(r.answer === undefined ? {} : { authRequired: r.answer === 'auth' }),
       ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
     };

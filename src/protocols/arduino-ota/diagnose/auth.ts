@@ -1,5 +1,7 @@
 /** Causes for a refused or unanswered authentication. */
-import { at, type Facts, quote, type Scored, schemeText, secs } from './facts.ts';
+import { at, quote, schemeText, secs } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Scored } from './types.ts';
 
 function triesEvidence(f: Facts): string[] {
   const a = f.o?.auth;

@@ -1,5 +1,7 @@
 /** Causes for "the device said OK but never connected back". */
-import { at, bytes, type Facts, isLoopbackAddress, type Scored, sameSubnet24, secs } from './facts.ts';
+import { at, bytes, isLoopbackAddress, sameSubnet24, secs } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Scored } from './types.ts';
 
 /** The default 4 MB scheme's app slots (0x140000): the size most ESP32 sketches get. */
 const DEFAULT_SLOT = 0x140000;

@@ -1,6 +1,8 @@
 /** The device's own error texts (Updater, protocol.md §4.6) mapped to causes and advice. */
 import { lookupDeviceError } from '../wire/index.ts';
-import { at, bytes, type Facts, quote, type Scored } from './facts.ts';
+import { at, bytes, quote } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Scored } from './types.ts';
 
 function whereEvidence(f: Facts, text: string): string[] {
   const o = f.o;

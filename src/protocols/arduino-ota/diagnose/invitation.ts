@@ -1,5 +1,8 @@
 /** Causes for an invitation that got no answer, a late answer, or an answer that is not ArduinoOTA. */
-import { at, type Facts, followUpEvidence, invitationEvidence, quote, type Scored, secs } from './facts.ts';
+import { loopEstimate as estimateLoop, type LoopPeriod } from '../host/loop-period.ts';
+import { at, followUpEvidence, invitationEvidence, quote, secs } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Scored } from './types.ts';
 
 const HANDLE_SNIPPET =
   'in loop(), replace a long delay(N) by: for (uint32_t t0 = millis(); millis() - t0 < N;) { ArduinoOTA.handle(); delay(10); }';
@@ -8,36 +11,9 @@ function uploadCmd(f: Facts, port: number): string {
   return `airflash upload -i ${f.host} -p ${port} -f FIRMWARE.bin`;
 }
 
-/** The loop-period estimate from what was seen, ms, and how it was seen. */
-export function loopEstimate(
-  f: Facts,
-): { ms: number; how: string; kind: 'measured' | 'at-least' } | undefined {
-  const o = f.o;
-  if (!o) return undefined;
-  if (o.loopPeriodMs !== undefined)
-    return {
-      ms: o.loopPeriodMs,
-      kind: o.loopPeriodKind ?? 'measured',
-      how: o.loopPeriodEvidence?.join('; ') ?? 'from the answer times',
-    };
-  if (o.loopGapsMs.length > 0) {
-    const sorted = [...o.loopGapsMs].sort((a, b) => a - b);
-    const mid = sorted[Math.floor(sorted.length / 2)] as number;
-    if (mid >= f.lateMs)
-      return {
-        ms: mid,
-        kind: 'measured',
-        how: o.loopPeriodEvidence?.join('; ') ?? 'gaps between handle() calls',
-      };
-  }
-  const since = o.firstAnswerSinceLastInvitationMs ?? o.firstAnswerLatencyMs;
-  if (since !== undefined && since >= f.lateMs)
-    return {
-      ms: since,
-      kind: 'at-least',
-      how: 'the first answer came that long after the invitation before it',
-    };
-  return undefined;
+/** The loop period from what the upload saw (the one estimate, loop-period.ts), when it shows a slow loop. */
+export function loopEstimate(f: Facts): LoopPeriod | undefined {
+  return f.o ? estimateLoop(f.o, f.lateMs) : undefined;
 }
 
 /** No datagram at all from the device to any invitation. */

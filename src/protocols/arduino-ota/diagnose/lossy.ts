@@ -1,5 +1,7 @@
 /** The lossy-link cause: the device answers, but some datagrams (either way) do not arrive. */
-import { type Facts, type Scored, secs } from './facts.ts';
+import { secs } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Scored } from './types.ts';
 
 /**
  * Evidence of loss: answers that arrive for some invitations and not for others (the latest

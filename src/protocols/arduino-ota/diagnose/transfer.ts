@@ -1,5 +1,7 @@
 /** Causes for a transfer that stalled, was cut, or never got its final OK. */
-import { at, type Facts, type Scored, secs } from './facts.ts';
+import { at, secs } from './evidence.ts';
+import type { Facts } from './facts.ts';
+import type { Scored } from './types.ts';
 
 function progressEvidence(f: Facts): string[] {
   const o = f.o;

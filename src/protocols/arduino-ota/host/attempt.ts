@@ -13,38 +13,13 @@ import type { DatagramSocket, Stream, StreamListener, Transport } from '../../..
 import type { Timeouts } from '../../../upload/defaults.ts';
 import { lockDevice, markUpdated, sinceUpdated } from '../../../upload/host-lock.ts';
 import type { PreparedImage } from '../../../upload/image.ts';
-import type { UploadObservation, UploadOptions, UploadResult } from '../../../upload/types.ts';
+import type { UploadOptions, UploadResult } from '../../../upload/types.ts';
 import { formatInvitation } from '../wire/index.ts';
 import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
+import { loopEstimate } from './loop-period.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 import { transfer } from './transfer.ts';
 import { UdpIntake } from './udp-intake.ts';
-
-/**
- * The loop period, from what was seen. ESP32 answers, connects and reads the auth line each in its
- * own handle() call, so a long OK → connect gap measures the period (with the auth line → OK gap).
- * ESP8266 connects in the same handle() call that sends OK, so only a lower bound is seen there
- * (a late answer).
- */
-export function loopEstimate(
-  obs: UploadObservation,
-  thresholdMs: number,
-  lateMs: number = thresholdMs,
-): { ms: number; kind: 'measured' | 'at-least' } | undefined {
-  const okAt = obs.okAt;
-  const connectedAt = obs.connect?.connectedAt;
-  const okToConnect = okAt !== undefined && connectedAt !== undefined ? connectedAt - okAt : undefined;
-  const lastTry = obs.auth?.tries.findLast((tr) => tr.outcome === 'ok');
-  const authToOk = lastTry?.answeredAt !== undefined ? lastTry.answeredAt - lastTry.sentAt : undefined;
-  if (okToConnect !== undefined && okToConnect >= thresholdMs) {
-    const gaps = [okToConnect];
-    if (authToOk !== undefined && authToOk >= okToConnect / 2) gaps.push(authToOk);
-    return { ms: Math.round(gaps.reduce((a, b) => a + b, 0) / gaps.length), kind: 'measured' };
-  }
-  const bounds = [obs.firstAnswerSinceLastInvitationMs ?? 0, authToOk ?? 0];
-  const bound = Math.max(...bounds);
-  return bound >= lateMs ? { ms: Math.round(bound), kind: 'at-least' } : undefined;
-}
 
 /**
  * One upload attempt over a transport: listen for the connect-back, open the invitation sockets,

@@ -5,8 +5,8 @@
  */
 
 import { sleep } from '../../../core/abort.ts';
-import type { PortCheck } from '../diagnose/types.ts';
 import { RESET_DATAGRAM } from './handshake.ts';
+import type { PortCheck, ProbeLoop } from './probe-types.ts';
 
 /**
  * The longest round trip taken as "network", ms (a LAN, or a VPN to one, answers well within
@@ -14,20 +14,6 @@ import { RESET_DATAGRAM } from './handshake.ts';
  * Scaled with the probe's timeScale, like its other waits (emulated devices).
  */
 const MAX_RTT_MS = 250;
-
-export interface ProbeLoop {
-  /**
-   * measured: periodMs is the time between two handle() calls; fast: answers come at once
-   * (handle() runs continuously, or an ESP8266 answered from its network callback);
-   * not-visible: the device answers outside loop() (ESP8266 with a password); skipped / none.
-   */
-  kind: 'measured' | 'fast' | 'not-visible' | 'skipped' | 'none';
-  periodMs?: number;
-  /** Gaps between consecutive answers, ms, and what one gap spans. */
-  gapsMs: number[];
-  handleCallsPerGap?: number;
-  why: string;
-}
 
 /** An answer (or an ICMP refusal) on one port, `at` ms after the probe started. */
 export type LoopEvent = { kind: 'msg'; text: string; at: number } | { kind: 'refused'; at: number };
