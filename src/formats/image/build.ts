@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AirflashError } from '../../core/errors.ts';
+import { prng } from '../../core/prng.ts';
 import { crc32Mpeg2 } from '../crc.ts';
 import { blankOtadata } from '../otadata.ts';
 import { encodePartitionTable } from '../partitions/binary.ts';
@@ -71,18 +72,6 @@ export interface SegmentSpec {
 
 function badOption(message: string): AirflashError {
   return new AirflashError('BAD_ARGUMENT', message);
-}
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 function fillRandom(out: Uint8Array, start: number, length: number, next: () => number): void {
