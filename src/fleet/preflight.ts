@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { throwIfAborted } from '../core/abort.ts';
 import { AirflashError } from '../core/errors.ts';
+import { defaultPort as familyDefaultPort, sendsSignedImage } from '../devices/family.ts';
 import {
   builtinPartitionTable,
   builtinSchemeFlashSize,
@@ -15,7 +16,6 @@ import {
   type PreflightTarget,
   preflight,
 } from '../formats/index.ts';
-import { DEFAULT_PORT } from '../protocols/arduino-ota/wire/index.ts';
 import { loadPartitions } from '../upload/preflight.ts';
 import type { FleetTarget } from './types.ts';
 
@@ -62,14 +62,12 @@ export async function loadFleetImage(image: string | Uint8Array, signal?: AbortS
 
 /** Whether the uploader would send FILE.signed to this device (as ESP8266 espota does). */
 export function usesSigned(target: FleetTarget, signedOption: boolean | 'auto' | undefined): boolean {
-  if (signedOption === true) return true;
-  if (signedOption === false) return false;
-  return target.port === DEFAULT_PORT.esp8266 || target.core === 'esp8266' || /8266/.test(target.chip ?? '');
+  return sendsSignedImage(signedOption, target);
 }
 
 /** The device's default port: 8266 for ESP8266 devices, else 3232. */
 export function defaultPort(target: FleetTarget): number {
-  return target.core === 'esp8266' || target.chip === 'esp8266' ? DEFAULT_PORT.esp8266 : DEFAULT_PORT.esp32;
+  return familyDefaultPort(target);
 }
 
 export interface FleetPreflight {

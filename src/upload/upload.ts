@@ -2,7 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { abortError, sleep, throwIfAborted } from '../core/abort.ts';
 import { AirflashError, type ErrorCode, toAirflashError } from '../core/errors.ts';
-import { imageFamily } from '../devices/ports.ts';
+import { DEFAULT_PORT, imageFamily, sendsSignedImage } from '../devices/family.ts';
 import {
   type HandshakeEvent,
   HandshakeState,
@@ -15,7 +15,7 @@ import { attemptSummary, noteSameOffset } from '../protocols/arduino-ota/host/sa
 import { transfer } from '../protocols/arduino-ota/host/transfer.ts';
 import { UdpIntake } from '../protocols/arduino-ota/host/udp-intake.ts';
 import { withPortFallback } from '../protocols/arduino-ota/host/wrong-port.ts';
-import { COMMAND, DEFAULT_PORT, formatInvitation } from '../protocols/arduino-ota/wire/index.ts';
+import { COMMAND, formatInvitation } from '../protocols/arduino-ota/wire/index.ts';
 import { Inbox } from '../transport/inbox.ts';
 import {
   isLoopback,
@@ -166,10 +166,7 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
     rec.log(`target ${o.host} → ${target.address}:${rec.obs.target.port}`);
     rec.setPhase('prepare');
     const port = o.port ?? DEFAULT_PORT.esp32;
-    const useSigned =
-      o.signed === true ||
-      ((o.signed === undefined || o.signed === 'auto') &&
-        (port === DEFAULT_PORT.esp8266 || /8266/.test(o.context?.chip ?? o.context?.core ?? '')));
+    const useSigned = sendsSignedImage(o.signed, { port, chip: o.context?.chip, core: o.context?.core });
     image = await prepareImage({ file: o.file, data: o.data, compress: o.compress, useSigned, signal });
     applyImage(rec.obs, image);
     if (image.signedSubstituted)

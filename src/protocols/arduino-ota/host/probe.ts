@@ -20,12 +20,13 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { sleep, throwIfAborted } from '../../../core/abort.ts';
 import { AirflashError } from '../../../core/errors.ts';
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import { Inbox } from '../../../transport/inbox.ts';
 import { localAddressFor, normaliseAddress, resolveTarget } from '../../../transport/node.ts';
 import type { UploadObservation } from '../../../upload/index.ts';
 import { observationOf } from '../diagnose/facts.ts';
 import type { FollowUpResult, MdnsSeen, PortCheck, TcpCheck } from '../diagnose/types.ts';
-import { asciiText, DEFAULT_PORT, formatInvitation, parseInvitationReply } from '../wire/index.ts';
+import { asciiText, formatInvitation, parseInvitationReply } from '../wire/index.ts';
 import { RESET_DATAGRAM } from './handshake.ts';
 import { type LoopEvent, measureLoop, type ProbeLoop } from './probe-loop.ts';
 
