@@ -8,15 +8,13 @@ import { basename } from 'node:path';
 import { throwIfAborted } from '../core/abort.ts';
 import { AirflashError } from '../core/errors.ts';
 import { defaultPort as familyDefaultPort, sendsSignedImage } from '../devices/family.ts';
+import { resolvePartitions } from '../devices/partitions.ts';
 import {
-  builtinPartitionTable,
-  builtinSchemeFlashSize,
   type PartitionTable,
   type PreflightResult,
   type PreflightTarget,
   preflight,
 } from '../formats/index.ts';
-import { loadPartitions } from '../upload/preflight.ts';
 import type { FleetTarget } from './types.ts';
 
 export interface FleetImage {
@@ -82,17 +80,13 @@ export interface FleetPreflight {
 async function partitionTable(
   spec: string | PartitionTable,
 ): Promise<{ table: PartitionTable; source: string; flashSize?: number }> {
-  if (typeof spec !== 'string') return { table: spec, source: 'the partition table' };
-  const builtin = builtinPartitionTable(spec);
-  if (builtin) {
-    const flash = builtinSchemeFlashSize(spec);
-    return {
-      table: builtin,
-      source: `the "${spec}" scheme`,
-      ...(flash === undefined ? {} : { flashSize: flash }),
-    };
-  }
-  return { table: await loadPartitions(spec), source: basename(spec) };
+  const r = await resolvePartitions(spec);
+  return {
+    table: r.table,
+    source:
+      r.from === 'builtin' ? `the "${r.label}" scheme` : r.from === 'file' ? basename(r.label) : r.label,
+    ...(r.schemeFlash === undefined ? {} : { flashSize: r.schemeFlash }),
+  };
 }
 
 /**

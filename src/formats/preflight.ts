@@ -4,7 +4,7 @@
  * is merely risky. Each refusal is an AirflashError PREFLIGHT_* naming what the file is, what was
  * expected, and what to do. `--force` in the CLI skips it.
  */
-import { chipByName, chipLabel } from './image/chips.ts';
+import { chipByName, chipLabel, ESP8266_MAX_SKETCH } from './image/chips.ts';
 import { type ImageInfo, inspectImage } from './image/inspect.ts';
 import type { ImageSource } from './image/source.ts';
 import { corruptRefusal, fileLabel, inspectOrRefuse, notAppRefusal, refusal } from './image/verdict.ts';
@@ -52,9 +52,6 @@ export interface PreflightResult {
   /** The largest image the target takes, when known. */
   maxSize?: number;
 }
-
-/** ESP8266: the code window limits a sketch to 1 MiB − 4112 bytes on flash ≥ 2 MB (formats.md §6.2). */
-export const ESP8266_MAX_SKETCH = 1_044_464;
 
 const refuse = refusal;
 
