@@ -4,8 +4,7 @@
  *   ESP8266), the signed-image rule;
  * - ports.ts: the wrong-port warning and the ports to try instead;
  * - partition-spec.ts + partitions.ts: the one partition precedence — a table object, then a file
- *   at that path (binary AA 50, else CSV), then a built-in scheme name, else FILE_NOT_FOUND (looks
- *   like a path) / BAD_ARGUMENT (looks like a name);
+ *   at that path (binary AA 50, else CSV), then a built-in scheme name, else FILE_NOT_FOUND;
  * - esp8266-layouts.ts: the ESP8266 flash layouts (boards.txt `eesz`).
  * ESP8266_MAX_SKETCH is defined once in formats/image/chips.ts (an image fact: the code window)
  * and re-exported here. The auth generations (MD5 before arduino-esp32 3.3.1, SHA-256 after) are

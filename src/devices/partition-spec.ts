@@ -8,8 +8,7 @@
  *    else UTF-8 CSV, decided as gen_esp32part decides; an unreadable table is an error, not a
  *    fallback;
  * 3. a built-in scheme name ("default", "min_spiffs", "huge_app.csv", …; case-insensitive);
- * 4. else FILE_NOT_FOUND when the spec looks like a path (it holds / \ or .), BAD_ARGUMENT when
- *    it looks like a name.
+ * 4. else FILE_NOT_FOUND ("neither a file nor a built-in partition scheme"), exit 2.
  *
  * A file first is PlatformIO's rule (the project's partitions file shadows the framework scheme
  * of that name), so `airflash partitions X`, doctor, upload, fleet, emulator and dashboard all
@@ -62,12 +61,7 @@ export function choosePartitions(
       ...(origin === undefined ? {} : { origin }),
     };
   }
-  const looksLikePath = /[/\\.]/.test(spec);
-  throw new AirflashError(
-    looksLikePath ? 'FILE_NOT_FOUND' : 'BAD_ARGUMENT',
-    looksLikePath ? `${spec}: no such file.` : `"${spec}" is neither a file nor a built-in partition scheme.`,
-    {
-      hint: `Built-in schemes: ${BUILTIN_SCHEMES.join(', ')}; or the path of partitions.csv / partitions.bin.`,
-    },
-  );
+  throw new AirflashError('FILE_NOT_FOUND', `"${spec}" is neither a file nor a built-in partition scheme.`, {
+    hint: `Built-in schemes: ${BUILTIN_SCHEMES.join(', ')}; or the path of partitions.csv / partitions.bin.`,
+  });
 }
