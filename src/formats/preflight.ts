@@ -5,8 +5,9 @@
  * expected, and what to do. `--force` in the CLI skips it.
  */
 import { chipByName, chipLabel, ESP8266_MAX_SKETCH } from './image/chips.ts';
-import { type ImageInfo, inspectImage } from './image/inspect.ts';
+import { inspectImage } from './image/inspect.ts';
 import type { ImageSource } from './image/source.ts';
+import type { ImageInfo } from './image/types.ts';
 import { corruptRefusal, fileLabel, inspectOrRefuse, notAppRefusal, refusal } from './image/verdict.ts';
 import { bytesText, fsPartition, kib, otaVerdict } from './partitions/ota.ts';
 import { DATA_SUBTYPE, type PartitionEntry, type PartitionTable } from './partitions/types.ts';
