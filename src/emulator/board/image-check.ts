@@ -1,5 +1,5 @@
 import { isAirflashError } from '../../core/errors.ts';
-import { bytesSource, type EspImage, walkEspImage } from '../../formats/index.ts';
+import { type EspImage, walkEspImage } from '../../formats/index.ts';
 
 /**
  * The checks the ESP32 bootloader and esp_ota_set_boot_partition run on an app image
@@ -25,7 +25,7 @@ export function esp32ImageInfo(bytes: Uint8Array, chipId = 0): Esp32ImageCheck {
   if (segments > MAX_SEGMENTS) return { ok: false, length: 0, reason: `too many segments (${segments})` };
   let image: EspImage;
   try {
-    image = walkEspImage(bytesSource(bytes), 0, 'esp32', []);
+    image = walkEspImage(bytes, 0, 'esp32');
   } catch (error) {
     if (!isAirflashError(error)) throw error;
     // The walk ran past the partition: where it stopped says what esp_image reports.

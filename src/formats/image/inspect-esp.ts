@@ -9,7 +9,7 @@ import {
 } from './chips.ts';
 import { bytesSource, crcMpeg2Of } from './source.ts';
 import type { AppDescriptor, EspImage, ImageInfo, ImageKind, ImageProblem } from './types.ts';
-import { hex, hexBytes, type Reader, walkEspImage, xorRange } from './walk.ts';
+import { hex, hexBytes, type Reader, walkReader, xorRange } from './walk.ts';
 
 function reportIntegrity(image: EspImage, problems: ImageProblem[], what: string): void {
   if (!image.checksum.ok) {
@@ -66,7 +66,7 @@ export function finish(info: Omit<ImageInfo, 'ok'>): ImageInfo {
 
 export function inspectEsp32(r: Reader): ImageInfo {
   const problems: ImageProblem[] = [];
-  const image = walkEspImage(r, 0, 'esp32', problems);
+  const image = walkReader(r, 0, 'esp32', problems);
   const chip = chipById(image.header.extended?.chipId ?? -1) as ChipInfo;
   reportIntegrity(image, problems, `${chip.label} image`);
   const seg0 = image.segments[0];
@@ -126,7 +126,7 @@ export function inspectEsp32(r: Reader): ImageInfo {
 
 export function inspectEsp8266(r: Reader): ImageInfo {
   const problems: ImageProblem[] = [];
-  const first = walkEspImage(r, 0, 'esp8266', problems);
+  const first = walkReader(r, 0, 'esp8266', problems);
   const size = r.size;
   const isSketch =
     first.length <= ESP8266_SKETCH_OFFSET &&
@@ -163,7 +163,7 @@ export function inspectEsp8266(r: Reader): ImageInfo {
   }
   reportIntegrity(first, problems, 'eboot (the bootloader at 0)');
   const appProblems: ImageProblem[] = [];
-  const app = walkEspImage(r, ESP8266_SKETCH_OFFSET, 'esp8266', appProblems);
+  const app = walkReader(r, ESP8266_SKETCH_OFFSET, 'esp8266', appProblems);
   problems.push(...appProblems);
   const seg0 = app.segments[0];
   let lengthWord = 0;

@@ -16,7 +16,7 @@ import {
   IMAGE_MAGIC,
   MAX_SEGMENTS,
 } from './chips.ts';
-import { bytesSource, type ImageSource, sha256Of, xorOf } from './source.ts';
+import { bytesSource, type ImageSource, sha256Of, toSource, xorOf } from './source.ts';
 import type {
   ChecksumInfo,
   EspImage,
@@ -123,7 +123,7 @@ function regionOf(address: number, chip: ChipInfo | undefined, family: 'esp32' |
 const MODE = (m: number): string => FLASH_MODES[m] ?? `unknown (${m})`;
 
 /** Walk one ESP image (ESP32 family with extended header, or ESP8266 V1) starting at `base`. */
-export function walkEspImage(
+export function walkReader(
   r: Reader,
   base: number,
   family: 'esp32' | 'esp8266',
@@ -259,6 +259,20 @@ export function looksEsp32(bytes: Uint8Array): boolean {
 }
 
 /**
+ * Walk the ESP image at `base` of `image` (`family` decides whether the 16-byte extended header is
+ * read). Integrity results are in the returned checksum / sha256; structural notes (segment
+ * length, mapping) are pushed to `problems`. Throws IMAGE_TRUNCATED / IMAGE_INVALID.
+ */
+export function walkEspImage(
+  image: Uint8Array | ImageSource,
+  base: number,
+  family: 'esp32' | 'esp8266',
+  problems: ImageProblem[] = [],
+): EspImage {
+  return walkReader(new Reader(toSource(image)), base, family, problems);
+}
+
+/**
  * Only the header of an image (8 bytes, plus the 16-byte extended header for the ESP32 family):
  * for a quick look at the first bytes of a file. `family` defaults to esptool's guess (ESP32 when
  * byte 23 is 0 or 1 and the chip id is known). Throws IMAGE_TRUNCATED / IMAGE_INVALID.
@@ -273,7 +287,7 @@ export function readImageHeader(bytes: Uint8Array, family?: 'esp32' | 'esp8266')
   head[1] = 0;
   const padded = new Uint8Array(head.length + 16 + 32);
   padded.set(head);
-  const image = walkEspImage(new Reader(bytesSource(padded)), 0, fam, []);
+  const image = walkReader(new Reader(bytesSource(padded)), 0, fam, []);
   if (count > MAX_SEGMENTS) {
     throw invalid(
       `The image declares ${count} segments; at most ${MAX_SEGMENTS} are allowed (byte at 0x1).`,
