@@ -2,6 +2,8 @@
 export * from './crc.ts';
 export * from './flash-size.ts';
 export * from './image/build.ts';
+export { buildEsp8266Sketch, type Esp8266SketchOptions } from './image/build-esp8266.ts';
+export type { FlashModeName, SegmentSpec } from './image/build-write.ts';
 export * from './image/chips.ts';
 export * from './image/inspect.ts';
 export * from './image/sniff.ts';
