@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AirflashError } from '../../core/errors.ts';
+import { hexToBytes } from '../../core/hex.ts';
 import { FLASH_MODES, IMAGE_MAGIC } from './chips.ts';
 
 export type FlashModeName = 'qio' | 'qout' | 'dio' | 'dout';
@@ -66,7 +67,7 @@ export function elfHash(value: Uint8Array | string | undefined, seed: number): U
   }
   if (typeof value === 'string') {
     if (!/^[0-9a-f]{64}$/i.test(value)) throw badOption('elfSha256 must be 64 hex characters.');
-    return new Uint8Array(Buffer.from(value, 'hex'));
+    return hexToBytes(value);
   }
   return new Uint8Array(createHash('sha256').update(`airflash-elf-${seed}`).digest());
 }

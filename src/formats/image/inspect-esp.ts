@@ -1,4 +1,5 @@
 /** The inspector's ESP images: an ESP32-family app or bootloader, an ESP8266 sketch (eboot + app). */
+import { bytesToHex } from '../../core/hex.ts';
 import {
   APP_DESC_MAGIC,
   type ChipInfo,
@@ -9,7 +10,7 @@ import {
 } from './chips.ts';
 import { bytesSource, crcMpeg2Of } from './source.ts';
 import type { AppDescriptor, EspImage, ImageInfo, ImageKind, ImageProblem } from './types.ts';
-import { hex, hexBytes, type Reader, walkReader, xorRange } from './walk.ts';
+import { hex, type Reader, walkReader, xorRange } from './walk.ts';
 
 function reportIntegrity(image: EspImage, problems: ImageProblem[], what: string): void {
   if (!image.checksum.ok) {
@@ -52,7 +53,7 @@ function readAppDesc(r: Reader, at: number): AppDescriptor | undefined {
     time: cString(b, 80, 16),
     date: cString(b, 96, 16),
     idfVersion: cString(b, 112, 32),
-    elfSha256: hexBytes(b.subarray(144, 176)),
+    elfSha256: bytesToHex(b.subarray(144, 176)),
     minEfuseBlkRevFull: v.getUint16(176, true),
     maxEfuseBlkRevFull: v.getUint16(178, true),
     mmuPageSizeLog2: v.getUint8(180),

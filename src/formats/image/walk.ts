@@ -6,6 +6,7 @@
  * for a segment, `data.segment`); integrity results (checksum, SHA-256) are returned, not thrown.
  */
 import { AirflashError } from '../../core/errors.ts';
+import { bytesToHex } from '../../core/hex.ts';
 import {
   type ChipInfo,
   chipById,
@@ -50,13 +51,6 @@ export function invalid(message: string, offset: number, segment?: number): Airf
     hint: 'This is not a valid ESP firmware image; check that you picked the right file.',
     data: { offset, ...(segment === undefined ? {} : { segment }) },
   });
-}
-
-/** Lower-case hex of bytes (no Buffer, so the walker runs in a browser too). */
-export function hexBytes(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
 }
 
 /** Bounds-checked little-endian reads from a source, through one small window (4 KiB). */
@@ -243,7 +237,7 @@ export function walkReader(
     const at = checksumOffset + 1;
     r.need(at, 32, 'the appended SHA-256');
     const computed = sha256Of(r.source, base, at);
-    const storedHex = hexBytes(r.slice(at, 32));
+    const storedHex = bytesToHex(r.slice(at, 32));
     sha256 = { offset: at, stored: storedHex, computed, ok: computed === storedHex };
     length += 32;
   }
