@@ -8,7 +8,7 @@
  *   image has the 16-byte extended header, an ESP8266 one has not).
  * Pure: imports core and formats only.
  */
-import { readImageHeader } from '../formats/index.ts';
+import { readImageHeader } from '../formats/image/walk.ts';
 
 /** The two chip families ArduinoOTA runs on (every ESP32 variant is family 'esp32'). */
 export type ChipFamily = 'esp32' | 'esp8266';

@@ -1,8 +1,8 @@
 /**
  * resolvePartitions: read the file a partition spec may name, then apply the one precedence of
  * devices/partition-spec.ts (a file at that path, then a built-in scheme name). Reads with
- * node:fs; a missing file or a folder (ENOENT, ENOTDIR, EISDIR) means "not a file", any other read error is
- * FILE_NOT_FOUND naming the path.
+ * node:fs; a missing file or a folder (ENOENT, ENOTDIR, EISDIR) means "not a file", any other
+ * read error is FILE_NOT_FOUND naming the path.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -16,16 +16,17 @@ export interface ResolvePartitionsOptions extends LoadPartitionOptions {
   cwd?: string;
 }
 
-function missing(error: unknown): boolean {
+/** undefined when there is no file at `path` (missing, or a folder); else FILE_NOT_FOUND. */
+function absent(path: string, error: unknown): undefined {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
-}
-
-function unreadable(path: string, error: unknown): AirflashError {
-  return new AirflashError('FILE_NOT_FOUND', `Cannot read ${path}: ${(error as Error).message}`, {
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+  throw new AirflashError('FILE_NOT_FOUND', `Cannot read ${path}: ${(error as Error).message}`, {
     cause: error,
   });
 }
+
+const pathOf = (spec: string, options: ResolvePartitionsOptions): string =>
+  options.cwd === undefined ? spec : resolve(options.cwd, spec);
 
 /** The table a spec names (file first, then built-in scheme; see devices/partition-spec.ts). */
 export async function resolvePartitions(
@@ -33,13 +34,11 @@ export async function resolvePartitions(
   options: ResolvePartitionsOptions = {},
 ): Promise<ResolvedPartitions> {
   if (typeof spec !== 'string') return choosePartitions(spec, undefined);
-  const path = options.cwd === undefined ? spec : resolve(options.cwd, spec);
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (error) {
-    if (!missing(error)) throw unreadable(path, error);
-  }
+  const path = pathOf(spec, options);
+  const bytes = await readFile(path).then(
+    (b) => new Uint8Array(b),
+    (error: unknown) => absent(path, error),
+  );
   return choosePartitions(spec, bytes, options);
 }
 
@@ -49,12 +48,12 @@ export function resolvePartitionsSync(
   options: ResolvePartitionsOptions = {},
 ): ResolvedPartitions {
   if (typeof spec !== 'string') return choosePartitions(spec, undefined);
-  const path = options.cwd === undefined ? spec : resolve(options.cwd, spec);
+  const path = pathOf(spec, options);
   let bytes: Uint8Array | undefined;
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (error) {
-    if (!missing(error)) throw unreadable(path, error);
+    bytes = absent(path, error);
   }
   return choosePartitions(spec, bytes, options);
 }
