@@ -15,7 +15,6 @@ export {
   ESP8266_LAYOUT_NAMES,
   type Esp8266FlashLayout,
   esp8266Layout,
-  esp8266SizeNibble,
 } from './esp8266-layouts.ts';
 export {
   type ChipFamily,
