@@ -9,6 +9,8 @@
  * ESP8266_MAX_SKETCH is defined once in formats/image/chips.ts (an image fact: the code window)
  * and re-exported here. The auth generations (MD5 before arduino-esp32 3.3.1, SHA-256 after) are
  * ArduinoOTA facts and stay in protocols/arduino-ota/wire.
+ * Layer: devices imports core and formats only (partitions.ts also node:fs); wire does not import
+ * devices, so the default ports left airflash/protocol (DEFAULT_PORT is exported here).
  */
 export { ESP8266_MAX_SKETCH } from '../formats/image/chips.ts';
 export {
