@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { AirflashError, isAirflashError } from '../core/errors.ts';
 import { VERSION } from '../core/version.ts';
+import { defaultPort } from '../devices/family.ts';
 import { addImage, deleteImage, imageFit } from './api-images.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { EventHub } from './events.ts';
@@ -186,7 +187,7 @@ async function addDevice(ctx: ApiContext, req: IncomingMessage, res: ServerRespo
   if (core !== undefined && (typeof core !== 'string' || !CORES.has(core))) {
     throw new AirflashError('BAD_ARGUMENT', '"core" must be esp32, esp32-legacy or esp8266.');
   }
-  const port = body['port'] ?? (core === 'esp8266' ? 8266 : 3232);
+  const port = body['port'] ?? defaultPort(core);
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new AirflashError('BAD_ARGUMENT', '"port" must be a whole number from 1 to 65535.');
   }

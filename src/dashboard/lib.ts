@@ -4,15 +4,15 @@
  * dashboard's own scheduler can be swapped for the shared fleet module without touching the rest.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
+import { choosePartitions } from '../devices/partition-spec.ts';
+import { resolvePartitionsSync } from '../devices/partitions.ts';
 import { type Diagnosis, diagnoseUpload } from '../diagnosis/index.ts';
 import { discoverAll } from '../discovery/index.ts';
 import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../fleet/fleet.ts';
 import {
   builtinPartitionTable,
-  loadPartitionTable,
   type PartitionTable,
   type PreflightTarget,
   parseFlashSize,
@@ -140,13 +140,12 @@ const tableCache = new Map<string, PartitionTable | null>();
 function partitionTable(spec: string): PartitionTable | null {
   const cached = tableCache.get(spec);
   if (cached !== undefined) return cached;
-  let table: PartitionTable | null = builtinPartitionTable(spec) ?? null;
-  if (table === null && isAbsolute(spec)) {
-    try {
-      table = loadPartitionTable(new Uint8Array(readFileSync(spec)));
-    } catch {
-      table = null;
-    }
+  // The dashboard reads only absolute paths (a devices file's), never its own working folder.
+  let table: PartitionTable | null;
+  try {
+    table = (isAbsolute(spec) ? resolvePartitionsSync(spec) : choosePartitions(spec, undefined)).table;
+  } catch {
+    table = null;
   }
   tableCache.set(spec, table);
   return table;

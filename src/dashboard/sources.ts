@@ -1,5 +1,6 @@
 /** Where the dashboard's devices come from: the devices file, live mDNS, and the demo fleet. */
 import { debuglog } from 'node:util';
+import { defaultPort } from '../devices/family.ts';
 import { loadDevicesFile, type MdnsTransport } from '../discovery/index.ts';
 import { startDemoFleet } from './demo.ts';
 import { browseInto } from './mdns.ts';
@@ -35,7 +36,7 @@ export async function setupSources(dashboard: Dashboard, options: SourceOptions)
     dashboard.registry.upsert('file', {
       name: record.name,
       address: record.address,
-      port: record.port ?? (record.core === 'esp8266' || record.chip === 'esp8266' ? 8266 : 3232),
+      port: record.port ?? defaultPort(record),
       core: record.core,
       chip: record.chip,
       partitions: record.partitions,

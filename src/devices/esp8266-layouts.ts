@@ -54,17 +54,3 @@ export function esp8266Layout(name: string): Esp8266FlashLayout {
   }
   return { name: hit[0], flashSize: hit[1], fsStart: hit[2], fsEnd: hit[3] };
 }
-
-/** The image-header byte-3 high nibble for a flash size (ESP8266 size codes, formats.md §4.2). */
-export function esp8266SizeNibble(flashSize: number): number {
-  const codes: Array<[number, number]> = [
-    [512 * K, 0],
-    [256 * K, 1],
-    [1 * M, 2],
-    [2 * M, 3],
-    [4 * M, 4],
-    [8 * M, 8],
-    [16 * M, 9],
-  ];
-  return codes.find((c) => c[0] === flashSize)?.[1] ?? 4;
-}

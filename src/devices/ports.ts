@@ -1,24 +1,15 @@
-import { readImageHeader } from '../formats/index.ts';
-import { DEFAULT_PORT } from '../protocols/arduino-ota/wire/index.ts';
+/**
+ * The port rules built on the family defaults (devices/family.ts): a warning for the other
+ * family's port, and the ports to try when nothing listens.
+ */
+import { type ChipFamily, DEFAULT_PORT } from './family.ts';
 
-export type ImageFamily = 'esp32' | 'esp8266';
-
-/** The chip family an application image is built for, from its header; undefined if unknown. */
-export function imageFamily(head: Uint8Array, command: number): ImageFamily | undefined {
-  if (command !== 0 || head.length < 24 || head[0] !== 0xe9) return undefined;
-  try {
-    return readImageHeader(head).extended === undefined ? 'esp8266' : 'esp32';
-  } catch {
-    return undefined;
-  }
-}
-
-const FAMILY_LABEL: Record<ImageFamily, string> = { esp32: 'an ESP32', esp8266: 'an ESP8266' };
+const FAMILY_LABEL: Record<ChipFamily, string> = { esp32: 'an ESP32', esp8266: 'an ESP8266' };
 
 /** A warning when the port is the other family's default (8266 with an ESP32 app, 3232 with an ESP8266 sketch). */
-export function portFamilyMismatch(port: number, family: ImageFamily | undefined): string | undefined {
+export function portFamilyMismatch(port: number, family: ChipFamily | undefined): string | undefined {
   if (family === undefined) return undefined;
-  const other: ImageFamily = family === 'esp32' ? 'esp8266' : 'esp32';
+  const other: ChipFamily = family === 'esp32' ? 'esp8266' : 'esp32';
   if (port !== DEFAULT_PORT[other] || port === DEFAULT_PORT[family]) return undefined;
   return (
     `Port ${port} is the ${other === 'esp32' ? 'ESP32' : 'ESP8266'} default, but the image is for ${FAMILY_LABEL[family]}, ` +
@@ -33,7 +24,7 @@ export function portFamilyMismatch(port: number, family: ImageFamily | undefined
  */
 export function alternatePorts(
   given: number,
-  family: ImageFamily | undefined,
+  family: ChipFamily | undefined,
   advertised: number | undefined,
 ): number[] {
   const defaults = family === undefined ? [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266] : [DEFAULT_PORT[family]];

@@ -1,3 +1,4 @@
+import { familyOfPort } from '../devices/family.ts';
 import type { DiscoveredCore } from './types.ts';
 
 /**
@@ -101,7 +102,5 @@ export function inferCore(
     if (ESP8266_BOARDS.has(board) || /8266|8285/.test(board)) return 'esp8266';
     if (/32/.test(board)) return 'esp32';
   }
-  if (port === 3232) return 'esp32';
-  if (port === 8266) return 'esp8266';
-  return undefined;
+  return familyOfPort(port);
 }

@@ -9,7 +9,25 @@ export {
   type ParsedDevicesFile,
   parseDevicesFile,
 } from './devices-file.ts';
-export * from './dns-packet.ts';
+export {
+  CLASS_IN,
+  canonicalName,
+  type DnsMessage,
+  type DnsQuestion,
+  type DnsRecord,
+  decodeMessage,
+  decodeTxt,
+  encodeMessage,
+  encodeTxt,
+  FLAG_AUTHORITATIVE,
+  FLAG_RESPONSE,
+  isResponse,
+  RECORD_TYPE_CODES,
+  type RecordTypeName,
+  type SrvData,
+  typeCode,
+  typeName,
+} from './dns-packet.ts';
 export { type InterfaceSelection, type MdnsInterface, selectInterfaces } from './interfaces.ts';
 export {
   type ResolveHostOptions,
@@ -23,4 +41,15 @@ export {
   type MdnsTransportOptions,
   type UdpMdnsTransport,
 } from './transport.ts';
-export * from './types.ts';
+export {
+  ARDUINO_SERVICE,
+  type DeviceRecord,
+  type DiscoveredCore,
+  type DiscoveredDevice,
+  type DiscoveryEvent,
+  MDNS_GROUP_V4,
+  MDNS_PORT,
+  type MdnsEndpoint,
+  type MdnsTransport,
+  SERVICES_ENUMERATION,
+} from './types.ts';

@@ -3,15 +3,9 @@
  * Pure: facts in, findings out.
  */
 
+import { defaultPort as defaultOtaPort } from '../devices/family.ts';
 import { isAirflashCommand } from './airflash.ts';
-import {
-  defaultOtaPort,
-  type EspotaCore,
-  type EspotaParse,
-  espotaPort,
-  espotaSpecs,
-  parseEspotaArgs,
-} from './espota.ts';
+import { type EspotaCore, type EspotaParse, espotaPort, espotaSpecs, parseEspotaArgs } from './espota.ts';
 import type { ResolvedOption } from './platformio-ini.ts';
 import type { SourceScan } from './source-scan.ts';
 import type { DoctorFinding } from './types.ts';

@@ -186,11 +186,6 @@ export function parseEspotaArgs(argv: readonly string[], core: EspotaCore): Espo
   return { settings, values, errors };
 }
 
-/** espota's default device port per core. */
-export function defaultOtaPort(core: EspotaCore): number {
-  return core === 'esp32' ? 3232 : 8266;
-}
-
 /** Parse an espota port value like Python's int(). */
 export function espotaPort(value: string | true | undefined): number | undefined {
   return typeof value === 'string' ? pythonInt(value) : undefined;

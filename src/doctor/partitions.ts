@@ -3,14 +3,13 @@
  * caller reads the files.
  */
 
+import { choosePartitions } from '../devices/partition-spec.ts';
 import {
-  builtinPartitionTable,
-  builtinSchemeFlashSize,
+  ESP8266_MAX_SKETCH,
   kib,
   otaVerdict,
   type PartitionTable,
   parseFlashSize,
-  parsePartitionCsv,
 } from '../formats/index.ts';
 import type { EspotaCore } from './espota.ts';
 import type { ResolvedOption } from './platformio-ini.ts';
@@ -73,9 +72,6 @@ const ESP8266_FS_START: ReadonlyMap<string, number> = new Map([
   ['16m14m', 0x200000],
   ['16m15m', 0x100000],
 ]);
-
-/** ESP8266: the code must fit the first 1 MiB mapping window minus eboot and headers. */
-export const ESP8266_MAX_SKETCH = 1024 * 1024 - 4112;
 
 const MB = 1024 * 1024;
 
@@ -140,11 +136,14 @@ function checkEsp32(input: FirmwareCheckInput): FirmwareCheckResult {
     }
   }
 
+  // The one precedence (devices/partition-spec.ts): the project's file, then a framework scheme.
   let table: PartitionTable | undefined;
-  if (input.projectCsv) {
-    try {
-      table = parsePartitionCsv(input.projectCsv.text);
-    } catch (error) {
+  try {
+    const chosen = choosePartitions(baseName(scheme), input.projectCsv?.text);
+    table = chosen.table;
+    flashSize ??= chosen.schemeFlash;
+  } catch (error) {
+    if (input.projectCsv) {
       findings.push({
         severity: 'error',
         env,
@@ -156,9 +155,7 @@ function checkEsp32(input: FirmwareCheckInput): FirmwareCheckResult {
       });
       return { findings, partitions: scheme };
     }
-  } else {
-    table = builtinPartitionTable(baseName(scheme));
-    flashSize ??= builtinSchemeFlashSize(baseName(scheme));
+    table = undefined;
   }
   if (!table) {
     findings.push({

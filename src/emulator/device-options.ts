@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 import { AirflashError } from '../core/errors.ts';
+import { resolvePartitions } from '../devices/partitions.ts';
 import {
   builtinPartitionTable,
-  builtinSchemeFlashSize,
   formatFlashSize,
-  loadPartitionTable,
   type PartitionTable,
   parseFlashSize,
 } from '../formats/index.ts';
@@ -49,23 +47,8 @@ export async function loadTable(partitions: string | PartitionTable | undefined)
   if (partitions === undefined) {
     return { table: builtinPartitionTable('default') as PartitionTable, schemeFlash: 4 * MB };
   }
-  if (typeof partitions !== 'string') return { table: partitions, schemeFlash: undefined };
-  const builtin = builtinPartitionTable(partitions);
-  if (builtin) return { table: builtin, schemeFlash: builtinSchemeFlashSize(partitions) };
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(partitions));
-  } catch (error) {
-    throw new AirflashError(
-      'FILE_NOT_FOUND',
-      `Partition table "${partitions}" is neither a built-in scheme nor a readable file.`,
-      {
-        hint: 'Give a scheme name such as default or min_spiffs, or the path of a CSV or binary table.',
-        cause: error,
-      },
-    );
-  }
-  return { table: loadPartitionTable(bytes), schemeFlash: undefined };
+  const r = await resolvePartitions(partitions);
+  return { table: r.table, schemeFlash: r.schemeFlash };
 }
 
 /** Flash sizes real ESP boards have: ESP32 family 1–128 MB, ESP8266 512 KB–16 MB (its layouts). */

@@ -7,16 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { throwIfAborted } from '../core/abort.ts';
 import { AirflashError } from '../core/errors.ts';
+import { defaultPort as familyDefaultPort, sendsSignedImage } from '../devices/family.ts';
+import { resolvePartitions } from '../devices/partitions.ts';
 import {
-  builtinPartitionTable,
-  builtinSchemeFlashSize,
   type PartitionTable,
   type PreflightResult,
   type PreflightTarget,
   preflight,
 } from '../formats/index.ts';
-import { DEFAULT_PORT } from '../protocols/arduino-ota/wire/index.ts';
-import { loadPartitions } from '../upload/preflight.ts';
 import type { FleetTarget } from './types.ts';
 
 export interface FleetImage {
@@ -62,14 +60,12 @@ export async function loadFleetImage(image: string | Uint8Array, signal?: AbortS
 
 /** Whether the uploader would send FILE.signed to this device (as ESP8266 espota does). */
 export function usesSigned(target: FleetTarget, signedOption: boolean | 'auto' | undefined): boolean {
-  if (signedOption === true) return true;
-  if (signedOption === false) return false;
-  return target.port === DEFAULT_PORT.esp8266 || target.core === 'esp8266' || /8266/.test(target.chip ?? '');
+  return sendsSignedImage(signedOption, target);
 }
 
 /** The device's default port: 8266 for ESP8266 devices, else 3232. */
 export function defaultPort(target: FleetTarget): number {
-  return target.core === 'esp8266' || target.chip === 'esp8266' ? DEFAULT_PORT.esp8266 : DEFAULT_PORT.esp32;
+  return familyDefaultPort(target);
 }
 
 export interface FleetPreflight {
@@ -84,17 +80,13 @@ export interface FleetPreflight {
 async function partitionTable(
   spec: string | PartitionTable,
 ): Promise<{ table: PartitionTable; source: string; flashSize?: number }> {
-  if (typeof spec !== 'string') return { table: spec, source: 'the partition table' };
-  const builtin = builtinPartitionTable(spec);
-  if (builtin) {
-    const flash = builtinSchemeFlashSize(spec);
-    return {
-      table: builtin,
-      source: `the "${spec}" scheme`,
-      ...(flash === undefined ? {} : { flashSize: flash }),
-    };
-  }
-  return { table: await loadPartitions(spec), source: basename(spec) };
+  const r = await resolvePartitions(spec);
+  return {
+    table: r.table,
+    source:
+      r.from === 'builtin' ? `the "${r.label}" scheme` : r.from === 'file' ? basename(r.label) : r.label,
+    ...(r.schemeFlash === undefined ? {} : { flashSize: r.schemeFlash }),
+  };
 }
 
 /**

@@ -4,9 +4,10 @@
  * is merely risky. Each refusal is an AirflashError PREFLIGHT_* naming what the file is, what was
  * expected, and what to do. `--force` in the CLI skips it.
  */
-import { chipByName, chipLabel } from './image/chips.ts';
-import { type ImageInfo, inspectImage } from './image/inspect.ts';
+import { chipByName, chipLabel, ESP8266_MAX_SKETCH } from './image/chips.ts';
+import { inspectImage } from './image/inspect.ts';
 import type { ImageSource } from './image/source.ts';
+import type { ImageInfo } from './image/types.ts';
 import { corruptRefusal, fileLabel, inspectOrRefuse, notAppRefusal, refusal } from './image/verdict.ts';
 import { bytesText, fsPartition, kib, otaVerdict } from './partitions/ota.ts';
 import { DATA_SUBTYPE, type PartitionEntry, type PartitionTable } from './partitions/types.ts';
@@ -52,9 +53,6 @@ export interface PreflightResult {
   /** The largest image the target takes, when known. */
   maxSize?: number;
 }
-
-/** ESP8266: the code window limits a sketch to 1 MiB − 4112 bytes on flash ≥ 2 MB (formats.md §6.2). */
-export const ESP8266_MAX_SKETCH = 1_044_464;
 
 const refuse = refusal;
 

@@ -8,7 +8,7 @@
  */
 
 import { AirflashError } from '../core/errors.ts';
-import { imageFamily } from '../devices/ports.ts';
+import { imageFamily } from '../devices/family.ts';
 import { inferCore } from '../discovery/core.ts';
 import { chipById, chipByName, chipLabel, readImageHeader } from '../formats/index.ts';
 

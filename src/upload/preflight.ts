@@ -1,8 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { AirflashError } from '../core/errors.ts';
+import { resolvePartitions } from '../devices/partitions.ts';
 import {
-  builtinPartitionTable,
-  loadPartitionTable,
   type PartitionTable,
   type PreflightCore,
   type PreflightResult,
@@ -23,24 +20,9 @@ export interface PreflightChoice {
   flashSize?: number;
 }
 
-/** Load `--partitions NAME|FILE`: a built-in scheme name first, else a CSV or binary file. */
+/** Load `--partitions NAME|FILE`: the one precedence of devices/partition-spec.ts (a file, then a built-in scheme). */
 export async function loadPartitions(nameOrFile: string): Promise<PartitionTable> {
-  const builtin = builtinPartitionTable(nameOrFile);
-  if (builtin) return builtin;
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(nameOrFile);
-  } catch (error) {
-    throw new AirflashError(
-      'FILE_NOT_FOUND',
-      `"${nameOrFile}" is neither a built-in partition scheme nor a readable file.`,
-      {
-        cause: error,
-        hint: 'Use a scheme name such as default, min_spiffs, huge_app, default_32MB, or the path of partitions.csv / partitions.bin.',
-      },
-    );
-  }
-  return loadPartitionTable(bytes);
+  return (await resolvePartitions(nameOrFile)).table;
 }
 
 /**

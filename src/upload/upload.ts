@@ -8,7 +8,7 @@
 import '../protocols/builtin.ts';
 import { sleep, throwIfAborted } from '../core/abort.ts';
 import { AirflashError, type ErrorCode } from '../core/errors.ts';
-import { DEFAULT_PORT } from '../protocols/arduino-ota/wire/index.ts';
+import { DEFAULT_PORT, sendsSignedImage } from '../devices/family.ts';
 import { parseTarget, pickProtocol } from '../protocols/registry.ts';
 import type { AttemptJournal } from '../protocols/types.ts';
 import { resolveTarget } from '../transport/node.ts';
@@ -60,10 +60,7 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
     journal.setPhase('prepare');
     const port = target.port ?? DEFAULT_PORT.esp32;
     const context = options.context ?? {};
-    const useSigned =
-      options.signed === true ||
-      ((options.signed === undefined || options.signed === 'auto') &&
-        (port === DEFAULT_PORT.esp8266 || /8266/.test(context.chip ?? context.core ?? '')));
+    const useSigned = sendsSignedImage(options.signed, { port, chip: context.chip, core: context.core });
     image = await prepareImage({
       file: options.file,
       data: options.data,

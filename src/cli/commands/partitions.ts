@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor } from '../../core/errors.ts';
+import { resolvePartitions } from '../../devices/partitions.ts';
 import {
   BUILTIN_SCHEMES,
   builtinPartitionTable,
   builtinSchemeFlashSize,
-  builtinSchemeOrigin,
   bytesText,
   DEFAULT_TABLE_OFFSET,
   encodePartitionTable,
@@ -15,7 +15,6 @@ import {
   type ImageInfo,
   inspectImage,
   kib,
-  loadPartitionTable,
   otaVerdict,
   PARTITION_TABLE_SIZE,
   type PartitionEntry,
@@ -91,30 +90,12 @@ async function exists(path: string): Promise<Uint8Array | undefined> {
 
 async function load(spec: string, io: CliIO): Promise<Loaded> {
   const warnings: string[] = [];
-  const path = resolve(io.cwd, spec);
-  const bytes = await exists(path);
-  if (bytes !== undefined) {
-    const table = loadPartitionTable(bytes, { env: io.env, onWarning: (w) => warnings.push(w) });
-    return { table, label: spec, warnings };
-  }
-  const table = builtinPartitionTable(spec);
-  if (table === undefined) {
-    const looksLikePath = /[/\\.]/.test(spec);
-    throw new AirflashError(
-      looksLikePath ? 'FILE_NOT_FOUND' : 'BAD_ARGUMENT',
-      looksLikePath
-        ? `${spec}: no such file.`
-        : `"${spec}" is neither a file nor a built-in partition scheme.`,
-      { hint: `Built-in schemes: ${BUILTIN_SCHEMES.join(', ')}.` },
-    );
-  }
-  const origin = builtinSchemeOrigin(spec);
-  const schemeFlash = builtinSchemeFlashSize(spec);
+  const r = await resolvePartitions(spec, { cwd: io.cwd, env: io.env, onWarning: (w) => warnings.push(w) });
   return {
-    table,
-    label: spec,
-    ...(origin === undefined ? {} : { origin }),
-    ...(schemeFlash === undefined ? {} : { schemeFlash }),
+    table: r.table,
+    label: r.label,
+    ...(r.origin === undefined ? {} : { origin: r.origin }),
+    ...(r.schemeFlash === undefined ? {} : { schemeFlash: r.schemeFlash }),
     warnings,
   };
 }

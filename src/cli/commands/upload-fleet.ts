@@ -7,6 +7,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, exitCodeForCode, toAirflashError } from '../../core/errors.ts';
+import { DEFAULT_PORT } from '../../devices/family.ts';
 import type { MdnsBrowse } from '../../diagnosis/index.ts';
 import type { DeviceRecord, DiscoveredDevice } from '../../discovery/index.ts';
 import {
@@ -17,7 +18,6 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../fleet/fleet.ts';
-import { DEFAULT_PORT } from '../../protocols/arduino-ota/wire/index.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { type CommandValues, type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../core/errors.ts';
-import { DEFAULT_PORT } from '../../protocols/arduino-ota/wire/index.ts';
+import { DEFAULT_PORT } from '../../devices/family.ts';
 import {
   createPreflight,
   DEFAULTS,

@@ -6,17 +6,8 @@ import { buildEsp32App, buildEsp8266Sketch, formatFlashSize } from '../../format
  * (built by the formats module), so `booted` and runningImageMd5() mean something.
  */
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulator's PRNG: the one in core (mulberry32), scaled to [0, 1). */
+export { prngUnit as prng } from '../../core/prng.ts';
 
 export function seedFromText(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32LE(0);

@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
+import { isAirflashError } from '../../core/errors.ts';
+import { type EspImage, walkEspImage } from '../../formats/index.ts';
 
 /**
  * The checks the ESP32 bootloader and esp_ota_set_boot_partition run on an app image
  * (formats.md §4.8), enough for the emulator to refuse what a real device refuses: magic 0xE9,
  * chip id 0 (ESP32), at most 16 segments that fit, the XOR checksum and the appended SHA-256.
+ * The walk (header, segments, checksum, digest) is the formats module's one walker; this file
+ * only judges its results by those rules, with esp_image's messages.
  */
 export interface Esp32ImageCheck {
   ok: boolean;
@@ -12,42 +15,44 @@ export interface Esp32ImageCheck {
   reason?: string;
 }
 
+const MAX_SEGMENTS = 16;
+
 export function esp32ImageInfo(bytes: Uint8Array, chipId = 0): Esp32ImageCheck {
   if (bytes.length < 24 || bytes[0] !== 0xe9) {
     return { ok: false, length: 0, reason: `invalid magic byte (0x${(bytes[0] ?? 0).toString(16)})` };
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const segments = bytes[1] as number;
-  if (segments > 16) return { ok: false, length: 0, reason: `too many segments (${segments})` };
-  let pos = 24;
-  let checksum = 0xef;
-  for (let i = 0; i < segments; i++) {
-    if (pos + 8 > bytes.length)
-      return { ok: false, length: 0, reason: 'segment header beyond the partition' };
-    const len = view.getUint32(pos + 4, true);
-    pos += 8;
-    if (pos + len > bytes.length)
-      return { ok: false, length: 0, reason: `segment ${i} beyond the partition` };
-    for (let j = pos; j < pos + len; j++) checksum ^= bytes[j] as number;
-    pos += len;
+  if (segments > MAX_SEGMENTS) return { ok: false, length: 0, reason: `too many segments (${segments})` };
+  let image: EspImage;
+  try {
+    image = walkEspImage(bytes, 0, 'esp32');
+  } catch (error) {
+    if (!isAirflashError(error)) throw error;
+    // The walk ran past the partition: where it stopped says what esp_image reports.
+    const segment = error.data?.['segment'];
+    const what = String(error.data?.['what'] ?? '');
+    const reason =
+      typeof segment !== 'number'
+        ? 'image longer than the partition'
+        : what.startsWith('the header of segment')
+          ? 'segment header beyond the partition'
+          : `segment ${segment} beyond the partition`;
+    return { ok: false, length: 0, reason };
   }
-  const checksumAt = Math.ceil((pos + 1) / 16) * 16 - 1;
-  const hashAppended = bytes[23] === 1;
-  const length = checksumAt + 1 + (hashAppended ? 32 : 0);
-  if (length > bytes.length) return { ok: false, length: 0, reason: 'image longer than the partition' };
-  const chip = view.getUint16(12, true);
+  const length = image.length;
+  const chip = image.header.extended?.chipId;
   if (chip !== chipId) {
     return { ok: false, length, reason: `mismatch chip ID, expected ${chipId}, found ${chip}` };
   }
-  if (bytes[checksumAt] !== checksum) {
-    return { ok: false, length, reason: `checksum failed (0x${checksum.toString(16)} calculated)` };
+  if (!image.checksum.ok) {
+    return {
+      ok: false,
+      length,
+      reason: `checksum failed (0x${image.checksum.computed.toString(16)} calculated)`,
+    };
   }
-  if (hashAppended) {
-    const sha = createHash('sha256')
-      .update(bytes.subarray(0, checksumAt + 1))
-      .digest();
-    const stored = bytes.subarray(checksumAt + 1, checksumAt + 33);
-    if (!sha.equals(stored)) return { ok: false, length, reason: 'image hash failed - image is corrupt' };
+  if (image.sha256 !== undefined && !image.sha256.ok) {
+    return { ok: false, length, reason: 'image hash failed - image is corrupt' };
   }
   return { ok: true, length };
 }

@@ -3,24 +3,23 @@
  * about the requested size, written straight into one buffer (a 12 MiB image takes a few tens of
  * milliseconds). The content is pseudo-random filler, not code; the structure is real.
  */
-import { createHash } from 'node:crypto';
-import { AirflashError } from '../../core/errors.ts';
-import { crc32Mpeg2 } from '../crc.ts';
+import { prng } from '../../core/prng.ts';
 import { blankOtadata } from '../otadata.ts';
 import { encodePartitionTable } from '../partitions/binary.ts';
 import { builtinPartitionTable } from '../partitions/builtin.ts';
 import type { PartitionTable } from '../partitions/types.ts';
 import {
-  APP_DESC_MAGIC,
-  type ChipInfo,
-  chipByName,
-  ESP32_FLASH_SIZES,
-  ESP8266_FLASH_SIZES,
-  ESP8266_IROM_BASE,
-  ESP8266_SKETCH_OFFSET,
-  FLASH_MODES,
-  IMAGE_MAGIC,
-} from './chips.ts';
+  badOption,
+  elfHash,
+  type FlashModeName,
+  type Layout,
+  layoutLength,
+  modeByte,
+  type SegmentSpec,
+  writeCString,
+  writeImage,
+} from './build-write.ts';
+import { APP_DESC_MAGIC, type ChipInfo, chipByName, ESP32_FLASH_SIZES } from './chips.ts';
 
 /** The chips buildEsp32App can make apps for (the ones whose memory map formats.md documents). */
 export type BuildableChip = 'esp32' | 'esp32s2' | 'esp32s3' | 'esp32c3' | 'esp32c6';
@@ -31,8 +30,6 @@ export const BUILDABLE_CHIPS: readonly BuildableChip[] = [
   'esp32c3',
   'esp32c6',
 ];
-
-export type FlashModeName = 'qio' | 'qout' | 'dio' | 'dout';
 
 export interface Esp32AppOptions {
   chip?: BuildableChip;
@@ -60,148 +57,6 @@ export interface Esp32AppOptions {
   maxChipRevFull?: number;
   /** Append the SHA-256 (hash_appended = 1). Default true, as IDF builds. */
   hashAppended?: boolean;
-}
-
-export interface SegmentSpec {
-  load: number;
-  /** Either the bytes, or a length to fill with seeded filler. */
-  data?: Uint8Array;
-  length?: number;
-}
-
-function badOption(message: string): AirflashError {
-  return new AirflashError('BAD_ARGUMENT', message);
-}
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-function fillRandom(out: Uint8Array, start: number, length: number, next: () => number): void {
-  let i = start;
-  const end = start + length;
-  if ((out.byteOffset + i) % 4 === 0) {
-    const words = new Uint32Array(out.buffer, out.byteOffset + i, Math.floor(length / 4));
-    for (let w = 0; w < words.length; w += 1) words[w] = next();
-    i += words.length * 4;
-  }
-  while (i < end) {
-    out[i] = next() & 0xff;
-    i += 1;
-  }
-}
-
-function xorBytes(bytes: Uint8Array, start: number, end: number, seed: number): number {
-  let x = seed;
-  let i = start;
-  if ((bytes.byteOffset + i) % 4 === 0 && end - i >= 4) {
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, Math.floor((end - i) / 4));
-    let w32 = 0;
-    for (let w = 0; w < words.length; w += 1) w32 ^= words[w] as number;
-    x ^= (w32 ^ (w32 >>> 8) ^ (w32 >>> 16) ^ (w32 >>> 24)) & 0xff;
-    i += words.length * 4;
-  }
-  for (; i < end; i += 1) x ^= bytes[i] as number;
-  return x;
-}
-
-function modeByte(mode: FlashModeName | undefined, fallback: FlashModeName): number {
-  const m = FLASH_MODES.indexOf((mode ?? fallback).toUpperCase());
-  if (m < 0 || m > 3) throw badOption(`Unknown flash mode "${mode}" (use qio, qout, dio or dout).`);
-  return m;
-}
-
-function writeCString(out: Uint8Array, at: number, field: number, text: string): void {
-  const bytes = new TextEncoder().encode(text).subarray(0, field - 1);
-  out.fill(0, at, at + field);
-  out.set(bytes, at);
-}
-
-function elfHash(value: Uint8Array | string | undefined, seed: number): Uint8Array {
-  if (value instanceof Uint8Array) {
-    if (value.length !== 32) throw badOption('elfSha256 must be 32 bytes.');
-    return value;
-  }
-  if (typeof value === 'string') {
-    if (!/^[0-9a-f]{64}$/i.test(value)) throw badOption('elfSha256 must be 64 hex characters.');
-    return new Uint8Array(Buffer.from(value, 'hex'));
-  }
-  return new Uint8Array(createHash('sha256').update(`airflash-elf-${seed}`).digest());
-}
-
-interface Layout {
-  family: 'esp32' | 'esp8266';
-  /** Image start within `out`. */
-  base: number;
-  header: { segmentCount: number; mode: number; sizeFreq: number; entry: number };
-  extended?: { chipId: number; minRevFull: number; maxRevFull: number; hashAppended: boolean };
-  segments: Array<{ load: number; length: number; data?: Uint8Array }>;
-}
-
-function layoutLength(l: Layout): { segmentsEnd: number; checksumAt: number; end: number } {
-  let cursor = l.base + (l.family === 'esp32' ? 24 : 8);
-  for (const s of l.segments) cursor += 8 + s.length;
-  let checksumAt = cursor;
-  while ((checksumAt - l.base + 1) % 16 !== 0) checksumAt += 1;
-  const end = checksumAt + 1 + (l.extended?.hashAppended ? 32 : 0);
-  return { segmentsEnd: cursor, checksumAt, end };
-}
-
-/** Write an image described by `l` into `out` (which must be large enough); returns its end. */
-function writeImage(out: Uint8Array, l: Layout, next: () => number, zeroWords?: { at: number }): number {
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const b = l.base;
-  out[b] = IMAGE_MAGIC;
-  out[b + 1] = l.segments.length;
-  out[b + 2] = l.header.mode;
-  out[b + 3] = l.header.sizeFreq;
-  view.setUint32(b + 4, l.header.entry >>> 0, true);
-  let cursor = b + 8;
-  if (l.family === 'esp32' && l.extended) {
-    out[b + 8] = 0xee;
-    out.fill(0, b + 9, b + 24);
-    view.setUint16(b + 12, l.extended.chipId, true);
-    out[b + 14] = Math.floor(l.extended.minRevFull / 100) & 0xff;
-    view.setUint16(b + 15, l.extended.minRevFull, true);
-    view.setUint16(b + 17, l.extended.maxRevFull, true);
-    out[b + 23] = l.extended.hashAppended ? 1 : 0;
-    cursor = b + 24;
-  }
-  let checksum = 0xef;
-  for (const s of l.segments) {
-    view.setUint32(cursor, s.load >>> 0, true);
-    view.setUint32(cursor + 4, s.length, true);
-    const data = cursor + 8;
-    if (s.data) {
-      out.set(s.data.subarray(0, s.length), data);
-      if (s.data.length < s.length) fillRandom(out, data + s.data.length, s.length - s.data.length, next);
-    } else fillRandom(out, data, s.length, next);
-    if (zeroWords !== undefined && zeroWords.at >= data && zeroWords.at + 8 <= data + s.length) {
-      out.fill(0, zeroWords.at, zeroWords.at + 8);
-    }
-    checksum = xorBytes(out, data, data + s.length, checksum);
-    cursor = data + s.length;
-  }
-  const { checksumAt, end } = layoutLength(l);
-  out.fill(0, cursor, checksumAt);
-  out[checksumAt] = checksum;
-  if (l.extended?.hashAppended) {
-    out.set(
-      createHash('sha256')
-        .update(out.subarray(b, checksumAt + 1))
-        .digest(),
-      checksumAt + 1,
-    );
-  }
-  return end;
 }
 
 function sizeFreqByte(chip: ChipInfo, flashSize: string | undefined, flashFreq: string | undefined): number {
@@ -381,89 +236,6 @@ export function buildBootloader(
     hashAppended: true,
     seed: options.seed ?? 7,
   });
-}
-
-export interface Esp8266SketchOptions {
-  /** Total file size, rounded up to a multiple of 16 (minimum 0x1200). Default 300 KiB. */
-  size?: number;
-  seed?: number;
-  /** Default "dout" (the Arduino generic ESP8266 board default is DOUT on many boards; use what you need). */
-  flashMode?: FlashModeName;
-  /** ESP8266 size name: "512KB", "1MB", "2MB", "4MB", "8MB", "16MB" … Default "4MB". */
-  flashSize?: string;
-  /** "40m", "26m", "20m", "80m". Default "40m". */
-  flashFreq?: string;
-  /** Raw header byte 3 (overrides flashSize/flashFreq). */
-  flashSizeByte?: number;
-  /** Patch the length and CRC-32 words at 0x1010/0x1014 (Arduino core ≥ 3.0). Default true. */
-  withCrc?: boolean;
-  entry?: number;
-}
-
-const ESP8266_FREQ: Record<string, number> = { '40m': 0, '26m': 1, '20m': 2, '80m': 0xf };
-
-/**
- * A real-layout Arduino ESP8266 sketch .bin (formats.md §6.1): eboot (a 1-segment V1 image) at 0
- * padded with 0xAA to 0x1000, the sketch at 0x1000 whose first segment (.irom0.text at
- * 0x40201010) starts with the total length and the CRC-32/MPEG-2 of the file (taken with those two
- * words as zero), and whose XOR checksum was computed before they were patched in, as elf2bin does.
- */
-export function buildEsp8266Sketch(options: Esp8266SketchOptions = {}): Uint8Array {
-  const seed = options.seed ?? 1;
-  const next = prng(seed ^ 0x8266);
-  let sizeFreq = options.flashSizeByte;
-  if (sizeFreq === undefined) {
-    const sizeName = (options.flashSize ?? '4MB').toUpperCase();
-    const code = Object.entries(ESP8266_FLASH_SIZES).find(([, v]) => v.toUpperCase() === sizeName)?.[0];
-    if (code === undefined) throw badOption(`Unknown ESP8266 flash size "${options.flashSize}".`);
-    const freq = ESP8266_FREQ[(options.flashFreq ?? '40m').toLowerCase()];
-    if (freq === undefined)
-      throw badOption(`Unknown flash frequency "${options.flashFreq}" (40m, 26m, 20m, 80m).`);
-    sizeFreq = (Number(code) << 4) | freq;
-  }
-  const mode = modeByte(options.flashMode, 'dout');
-  const total = Math.max(0x1200, Math.ceil((options.size ?? 300 * 1024) / 16) * 16);
-  const out = new Uint8Array(total);
-  // eboot: one IRAM segment, like the real bootloaders/eboot/eboot.elf.
-  const ebootLength = 0x500 + ((next() % 0x100) & ~3);
-  const eboot: Layout = {
-    family: 'esp8266',
-    base: 0,
-    header: { segmentCount: 1, mode, sizeFreq, entry: 0x4010f000 },
-    segments: [{ load: 0x4010f000, length: ebootLength }],
-  };
-  const ebootEnd = writeImage(out, eboot, next);
-  out.fill(0xaa, ebootEnd, ESP8266_SKETCH_OFFSET);
-  // The sketch: .irom0.text, .text (IRAM), .data, .rodata.
-  const checksumAt = total - 1;
-  const budget = checksumAt - (ESP8266_SKETCH_OFFSET + 8) - 4 * 8;
-  const text = Math.min(0x7000, (Math.floor(budget / 8) & ~3) >>> 0) || 4;
-  const data = Math.min(0x600, (Math.floor(budget / 32) & ~3) >>> 0) || 4;
-  const rodata = Math.min(0x1800, (Math.floor(budget / 16) & ~3) >>> 0) || 4;
-  let irom = budget - text - data - rodata;
-  irom -= irom % 4;
-  const app: Layout = {
-    family: 'esp8266',
-    base: ESP8266_SKETCH_OFFSET,
-    header: { segmentCount: 4, mode, sizeFreq, entry: options.entry ?? 0x40100000 + 0x4d0 },
-    segments: [
-      { load: ESP8266_IROM_BASE + 0x1010, length: irom },
-      { load: 0x40100000, length: text },
-      { load: 0x3ffe8000, length: data },
-      { load: 0x3ffe8000 + data, length: rodata },
-    ],
-  };
-  const wordsAt = ESP8266_SKETCH_OFFSET + 0x10;
-  const end = writeImage(out, app, next, { at: wordsAt });
-  const result = end === out.length ? out : out.slice(0, end);
-  if (options.withCrc !== false) {
-    const view = new DataView(result.buffer, result.byteOffset, result.byteLength);
-    // The words are zero here: the CRC is computed over the file as it is, then patched in.
-    const crc = crc32Mpeg2(result);
-    view.setUint32(wordsAt, result.length, true);
-    view.setUint32(wordsAt + 4, crc, true);
-  }
-  return result;
 }
 
 export interface MergedImageOptions {

@@ -174,6 +174,12 @@ export function esp8266FlashBytes(code: number): number | undefined {
 /** The ESP8266 maps flash at 0x40200000; a sketch's code segment loads at 0x40201010. */
 export const ESP8266_IROM_BASE = 0x40200000;
 export const ESP8266_SKETCH_OFFSET = 0x1000;
+/**
+ * The largest ESP8266 sketch: the code runs from the first 1 MiB of the flash mapping window,
+ * less eboot and the headers, so 1 MiB − 4112 bytes on flash ≥ 2 MB (formats.md §6.2). The one
+ * copy: pre-flight and doctor both read it here (re-exported by devices/).
+ */
+export const ESP8266_MAX_SKETCH = 1024 * 1024 - 4112;
 
 export const APP_DESC_MAGIC = 0xabcd5432;
 export const IMAGE_MAGIC = 0xe9;

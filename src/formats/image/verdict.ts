@@ -5,8 +5,9 @@
  * after this, in the pre-flight.
  */
 import { AirflashError, type ErrorCode } from '../../core/errors.ts';
-import { type ImageInfo, type ImageProblem, inspectImage } from './inspect.ts';
+import { inspectImage } from './inspect.ts';
 import type { ImageSource } from './source.ts';
+import type { ImageInfo, ImageProblem } from './types.ts';
 
 /** The kinds a firmware (command 0) upload can send. */
 export const APP_KINDS: readonly string[] = ['esp32-app', 'esp8266-sketch', 'esp8266-image', 'esp8266-gzip'];

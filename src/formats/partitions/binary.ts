@@ -1,6 +1,7 @@
 /** Binary partition table (formats.md §2): 32-byte records, the MD5 record, FF padding to 0xC00. */
 import { createHash } from 'node:crypto';
 import { AirflashError } from '../../core/errors.ts';
+import { bytesToHex } from '../../core/hex.ts';
 import { pyHex } from './csv.ts';
 import { PARTITION_TABLE_BINARY_SIZE, type PartitionEntry, type PartitionTable } from './types.ts';
 
@@ -27,9 +28,7 @@ function md5(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('md5').update(bytes).digest());
 }
 
-function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
+const toHex = bytesToHex;
 
 /** Python repr() of a bytes object, for gen_esp32part's "Invalid magic bytes (%r)" message. */
 export function pyBytesRepr(bytes: Uint8Array): string {

@@ -6,6 +6,7 @@
  */
 
 import { AirflashError } from '../../core/errors.ts';
+import { DEFAULT_PORT } from '../../devices/family.ts';
 import { nodeTransport } from '../../transport/node.ts';
 import { resolveTimeouts } from '../../upload/defaults.ts';
 import type { UploadObservation } from '../../upload/types.ts';
@@ -14,7 +15,6 @@ import { uploadOnce } from './host/attempt.ts';
 import { ArduinoOtaJournal, type InternalUploadOptions } from './host/journal.ts';
 import { probeDevice, waitUntilBack } from './host/probe-device.ts';
 import { withPortFallback } from './host/wrong-port.ts';
-import { DEFAULT_PORT } from './wire/index.ts';
 
 export const ARDUINO_OTA_ID = 'arduino-ota';
 

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { AirflashError } from '../../../core/errors.ts';
 import { type Esp8266FlashLayout, esp8266Layout } from '../../../devices/esp8266-layouts.ts';
+import { defaultPort } from '../../../devices/family.ts';
 import { type CoreProfile, coreProfile, wireTxt } from '../../../emulator/board/core-profile.ts';
 import {
   ESP32_UPDATER_REVISIONS,
@@ -61,15 +62,7 @@ import {
   setBootSlot,
   usableOtaSlots,
 } from '../../../formats/index.ts';
-import {
-  CORES,
-  type CoreKind,
-  defaultPortFor,
-  md5hex,
-  scanAuthLine,
-  scanInvitation,
-  sha256hex,
-} from '../wire/index.ts';
+import { CORES, type CoreKind, md5hex, scanAuthLine, scanInvitation, sha256hex } from '../wire/index.ts';
 import { deviceAuthMatches, deviceSecretFromHash, deviceSecretFromPassword } from './auth-verify.ts';
 
 const MB = 1024 * 1024;
@@ -217,7 +210,7 @@ export class Device implements EmulatedDevice {
         },
       );
     }
-    this.requestedPort = options.port ?? defaultPortFor(core);
+    this.requestedPort = options.port ?? defaultPort(core);
     if (!Number.isInteger(this.requestedPort) || this.requestedPort < 0 || this.requestedPort > 65535) {
       throw new AirflashError('BAD_ARGUMENT', `Port ${this.requestedPort} is not a UDP port.`);
     }

@@ -6,7 +6,7 @@
  */
 import { abortError, throwIfAborted } from '../../../core/abort.ts';
 import { AirflashError, toAirflashError } from '../../../core/errors.ts';
-import { imageFamily } from '../../../devices/ports.ts';
+import { imageFamily } from '../../../devices/family.ts';
 import { Inbox } from '../../../transport/inbox.ts';
 import { isLoopback, normaliseAddress, type ResolvedTarget } from '../../../transport/node.ts';
 import type { DatagramSocket, Stream, StreamListener, Transport } from '../../../transport/types.ts';

@@ -5,6 +5,7 @@
  */
 
 import { AirflashError, type ErrorCode, toAirflashError } from '../../../core/errors.ts';
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import type { Timeouts } from '../../../upload/defaults.ts';
 import type { UploadEvent, UploadObservation, UploadOptions } from '../../../upload/types.ts';
 import type {
@@ -16,7 +17,7 @@ import type {
   UploadPhase,
 } from '../../types.ts';
 import { UploadError } from '../../upload-error.ts';
-import { COMMAND, DEFAULT_PORT } from '../wire/index.ts';
+import { COMMAND } from '../wire/index.ts';
 import { passwordLooksLikeOptions } from './handshake-errors.ts';
 import { Recorder } from './recorder.ts';
 import { attemptSummary, noteSameOffset } from './same-offset.ts';

@@ -13,7 +13,7 @@
  * - mDNS TXT `board` names the board (discovery infers the core from it).
  * - The port that answered is a weak hint only: 3232 and 8266 are defaults, setPort() changes them.
  */
-import { DEFAULT_PORT } from '../wire/index.ts';
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import type { CoreClues, CoreDetection, MdnsSeen, ProbeResult, ReplyKind } from './probe-types.ts';
 
 type Family = 'esp32' | 'esp8266';

@@ -15,7 +15,7 @@
  * on another port is reported `answersOn` that port — a wrong port, not an offline device.
  */
 import { sleep, throwIfAborted } from '../../../core/abort.ts';
-import { DEFAULT_PORT } from '../wire/index.ts';
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import { detectCore } from './probe-core.ts';
 import { type AskState, askPorts, openContext, sendIdle, settleAfter } from './probe-socket.ts';
 import type { PortCheck, ProbeDeviceOptions, ProbeOutcome } from './probe-types.ts';

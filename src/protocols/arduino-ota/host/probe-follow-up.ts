@@ -5,9 +5,9 @@
  */
 import { throwIfAborted } from '../../../core/abort.ts';
 import { AirflashError } from '../../../core/errors.ts';
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import { normaliseAddress } from '../../../transport/node.ts';
 import type { UploadObservation } from '../../../upload/index.ts';
-import { DEFAULT_PORT } from '../wire/index.ts';
 import { observationOf } from './observation-of.ts';
 import { checkMdns, lookupMdns } from './probe-mdns.ts';
 import { askPorts, openContext, sendIdle, settleAfter } from './probe-socket.ts';

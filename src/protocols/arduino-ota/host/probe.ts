@@ -17,7 +17,7 @@
  */
 import { throwIfAborted } from '../../../core/abort.ts';
 import { AirflashError } from '../../../core/errors.ts';
-import { DEFAULT_PORT } from '../wire/index.ts';
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import { coreFrom } from './probe-core.ts';
 import { measureLoop } from './probe-loop.ts';
 import { checkMdns, lookupMdns } from './probe-mdns.ts';

@@ -1,5 +1,6 @@
 import { AirflashError } from '../../../core/errors.ts';
-import { alternatePorts, imageFamily, portFamilyMismatch, uploadFlagsFix } from '../../../devices/ports.ts';
+import { imageFamily } from '../../../devices/family.ts';
+import { alternatePorts, portFamilyMismatch, uploadFlagsFix } from '../../../devices/ports.ts';
 import type { PreparedImage } from '../../../upload/image.ts';
 import type { UploadOptions } from '../../../upload/types.ts';
 import type { Recorder } from './recorder.ts';

@@ -10,17 +10,10 @@ export const COMMAND = {
 
 export type InvitationCommand = typeof COMMAND.flash | typeof COMMAND.filesystem;
 
-/** Default device OTA ports (protocol.md §2.3). */
-export const DEFAULT_PORT = { esp32: 3232, esp8266: 8266 } as const;
-
 /** The three device generations airflash speaks to. */
 export type CoreKind = 'esp32' | 'esp32-legacy' | 'esp8266';
 
 export const CORES: readonly CoreKind[] = ['esp32', 'esp32-legacy', 'esp8266'];
-
-export function defaultPortFor(core: CoreKind): number {
-  return core === 'esp8266' ? DEFAULT_PORT.esp8266 : DEFAULT_PORT.esp32;
-}
 
 /** ESP32 and ESP8266 devices read at most this many bytes per pass (one TCP MSS). */
 export const DEVICE_READ_SIZE = 1460;
