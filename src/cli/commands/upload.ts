@@ -9,14 +9,13 @@ import {
   upload,
 } from '../../upload/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
+import { FLEET_HELP, FLEET_OPTIONS, isFleetInvocation } from '../fleet-options.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { expandPioEnv, wantsPioEnv } from '../pio-env.ts';
-import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
-import { FLEET_HELP, FLEET_OPTIONS } from './upload-fleet.ts';
 
 const HELP = `airflash upload — upload a firmware or filesystem image over the air (ArduinoOTA / espota)
 
@@ -146,8 +145,7 @@ export function uploadOptionsFromArgs(
 }
 
 export async function runUpload(argv: string[], io: CliIO): Promise<number> {
-  if (argv.some((a) => /^--(target|devices|all|board|name)(=|$)/.test(a)))
-    return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
+  if (isFleetInvocation(argv)) return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
   const started = Date.now();
   const wantsJson = argv.includes('--json');
   let parsed: ParsedArgs;
@@ -216,6 +214,8 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     const e = toAirflashError(error);
     const obs = e.data['observation'] as UploadObservation | undefined;
+    // Loaded on failure only: a successful upload does not load the diagnosis and the probe.
+    const { diagnosisFor, renderDiagnosis } = await import('../render/diagnosis.ts');
     const diagnosis = await diagnosisFor(e, { signal: io.signal, onNote: (text) => renderer.note(text) });
     const human = `${renderError(e)}${diagnosis ? renderDiagnosis(diagnosis) : ''}`;
     renderer.result(
