@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { coreOf, looksLikeNetworkPort } from '../src/doctor/checks.ts';
+import { evaluateConstant, maskSource } from '../src/doctor/c-source.ts';
+import { coreOf, looksLikeNetworkPort } from '../src/doctor/env-facts.ts';
 import { parseEspotaArgs } from '../src/doctor/espota.ts';
 import { doctorProbeFrom, toDoctorProbeResult } from '../src/doctor/probe.ts';
-import { evaluateConstant, maskSource, scanSources } from '../src/doctor/source-scan.ts';
+import { scanSources } from '../src/doctor/source-scan.ts';
 
 describe('parseEspotaArgs (argparse/optparse rules)', () => {
   it('--opt=value keeps everything after the first "=" in one element', () => {
