@@ -4,7 +4,7 @@
  * values. Data only, so `airflash upload` for one device does not load the fleet.
  */
 import { AirflashError } from '../core/errors.ts';
-import type { CommandValues, OptionSpec } from './options.ts';
+import type { OptionSpec, OptionValues } from './options.ts';
 
 /** Options that make `airflash upload` a fleet upload. */
 export const FLEET_SELECTORS = ['--target', '--devices', '--all', '--board', '--name'] as const;
@@ -66,7 +66,15 @@ export const FLEET_OPTIONS = [
   { long: 'all', kind: 'flag', help: 'every ArduinoOTA device found over mDNS' },
   { long: 'board', kind: 'string', arg: 'B', help: 'devices whose board is B' },
   { long: 'name', kind: 'string', arg: 'GLOB', repeatable: true, help: 'devices whose name matches GLOB' },
-  { long: 'discover-timeout', kind: 'number', arg: 'S', help: 'how long to browse mDNS (default 3)' },
+  {
+    long: 'discover-timeout',
+    to: 'discoverTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'how long to browse mDNS (default 3)',
+  },
   {
     long: 'interface',
     kind: 'string',
@@ -82,29 +90,133 @@ export const FLEET_OPTIONS = [
     arg: 'PASSWORD',
     help: 'password for devices without passwordEnv',
   },
-  { long: 'port', short: 'p', kind: 'number', arg: 'N', help: 'OTA port for targets that name none' },
-  { long: 'parallel', kind: 'number', arg: 'N', help: 'devices at the same time (default 4)' },
-  { long: 'retries', kind: 'number', arg: 'N', help: 'retries of a transient failure (default 1)' },
-  { long: 'canary', kind: 'number', arg: 'N', help: 'update N devices first' },
-  { long: 'canary-timeout', kind: 'number', arg: 'S', help: 'how long a canary may take to come back' },
-  { long: 'max-failures', kind: 'number', arg: 'K', help: 'stop the rollout after K failed devices' },
+  {
+    long: 'port',
+    short: 'p',
+    kind: 'number',
+    integer: true,
+    min: 1,
+    max: 65535,
+    arg: 'N',
+    help: 'OTA port for targets that name none',
+  },
+  {
+    long: 'parallel',
+    kind: 'number',
+    integer: true,
+    min: 1,
+    arg: 'N',
+    help: 'devices at the same time (default 4)',
+  },
+  {
+    long: 'retries',
+    kind: 'number',
+    integer: true,
+    min: 0,
+    arg: 'N',
+    help: 'retries of a transient failure (default 1)',
+  },
+  { long: 'canary', kind: 'number', integer: true, min: 0, arg: 'N', help: 'update N devices first' },
+  {
+    long: 'canary-timeout',
+    to: 'canaryTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'how long a canary may take to come back',
+  },
+  {
+    long: 'max-failures',
+    to: 'maxFailures',
+    kind: 'number',
+    integer: true,
+    min: 1,
+    arg: 'K',
+    help: 'stop the rollout after K failed devices',
+  },
   { long: 'dry-run', kind: 'flag', help: 'show what would be done to whom; sends nothing' },
-  { long: 'probe-timeout', kind: 'number', arg: 'S', help: 'probe wait before a device is offline' },
+  {
+    long: 'probe-timeout',
+    to: 'probeTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'probe wait before a device is offline',
+  },
   { long: 'no-probe', kind: 'flag', help: 'do not probe first' },
   { long: 'chip', kind: 'string', arg: 'C', help: 'pre-flight chip expectation' },
   { long: 'partitions', kind: 'string', arg: 'P', help: 'pre-flight partition scheme' },
   { long: 'force', kind: 'flag', help: 'skip the pre-flight checks' },
   { long: 'host_ip', short: 'I', kind: 'string', arg: 'IP', help: 'local address to listen on' },
   { long: 'md5-target', short: 'm', kind: 'flag', help: 'the devices store an MD5 password hash' },
-  { long: 'timeout', short: 't', kind: 'number', arg: 'S', help: 'seconds per invitation attempt' },
-  { long: 'attempts', kind: 'number', arg: 'N', help: 'invitation attempts' },
-  { long: 'auth-timeout', kind: 'number', arg: 'S', help: 'password answer wait' },
-  { long: 'connect-timeout', kind: 'number', arg: 'S', help: 'connect-back wait' },
-  { long: 'stall-timeout', kind: 'number', arg: 'S', help: 'device silence during the transfer' },
-  { long: 'result-timeout', kind: 'number', arg: 'S', help: 'final OK wait' },
+  {
+    long: 'timeout',
+    short: 't',
+    to: 'attemptTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'seconds per invitation attempt',
+  },
+  {
+    long: 'attempts',
+    to: 'inviteAttempts',
+    kind: 'number',
+    integer: true,
+    min: 1,
+    arg: 'N',
+    help: 'invitation attempts',
+  },
+  {
+    long: 'auth-timeout',
+    to: 'authTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'password answer wait',
+  },
+  {
+    long: 'connect-timeout',
+    to: 'connectTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'connect-back wait',
+  },
+  {
+    long: 'stall-timeout',
+    to: 'stallTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'device silence during the transfer',
+  },
+  {
+    long: 'result-timeout',
+    to: 'resultTimeoutMs',
+    kind: 'number',
+    positive: true,
+    seconds: true,
+    arg: 'S',
+    help: 'final OK wait',
+  },
   { long: 'compress', kind: 'flag', help: 'send gzip-compressed (ESP8266)' },
   { long: 'no-signed', kind: 'flag', help: 'do not substitute FILE.signed' },
-  { long: 'time-scale', kind: 'number', arg: 'F', help: 'multiply every default wait', hidden: true },
+  {
+    long: 'time-scale',
+    to: 'timeScale',
+    kind: 'number',
+    positive: true,
+    arg: 'F',
+    help: 'multiply every default wait',
+    hidden: true,
+  },
   { long: 'json', kind: 'flag', help: 'one JSON object per line' },
   { long: 'report', kind: 'string', arg: 'FILE', complete: 'file', help: 'the same as one JSON document' },
   { long: 'progress', short: 'r', kind: 'flag', help: 'the multi-line display even off a terminal' },
@@ -112,35 +224,12 @@ export const FLEET_OPTIONS = [
   { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
 ] as const satisfies readonly OptionSpec[];
 
-/** The values of a fleet upload's options, keyed by long name. */
-export type FleetValues = CommandValues<typeof FLEET_OPTIONS>;
+/** The values of a fleet upload's options (readOptions: by `to`, else long name; seconds in ms). */
+export type FleetValues = OptionValues<typeof FLEET_OPTIONS>;
 
 export function usage(
   message: string,
   hint = 'Run "airflash upload --help" and see docs/fleet.md.',
 ): AirflashError {
   return new AirflashError('BAD_ARGUMENT', message, { hint });
-}
-
-export function numberOf(
-  values: FleetValues,
-  key: keyof FleetValues,
-  opts: { integer?: boolean; min?: number } = {},
-): number | undefined {
-  const raw = values[key];
-  if (typeof raw !== 'string') return undefined;
-  const n = Number(raw);
-  const min = opts.min ?? 0;
-  if (raw.trim() === '' || !Number.isFinite(n) || n < min || (opts.integer && !Number.isInteger(n)))
-    throw usage(
-      `--${key} must be ${opts.integer ? 'a whole number' : 'a number'} of at least ${min}, not "${raw}".`,
-    );
-  return n;
-}
-
-export function secondsOf(values: FleetValues, key: keyof FleetValues): number | undefined {
-  const s = numberOf(values, key);
-  if (s === undefined) return undefined;
-  if (s <= 0) throw usage(`--${key} must be more than 0 seconds.`);
-  return Math.round(s * 1000);
 }

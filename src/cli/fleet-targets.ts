@@ -10,7 +10,7 @@ import { AirflashError, toAirflashError } from '../core/errors.ts';
 import type { DeviceRecord, DiscoveredDevice } from '../discovery/index.ts';
 import type { FleetTarget } from '../fleet/fleet.ts';
 import { DEFAULT_PORT } from '../protocols/arduino-ota/wire/index.ts';
-import { type FleetValues, secondsOf, usage } from './fleet-options.ts';
+import { type FleetValues, usage } from './fleet-options.ts';
 import { mdnsSettings } from './mdns.ts';
 import type { CliIO } from './types.ts';
 
@@ -135,7 +135,7 @@ export async function resolveFleetTargets(
     const board = values.board?.toLowerCase();
     const nameOk = (n: string): boolean =>
       names.length === 0 || names.some((g) => globMatch(g, n) || globMatch(g, bareName(n)));
-    const timeoutMs = secondsOf(values, 'discover-timeout') ?? 3000;
+    const timeoutMs = values.discoverTimeoutMs ?? 3000;
     let found: DiscoveredDevice[] = [];
     try {
       found = await discovery.discoverAll({

@@ -15,10 +15,10 @@ import {
   type FleetUploadOptions,
   uploadFleet,
 } from '../../fleet/fleet.ts';
-import { FLEET_HELP, FLEET_OPTIONS, type FleetValues, numberOf, secondsOf, usage } from '../fleet-options.ts';
+import { FLEET_HELP, FLEET_OPTIONS, type FleetValues, usage } from '../fleet-options.ts';
 import { applyTargetDefaults, resolveFleetTargets } from '../fleet-targets.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
-import { parseCommandArgs } from '../options.ts';
+import { readOptions } from '../options.ts';
 import { FleetRenderer, type FleetRenderMode, summaryText } from '../render/fleet.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import { cliHint, renderError } from '../render-error.ts';
@@ -60,7 +60,7 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
   };
   let values: FleetValues;
   try {
-    const parsed = parseCommandArgs(argv, FLEET_OPTIONS, 'upload');
+    const parsed = readOptions(argv, FLEET_OPTIONS, { command: 'upload' });
     values = parsed.values;
     if (values.help === true) {
       io.stdout.write(FLEET_HELP);
@@ -83,55 +83,39 @@ export async function runFleetUpload(argv: string[], io: CliIO): Promise<number>
   const warnings: string[] = [];
   let options: FleetOptions;
   try {
-    const timeScale = numberOf(values, 'time-scale');
-    if (timeScale !== undefined && timeScale <= 0) throw usage('--time-scale must be more than 0.');
-    const defaultPortNum = numberOf(values, 'port', { integer: true, min: 1 });
-    if (defaultPortNum !== undefined && defaultPortNum > 65535) throw usage('--port must be 1-65535.');
     const targets = await resolveFleetTargets(values, io, (m) => warnings.push(m));
-    applyTargetDefaults(targets, values, io.env, defaultPortNum);
-    const upload: FleetUploadOptions = {};
-    const attemptMs = secondsOf(values, 'timeout');
-    if (attemptMs !== undefined) upload.attemptTimeoutMs = attemptMs;
-    const attempts = numberOf(values, 'attempts', { integer: true, min: 1 });
-    if (attempts !== undefined) upload.inviteAttempts = attempts;
-    const map = [
-      ['auth-timeout', 'authTimeoutMs'],
-      ['connect-timeout', 'connectTimeoutMs'],
-      ['stall-timeout', 'stallTimeoutMs'],
-      ['result-timeout', 'resultTimeoutMs'],
-    ] as const;
-    for (const [flag, key] of map) {
-      const ms = secondsOf(values, flag);
-      if (ms !== undefined) upload[key] = ms;
-    }
-    if (values.host_ip !== undefined) upload.hostIp = values.host_ip;
-    if (values['md5-target'] === true) upload.md5Target = true;
-    if (values.compress === true) upload.compress = true;
-    if (values['no-signed'] === true) upload.signed = false;
-    upload.resolve = hostResolver(mdnsSettings(values.interface, io.env));
-    const parallel = numberOf(values, 'parallel', { integer: true, min: 1 });
-    const retries = numberOf(values, 'retries', { integer: true });
-    const canary = numberOf(values, 'canary', { integer: true });
-    const maxFailures = numberOf(values, 'max-failures', { integer: true, min: 1 });
-    const probeTimeoutMs = secondsOf(values, 'probe-timeout');
-    const canaryTimeoutMs = secondsOf(values, 'canary-timeout');
+    applyTargetDefaults(targets, values, io.env, values.port);
+    const v = values;
+    const upload: FleetUploadOptions = {
+      ...(v.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: v.attemptTimeoutMs }),
+      ...(v.inviteAttempts === undefined ? {} : { inviteAttempts: v.inviteAttempts }),
+      ...(v.authTimeoutMs === undefined ? {} : { authTimeoutMs: v.authTimeoutMs }),
+      ...(v.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: v.connectTimeoutMs }),
+      ...(v.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: v.stallTimeoutMs }),
+      ...(v.resultTimeoutMs === undefined ? {} : { resultTimeoutMs: v.resultTimeoutMs }),
+      ...(v.host_ip === undefined ? {} : { hostIp: v.host_ip }),
+      ...(v['md5-target'] === true ? { md5Target: true } : {}),
+      ...(v.compress === true ? { compress: true } : {}),
+      ...(v['no-signed'] === true ? { signed: false } : {}),
+      resolve: hostResolver(mdnsSettings(v.interface, io.env)),
+    };
     options = {
       targets,
-      image: resolve(io.cwd, values.file as string),
-      filesystem: values.spiffs === true,
+      image: resolve(io.cwd, v.file as string),
+      filesystem: v.spiffs === true,
       upload,
       diagnose: await loadDiagnose(),
       signal: io.signal,
-      ...(parallel === undefined ? {} : { parallel }),
-      ...(retries === undefined ? {} : { retries }),
-      ...(canary === undefined ? {} : { canary }),
-      ...(maxFailures === undefined ? {} : { maxFailures }),
-      ...(probeTimeoutMs === undefined ? {} : { probeTimeoutMs }),
-      ...(canaryTimeoutMs === undefined ? {} : { canaryTimeoutMs }),
-      ...(timeScale === undefined ? {} : { timeScale }),
-      ...(values['dry-run'] === true ? { dryRun: true } : {}),
-      ...(values['no-probe'] === true ? { probe: false } : {}),
-      ...(values.force === true ? { force: true } : {}),
+      ...(v.parallel === undefined ? {} : { parallel: v.parallel }),
+      ...(v.retries === undefined ? {} : { retries: v.retries }),
+      ...(v.canary === undefined ? {} : { canary: v.canary }),
+      ...(v.maxFailures === undefined ? {} : { maxFailures: v.maxFailures }),
+      ...(v.probeTimeoutMs === undefined ? {} : { probeTimeoutMs: v.probeTimeoutMs }),
+      ...(v.canaryTimeoutMs === undefined ? {} : { canaryTimeoutMs: v.canaryTimeoutMs }),
+      ...(v.timeScale === undefined ? {} : { timeScale: v.timeScale }),
+      ...(v['dry-run'] === true ? { dryRun: true } : {}),
+      ...(v['no-probe'] === true ? { probe: false } : {}),
+      ...(v.force === true ? { force: true } : {}),
     };
   } catch (error) {
     return fail(error);

@@ -72,32 +72,7 @@ export function uploadOptionsFromArgs(
         hint: 'Example: airflash upload -i 192.168.1.50 -f firmware.bin',
       },
     );
-  for (const k of ['port', 'host_port'] as const) {
-    const p = num(v[k]);
-    if (p !== undefined && (!Number.isInteger(p) || p < (k === 'port' ? 1 : 0) || p > 65535))
-      throw new AirflashError('BAD_ARGUMENT', `--${k} must be a port number (1-65535), not ${p}.`);
-  }
-  for (const k of [
-    'timeout',
-    'invite_timeout',
-    'connect_timeout',
-    'auth_timeout',
-    'stall_timeout',
-    'result_timeout',
-    'time_scale',
-  ] as const) {
-    const n = num(v[k]);
-    if (n !== undefined && !(n > 0))
-      throw new AirflashError('BAD_ARGUMENT', `--${k.replace('_', '-')} must be more than 0, not ${n}.`);
-  }
-  for (const k of ['retries', 'attempts'] as const) {
-    const n = num(v[k]);
-    if (n !== undefined && (!Number.isInteger(n) || n < (k === 'attempts' ? 1 : 0)))
-      throw new AirflashError(
-        'BAD_ARGUMENT',
-        `--${k} must be a whole number${k === 'attempts' ? ' of at least 1' : ''}, not ${n}.`,
-      );
-  }
+  // Number ranges (ports, waits above 0, whole counts) are the option table's rules, checked as read.
   const given = str(v.auth);
   const fromEnv = env['AIRFLASH_PASSWORD'];
   const password =
