@@ -6,6 +6,7 @@
 import {
   builtinPartitionTable,
   builtinSchemeFlashSize,
+  ESP8266_MAX_SKETCH,
   kib,
   otaVerdict,
   type PartitionTable,
@@ -73,9 +74,6 @@ const ESP8266_FS_START: ReadonlyMap<string, number> = new Map([
   ['16m14m', 0x200000],
   ['16m15m', 0x100000],
 ]);
-
-/** ESP8266: the code must fit the first 1 MiB mapping window minus eboot and headers. */
-export const ESP8266_MAX_SKETCH = 1024 * 1024 - 4112;
 
 const MB = 1024 * 1024;
 
