@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { uploadOptionsFromArgs } from '../src/cli/commands/upload.ts';
 import { parseUploadArgs } from '../src/cli/espota-args.ts';
-import { probe, toDoctorProbeResult } from '../src/diagnosis/index.ts';
+import { probe } from '../src/diagnosis/index.ts';
 import { type DoctorFinding, type DoctorProbe, doctor } from '../src/doctor/doctor.ts';
+import { toDoctorProbeResult } from '../src/doctor/index.ts';
 import { startDevice } from '../src/emulator/index.ts';
 import { makeProject, removeProject, runDoctorCli } from './helpers/doctor-io.ts';
 

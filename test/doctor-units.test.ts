@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { coreOf, looksLikeNetworkPort } from '../src/doctor/checks.ts';
+import { evaluateConstant, maskSource } from '../src/doctor/c-source.ts';
+import { coreOf, looksLikeNetworkPort } from '../src/doctor/env-facts.ts';
 import { parseEspotaArgs } from '../src/doctor/espota.ts';
-import { doctorProbeFromModule, toDoctorProbeResult } from '../src/doctor/probe.ts';
-import { evaluateConstant, maskSource, scanSources } from '../src/doctor/source-scan.ts';
+import { doctorProbeFrom, toDoctorProbeResult } from '../src/doctor/probe.ts';
+import { scanSources } from '../src/doctor/source-scan.ts';
 
 describe('parseEspotaArgs (argparse/optparse rules)', () => {
   it('--opt=value keeps everything after the first "=" in one element', () => {
@@ -169,30 +170,34 @@ describe('source scan', () => {
 });
 
 describe('probe adapter', () => {
-  it('reads common result shapes defensively', () => {
-    assert.deepEqual(toDoctorProbeResult(undefined), { answered: false });
+  it("reads the probe's typed result", () => {
+    assert.deepEqual(toDoctorProbeResult({ answered: false }), { answered: false });
     assert.deepEqual(
       toDoctorProbeResult({
         answered: true,
-        auth: { required: true, scheme: 'md5' },
-        loop: { periodMs: 3000 },
+        authRequired: true,
+        authScheme: 'md5',
+        loop: { kind: 'measured', periodMs: 3000 },
         summary: 's',
       }),
-      { answered: true, authRequired: true, authScheme: 'md5', loopPeriodMs: 3000, summary: 's' },
+      {
+        answered: true,
+        authRequired: true,
+        authScheme: 'md5',
+        loopKind: 'measured',
+        loopPeriodMs: 3000,
+        summary: 's',
+      },
     );
   });
 
-  it('wraps a module probe({host, port, signal})', async () => {
+  it('wraps a probe({host, port, signal})', async () => {
     const seen: unknown[] = [];
-    const probe = doctorProbeFromModule({
-      probe: async (o: unknown) => {
-        seen.push(o);
-        return { answered: true };
-      },
+    const probe = doctorProbeFrom(async (o) => {
+      seen.push(o);
+      return { answered: true };
     });
-    assert.ok(probe);
     assert.deepEqual(await probe('127.0.0.1', 3232, {}), { answered: true });
     assert.deepEqual(seen, [{ host: '127.0.0.1', port: 3232 }]);
-    assert.equal(doctorProbeFromModule({}), undefined);
   });
 });

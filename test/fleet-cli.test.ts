@@ -8,12 +8,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  fleetExitCode,
-  globMatch,
-  isFleetInvocation,
-  parseTargetSpec,
-} from '../src/cli/commands/upload-fleet.ts';
+import { fleetExitCode } from '../src/cli/commands/upload-fleet.ts';
+import { isFleetInvocation } from '../src/cli/fleet-options.ts';
+import { globMatch, parseTargetSpec } from '../src/cli/fleet-targets.ts';
 import { type Advertisement, advertise, arduinoTxt } from '../src/discovery/index.ts';
 import { type DeviceOptions, type EmulatedFleet, startFleet } from '../src/emulator/index.ts';
 import type { FleetSummary } from '../src/fleet/fleet.ts';

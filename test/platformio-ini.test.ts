@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isAirflashError } from '../src/core/errors.ts';
-import { parseIni, parsePlatformioIni, splitMultiValue } from '../src/doctor/platformio-ini.ts';
+import { parseIni } from '../src/doctor/ini-parse.ts';
+import { parsePlatformioIni, splitMultiValue } from '../src/doctor/platformio-ini.ts';
 
 function configError(text: string, line: number, pattern: RegExp): void {
   assert.throws(

@@ -8,6 +8,11 @@
  * kept in `occurrences`). Long names must be given in full: `--a` is not `--auth` (an
  * abbreviation that silently picks an option is how a password ends up in the wrong place);
  * an unknown option is BAD_ARGUMENT (exit 2) with a did-you-mean and the command's help.
+ *
+ * A number option may carry its rules (`integer`, `min`, `max`, `positive`), checked as it is
+ * read, and `readOptions` gives every command the values keyed by the library option each one
+ * sets (`to`), seconds already in milliseconds: upload, fleet and emulate read their arguments
+ * through it, with no loop or table of their own.
  */
 import { AirflashError } from '../core/errors.ts';
 import { didYouMean } from '../core/suggest.ts';
@@ -34,6 +39,16 @@ export interface OptionSpec<N extends string = string> {
   espota?: boolean;
   /** Not listed in --help or the completion. */
   hidden?: boolean;
+  /** The key `readOptions` gives the value under: the library option it sets (default: long name). */
+  to?: string;
+  /** Number rules, checked when the value is read: a whole number, at least `min`, at most `max`. */
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  /** Number rule: more than 0 (a wait, a factor). */
+  positive?: boolean;
+  /** The number is in seconds; `readOptions` gives it in milliseconds (rounded). */
+  seconds?: boolean;
 }
 
 export interface ParsedArgs<N extends string = string> {
@@ -97,6 +112,29 @@ export function optionLabel(spec: OptionSpec<string>): string {
   return `${spec.short ? `-${spec.short}/` : ''}--${spec.long}`;
 }
 
+/** What a number option's rules allow, for the message: "a whole number of at least 1". */
+function ruleText(spec: OptionSpec<string>): string {
+  if (spec.positive) return 'more than 0';
+  if (spec.max === 65535) return `a port number (${spec.min ?? 0}-65535)`;
+  const kind = spec.integer ? 'a whole number' : 'a number';
+  const from = spec.min === undefined || (spec.integer && spec.min === 0) ? '' : ` of at least ${spec.min}`;
+  return `${kind}${from}${spec.max === undefined ? '' : ` up to ${spec.max}`}`;
+}
+
+/** The BAD_ARGUMENT for a number its option's rules do not allow. */
+export function checkNumberRules(spec: OptionSpec<string>, n: number, command: string): number {
+  const ok =
+    (!spec.positive || n > 0) &&
+    (!spec.integer || Number.isInteger(n)) &&
+    (spec.min === undefined || n >= spec.min) &&
+    (spec.max === undefined || n <= spec.max);
+  if (!ok)
+    throw new AirflashError('BAD_ARGUMENT', `--${spec.long} must be ${ruleText(spec)}, not ${n}.`, {
+      hint: helpHint(command),
+    });
+  return n;
+}
+
 function convert<N extends string>(spec: OptionSpec<N>, raw: string, command: string): string | number {
   if (spec.kind === 'number') {
     const n = Number(raw);
@@ -104,7 +142,7 @@ function convert<N extends string>(spec: OptionSpec<N>, raw: string, command: st
       throw new AirflashError('BAD_ARGUMENT', `Option ${optionLabel(spec)} needs a number, not "${raw}".`, {
         hint: helpHint(command),
       });
-    return n;
+    return checkNumberRules(spec, n, command);
   }
   if (spec.choices !== undefined && !spec.choices.includes(raw))
     throw new AirflashError(
@@ -209,6 +247,49 @@ export function parseCommandArgs<const T extends readonly OptionSpec<string>[]>(
     else values[spec.long] = String(value);
   }
   return { values: values as CommandValues<T>, positionals: parsed.positionals };
+}
+
+type KeyOf<S> = S extends { to: infer K extends string }
+  ? K
+  : S extends { long: infer L extends string }
+    ? L
+    : never;
+type ReadValueOf<S> = S extends { kind: 'flag' }
+  ? true
+  : S extends { repeatable: true }
+    ? string[]
+    : S extends { kind: 'number' }
+      ? number
+      : S extends { choices: readonly (infer C)[] }
+        ? C
+        : string;
+
+/** The values `readOptions` gives, keyed by each option's `to` (else its long name), typed from the table. */
+export type OptionValues<T extends readonly OptionSpec<string>[]> = {
+  [S in T[number] as KeyOf<S>]?: ReadValueOf<S>;
+};
+
+/**
+ * Read a command's arguments against its table: flags `true`, repeatable options every value in
+ * order, numbers checked against their rules (`seconds` ones in milliseconds), each under the
+ * key of the library option it sets (`to`, else the long name). Throws BAD_ARGUMENT.
+ */
+export function readOptions<const T extends readonly OptionSpec<string>[]>(
+  argv: readonly string[],
+  specs: T,
+  context: ParseOptionsContext<string>,
+): { values: OptionValues<T>; positionals: string[]; notes: ParsedArgs['notes'] } {
+  const byKey = new Map(specs.map((s) => [s.name ?? s.long, s]));
+  const parsed = parseOptions(argv, specs, context);
+  const values: Record<string, string | number | true | string[]> = {};
+  for (const { name, value } of parsed.occurrences) {
+    const spec = byKey.get(name) as OptionSpec<string>;
+    const key = spec.to ?? spec.long;
+    if (spec.repeatable) values[key] = [...((values[key] as string[] | undefined) ?? []), String(value)];
+    else if (spec.seconds && typeof value === 'number') values[key] = Math.round(value * 1000);
+    else values[key] = value;
+  }
+  return { values: values as OptionValues<T>, positionals: parsed.positionals, notes: parsed.notes };
 }
 
 /** The "Options:" rows of a command's help, from its table. */

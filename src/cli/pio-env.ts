@@ -9,7 +9,6 @@
 import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
-import { pioEnvUpload, readPioProject } from '../doctor/pio-project.ts';
 
 /** True when the upload argv asks for a PlatformIO env. */
 export function wantsPioEnv(argv: readonly string[]): boolean {
@@ -39,6 +38,8 @@ export async function expandPioEnv(
       hint: 'Upload one environment at a time.',
     });
 
+  // Loaded here: an upload without --env does not load the platformio.ini reader.
+  const { pioEnvUpload, readPioProject } = await import('../doctor/pio-project.ts');
   const project = await readPioProject(resolve(context.cwd, hasDir ? dirArg : '.'), {
     sysenv: context.env,
     command: 'airflash upload --env NAME',

@@ -5,7 +5,7 @@
  * Pure: facts in, findings out.
  */
 
-import type { EnvFacts } from './checks.ts';
+import type { EnvFacts } from './env-facts.ts';
 import type { DoctorFinding } from './types.ts';
 
 /** The upload_command of docs/integration.md's recipe. */

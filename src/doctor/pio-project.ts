@@ -7,7 +7,8 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
-import { MAX_INI_CHARS, type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
+import { MAX_INI_CHARS } from './ini-parse.ts';
+import { type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
 
 export interface PioProject {
   /** Absolute project directory. */

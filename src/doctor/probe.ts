@@ -1,86 +1,48 @@
 /**
- * Turn the probe module (src/protocols/arduino-ota/host/probe.ts, written separately) into the small function
- * doctor takes. Loaded lazily so that doctor works, without --probe, when that module is absent,
- * and reads the probe result defensively (only the fields doctor needs).
+ * Doctor's view of the ArduinoOTA probe (src/protocols/arduino-ota/host/probe.ts): the typed
+ * `ProbeResult` read into the few fields doctor reports, and the `DoctorProbe` that `doctor()`
+ * takes. The probe module is loaded when `--probe` asks for it (a literal dynamic import, so a
+ * doctor run without `--probe` does not load the sockets and the loop estimator).
  */
 
+import type { ProbeLoop, ProbeOptions, ProbeResult } from '../protocols/arduino-ota/host/probe-types.ts';
 import type { DoctorProbe, DoctorProbeResult } from './types.ts';
 
-type AnyRecord = Record<string, unknown>;
+/** The part of a `ProbeResult` doctor reads (a whole `ProbeResult` is one). */
+export type DoctorProbeInput = Pick<ProbeResult, 'answered'> &
+  Partial<Pick<ProbeResult, 'authRequired' | 'authScheme' | 'summary'>> & {
+    loop?: Pick<ProbeLoop, 'kind'> & Partial<Pick<ProbeLoop, 'periodMs' | 'why'>>;
+  };
 
-function isRecord(value: unknown): value is AnyRecord {
-  return typeof value === 'object' && value !== null;
-}
+/** A probe function with the signature of `probe(options)`. */
+export type ProbeFunction = (options: ProbeOptions & { host: string }) => Promise<DoctorProbeInput>;
 
-function pick<T>(o: AnyRecord, keys: string[], guard: (v: unknown) => v is T): T | undefined {
-  for (const k of keys) {
-    const v = o[k];
-    if (guard(v)) return v;
+/** Read a probe result into doctor's view of it. */
+export function toDoctorProbeResult(result: DoctorProbeInput): DoctorProbeResult {
+  const out: DoctorProbeResult = { answered: result.answered };
+  if (result.authRequired !== undefined) out.authRequired = result.authRequired;
+  if (result.authScheme !== undefined) out.authScheme = result.authScheme;
+  const loop = result.loop;
+  if (loop !== undefined) {
+    out.loopKind = loop.kind;
+    if (loop.why !== undefined) out.loopWhy = loop.why;
+    // A period counts only when it was measured: a "fast" loop's periodMs is an upper bound.
+    if (loop.kind === 'measured' && loop.periodMs !== undefined) out.loopPeriodMs = loop.periodMs;
   }
-  return undefined;
-}
-
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isStr = (v: unknown): v is string => typeof v === 'string';
-
-/** Read whatever `probe()` returned into doctor's view of it. */
-export function toDoctorProbeResult(value: unknown): DoctorProbeResult {
-  if (!isRecord(value)) return { answered: false };
-  const service = pick(value, ['service'], isRecord) ?? {};
-  const auth = pick(value, ['auth'], isRecord) ?? {};
-  const loop = pick(value, ['loop'], isRecord) ?? {};
-  const answered =
-    pick(value, ['answered', 'reachable', 'ok', 'found', 'alive'], isBool) ??
-    pick(service, ['answered', 'found', 'ok'], isBool) ??
-    false;
-  const out: DoctorProbeResult = { answered };
-  const authRequired =
-    pick(value, ['authRequired', 'passwordRequired', 'needsPassword', 'wantsPassword'], isBool) ??
-    pick(auth, ['required'], isBool);
-  if (authRequired !== undefined) out.authRequired = authRequired;
-  const scheme =
-    pick(value, ['authScheme', 'authGeneration', 'scheme'], isStr) ??
-    pick(auth, ['scheme', 'generation'], isStr);
-  if (scheme !== undefined) out.authScheme = scheme;
-  const loopKind = pick(loop, ['kind'], isStr);
-  const loopWhy = pick(loop, ['why'], isStr);
-  if (loopKind !== undefined) out.loopKind = loopKind;
-  if (loopWhy !== undefined) out.loopWhy = loopWhy;
-  // A period counts only when it was measured: a "fast" loop's periodMs is an upper bound.
-  const period =
-    pick(value, ['loopPeriodMs', 'handlePeriodMs', 'periodMs'], isNum) ??
-    (loopKind === undefined || loopKind === 'measured' ? pick(loop, ['periodMs'], isNum) : undefined);
-  if (period !== undefined) out.loopPeriodMs = period;
-  const summary = pick(value, ['summary', 'message', 'verdict'], isStr);
-  if (summary !== undefined) out.summary = summary;
+  if (result.summary !== undefined) out.summary = result.summary;
   return out;
 }
 
-/** A DoctorProbe from a loaded probe module, or undefined when it has no usable `probe()`. */
-export function doctorProbeFromModule(mod: unknown): DoctorProbe | undefined {
-  const isFunction = (v: unknown): v is (options: AnyRecord) => Promise<unknown> => typeof v === 'function';
-  const probe = isRecord(mod) ? pick(mod, ['probe'], isFunction) : undefined;
-  if (!probe) return undefined;
-  return async (host, port, options) => {
-    const result = await probe({ host, port, ...(options.signal ? { signal: options.signal } : {}) });
-    return toDoctorProbeResult(result);
-  };
+/** The DoctorProbe made from a probe function (the library's `probe`, or one a caller injects). */
+export function doctorProbeFrom(probe: ProbeFunction): DoctorProbe {
+  return async (host, port, options) =>
+    toDoctorProbeResult(await probe({ host, port, ...(options.signal ? { signal: options.signal } : {}) }));
 }
 
-/** Load src/protocols/arduino-ota/host/probe.ts (or the built .js); undefined when it is not there. */
-export async function loadDoctorProbe(): Promise<DoctorProbe | undefined> {
-  for (const specifier of [
-    '../protocols/arduino-ota/host/probe.ts',
-    '../protocols/arduino-ota/host/probe.js',
-  ]) {
-    try {
-      const mod: unknown = await import(specifier);
-      const probe = doctorProbeFromModule(mod);
-      if (probe) return probe;
-    } catch {
-      // not there (yet)
-    }
-  }
-  return undefined;
+/** Load the ArduinoOTA probe and give it as a DoctorProbe. */
+export async function loadDoctorProbe(): Promise<DoctorProbe> {
+  const { probe }: typeof import('../protocols/arduino-ota/host/probe.ts') = await import(
+    '../protocols/arduino-ota/host/probe.ts'
+  );
+  return doctorProbeFrom(probe);
 }

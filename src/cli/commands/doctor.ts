@@ -183,20 +183,7 @@ export const command: Command = {
     const json = values.json === true;
     const projectDir = resolve(io.cwd, positionals[0] ?? '.');
 
-    const extra: DoctorFinding[] = [];
-    let probe: Awaited<ReturnType<typeof loadDoctorProbe>>;
-    if (values.probe === true) {
-      probe = await loadDoctorProbe();
-      if (!probe) {
-        extra.push({
-          severity: 'info',
-          code: 'PROBE_UNAVAILABLE',
-          what: 'Probing is not available in this build of airflash; only the files were checked.',
-          why: '--probe needs the probe module (airflash probe), which was not found.',
-          fix: 'airflash probe HOST -p PORT',
-        });
-      }
-    }
+    const probe = values.probe === true ? await loadDoctorProbe() : undefined;
 
     let report: DoctorReport;
     try {
@@ -215,7 +202,6 @@ export const command: Command = {
       io.stderr.write(renderError(error));
       return exitCodeFor(error);
     }
-    report.findings.push(...extra);
     // platformio.ini values, source texts and device answers are in there: printed escaped.
     io.stdout.write(json ? jsonReport(report) : safeBlock(renderDoctorReport(report)));
     return report.findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { AirflashError, EXIT } from '../../core/errors.ts';
 import type { DeviceEvent, DeviceOptions, EmulatedFleet } from '../../emulator/index.ts';
 import { mdnsSettings } from '../mdns.ts';
-import { type OptionSpec, parseOptions } from '../options.ts';
+import { type OptionSpec, readOptions } from '../options.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { CliIO, Command } from '../types.ts';
 
@@ -50,68 +50,17 @@ update-error, reboot, booted. Runs until Ctrl-C, then closes every device and ex
 
 type Spec = DeviceOptions & { count?: number };
 
-const VALUE_FLAGS: Record<string, keyof Spec | 'fault'> = {
-  '--core': 'core',
-  '--address': 'address',
-  '--port': 'port',
-  '--password': 'password',
-  '--password-hash': 'passwordHash',
-  '--loop-ms': 'loopMs',
-  '--time-scale': 'timeScale',
-  '--flash-size': 'flashSize',
-  '--partitions': 'partitions',
-  '--flash-layout': 'flashLayout',
-  '--sketch-size': 'sketchSize',
-  '--count': 'count',
-  '--esp32-updater': 'esp32Updater',
-  '--rtt-ms': 'rttMs',
-  '--bandwidth': 'bandwidth',
-  '--window': 'window',
-  '--udp-loss': 'udpLoss',
-  '--fault': 'fault',
-  '--state': 'stateDir',
-  '--hostname': 'hostname',
-  '--seed': 'seed',
-};
-
-const NUMERIC = new Set<string>([
-  'port',
-  'loopMs',
-  'timeScale',
-  'sketchSize',
-  'count',
-  'rttMs',
-  'bandwidth',
-  'window',
-  'udpLoss',
-  'seed',
-]);
-
-/** Fleet-file keys: CLI names (kebab-case, no dashes) and DeviceOptions names. */
-const FILE_KEYS: Record<string, keyof Spec | 'fault'> = {
-  'password-hash': 'passwordHash',
-  'loop-ms': 'loopMs',
-  'time-scale': 'timeScale',
-  'flash-size': 'flashSize',
-  'flash-layout': 'flashLayout',
-  'sketch-size': 'sketchSize',
-  'rtt-ms': 'rttMs',
-  'udp-loss': 'udpLoss',
-  'fault-every': 'faultEvery',
-  'esp32-updater': 'esp32Updater',
-  state: 'stateDir',
-  fault: 'fault',
-  faults: 'fault',
-};
-
 function usage(message: string): AirflashError {
   return new AirflashError('BAD_ARGUMENT', message, {
     hint: 'Run "airflash emulate --help" for the options.',
   });
 }
 
-function setValue(spec: Spec, key: keyof Spec | 'fault', raw: unknown, where: string): void {
-  if (key === 'fault') {
+/** A fleet-file value for the option `option` (numbers checked, flags as booleans, faults appended). */
+function setValue(spec: Spec, option: FileOption, raw: unknown, where: string): void {
+  const key = option.key;
+  const into = spec as Record<string, unknown>;
+  if (key === 'faults') {
     const list = Array.isArray(raw) ? raw : [raw];
     for (const f of list) {
       if (typeof f !== 'string') throw usage(`${where}: a fault must be a string like "drop@50".`);
@@ -119,19 +68,19 @@ function setValue(spec: Spec, key: keyof Spec | 'fault', raw: unknown, where: st
     }
     return;
   }
-  if (NUMERIC.has(key)) {
+  if (option.kind === 'number') {
     const n = typeof raw === 'number' ? raw : Number(raw);
     if (!Number.isFinite(n)) throw usage(`${where}: ${String(raw)} is not a number.`);
-    (spec as Record<string, unknown>)[key] = n;
+    into[key] = n;
     return;
   }
-  if (key === 'faultEvery' || key === 'mdns' || key === 'ipv6') {
-    (spec as Record<string, unknown>)[key] = raw === true || raw === 'true';
+  if (option.kind === 'flag') {
+    into[key] = raw === true || raw === 'true';
     return;
   }
   if (typeof raw !== 'string' && typeof raw !== 'number')
     throw usage(`${where}: ${String(raw)} is not a value.`);
-  (spec as Record<string, unknown>)[key] = key === 'flashSize' ? raw : String(raw);
+  into[key] = key === 'flashSize' ? raw : String(raw);
 }
 
 /** The options of `airflash emulate` (each value option maps to a DeviceOptions key). */
@@ -146,56 +95,101 @@ export const EMULATE_OPTIONS = [
   { long: 'address', kind: 'string', arg: 'A', help: 'loopback address to listen on' },
   { long: 'port', kind: 'number', arg: 'N', help: 'UDP OTA port' },
   { long: 'password', kind: 'string', arg: 'PW', help: 'ArduinoOTA.setPassword(PW)' },
-  { long: 'password-hash', kind: 'string', arg: 'HEX', help: 'ArduinoOTA.setPasswordHash(HEX)' },
-  { long: 'loop-ms', kind: 'number', arg: 'N', help: 'handle() every N ms' },
-  { long: 'time-scale', kind: 'number', arg: 'F', help: 'multiply every device delay' },
-  { long: 'flash-size', kind: 'string', arg: 'SIZE', help: 'flash size, e.g. 4MB' },
+  {
+    long: 'password-hash',
+    to: 'passwordHash',
+    kind: 'string',
+    arg: 'HEX',
+    help: 'ArduinoOTA.setPasswordHash(HEX)',
+  },
+  { long: 'loop-ms', to: 'loopMs', kind: 'number', arg: 'N', help: 'handle() every N ms' },
+  { long: 'time-scale', to: 'timeScale', kind: 'number', arg: 'F', help: 'multiply every device delay' },
+  { long: 'flash-size', to: 'flashSize', kind: 'string', arg: 'SIZE', help: 'flash size, e.g. 4MB' },
   { long: 'partitions', kind: 'string', arg: 'P', help: 'ESP32 partition scheme or file' },
-  { long: 'flash-layout', kind: 'string', arg: 'L', help: 'ESP8266 flash layout (eesz id)' },
-  { long: 'sketch-size', kind: 'number', arg: 'N', help: 'ESP8266 running sketch size' },
+  {
+    long: 'flash-layout',
+    to: 'flashLayout',
+    kind: 'string',
+    arg: 'L',
+    help: 'ESP8266 flash layout (eesz id)',
+  },
+  { long: 'sketch-size', to: 'sketchSize', kind: 'number', arg: 'N', help: 'ESP8266 running sketch size' },
   { long: 'count', kind: 'number', arg: 'N', help: 'N devices on consecutive addresses' },
-  { long: 'fleet', kind: 'string', arg: 'FILE', complete: 'file', help: 'JSON array, one object per device' },
-  { long: 'state', kind: 'string', arg: 'DIR', complete: 'dir', help: "keep each device's flash in DIR" },
+  {
+    long: 'fleet',
+    to: 'fleetFile',
+    kind: 'string',
+    arg: 'FILE',
+    complete: 'file',
+    help: 'JSON array, one object per device',
+  },
+  {
+    long: 'state',
+    to: 'stateDir',
+    kind: 'string',
+    arg: 'DIR',
+    complete: 'dir',
+    help: "keep each device's flash in DIR",
+  },
   { long: 'mdns', kind: 'flag', help: 'advertise _arduino._tcp over mDNS' },
   { long: 'ipv6', kind: 'flag', help: 'esp8266: a build with an IPv6 lwIP variant' },
   {
     long: 'esp32-updater',
+    to: 'esp32Updater',
     kind: 'string',
     arg: 'R',
     choices: ['newest', '3.3.1'],
     help: 'esp32 Update library revision',
   },
-  { long: 'rtt-ms', kind: 'number', arg: 'N', help: 'round-trip time added' },
+  { long: 'rtt-ms', to: 'rttMs', kind: 'number', arg: 'N', help: 'round-trip time added' },
   { long: 'bandwidth', kind: 'number', arg: 'B', help: 'host -> device bytes per second' },
   { long: 'window', kind: 'number', arg: 'B', help: 'device TCP receive window' },
-  { long: 'udp-loss', kind: 'number', arg: 'P', help: 'probability of losing each datagram' },
-  { long: 'fault', kind: 'string', arg: 'KIND[@P]', repeatable: true, help: 'a fault (repeatable)' },
-  { long: 'fault-every', kind: 'flag', help: 'fire the faults on every update' },
+  { long: 'udp-loss', to: 'udpLoss', kind: 'number', arg: 'P', help: 'probability of losing each datagram' },
+  {
+    long: 'fault',
+    to: 'faults',
+    kind: 'string',
+    arg: 'KIND[@P]',
+    repeatable: true,
+    help: 'a fault (repeatable)',
+  },
+  { long: 'fault-every', to: 'faultEvery', kind: 'flag', help: 'fire the faults on every update' },
   { long: 'hostname', kind: 'string', arg: 'NAME', help: 'device host name', hidden: true },
   { long: 'seed', kind: 'number', arg: 'N', help: 'random seed', hidden: true },
   { long: 'json', kind: 'flag', help: 'one JSON object per line' },
   { long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
 ] as const satisfies readonly OptionSpec[];
 
+/** A fleet-file key: an option of the table (by its CLI name or its DeviceOptions name), or mac / board. */
+interface FileOption {
+  key: string;
+  kind: OptionSpec['kind'];
+}
+
+/** Options of the table that are not device settings. */
+const NOT_DEVICE: ReadonlySet<string> = new Set(['fleet', 'json', 'help']);
+
+/** Fleet-file keys: each device option under its CLI name and its DeviceOptions name, from the one table. */
+const FILE_OPTIONS: ReadonlyMap<string, FileOption> = new Map([
+  ...EMULATE_OPTIONS.filter((o: OptionSpec) => !NOT_DEVICE.has(o.long)).flatMap((o: OptionSpec) => {
+    const option = { key: o.to ?? o.long, kind: o.kind };
+    return [
+      [o.long, option],
+      [option.key, option],
+    ] as const;
+  }),
+  ['mac', { key: 'mac', kind: 'string' }],
+  ['board', { key: 'board', kind: 'string' }],
+]);
+
 export function parseEmulateArgs(argv: string[]): { base: Spec; fleetFile?: string; json: boolean } {
-  const parsed = parseOptions(argv, EMULATE_OPTIONS, { command: 'emulate' });
-  if (parsed.positionals.length > 0) throw usage(`Unexpected argument "${parsed.positionals[0]}".`);
-  const base: Spec = {};
-  let fleetFile: string | undefined;
-  let json = false;
-  for (const { name, value } of parsed.occurrences) {
-    const flag = `--${name}`;
-    if (name === 'json') json = true;
-    else if (name === 'fault-every') base.faultEvery = true;
-    else if (name === 'mdns') base.mdns = true;
-    else if (name === 'ipv6') base.ipv6 = true;
-    else if (name === 'fleet') fleetFile = String(value);
-    else if (name !== 'help') setValue(base, VALUE_FLAGS[flag] as keyof Spec | 'fault', value, flag);
-  }
+  const { values, positionals } = readOptions(argv, EMULATE_OPTIONS, { command: 'emulate' });
+  if (positionals.length > 0) throw usage(`Unexpected argument "${positionals[0]}".`);
+  const { json, fleetFile, help: _help, ...base } = values;
   if (base.password !== undefined && base.passwordHash !== undefined) {
     throw usage('Give --password or --password-hash, not both.');
   }
-  return { base, ...(fleetFile === undefined ? {} : { fleetFile }), json };
+  return { base, ...(fleetFile === undefined ? {} : { fleetFile }), json: json === true };
 }
 
 export function fleetEntry(raw: unknown, index: number): Spec {
@@ -204,13 +198,10 @@ export function fleetEntry(raw: unknown, index: number): Spec {
   }
   const spec: Spec = {};
   for (const [k, v] of Object.entries(raw)) {
-    const key = (FILE_KEYS[k] ?? k) as keyof Spec | 'fault';
-    const known =
-      key === 'fault' ||
-      Object.values(VALUE_FLAGS).includes(key) ||
-      ['faultEvery', 'mdns', 'ipv6', 'mac', 'board'].includes(key);
-    if (!known) throw new AirflashError('CONFIG_INVALID', `Fleet entry ${index + 1}: unknown option "${k}".`);
-    setValue(spec, key, v, `fleet entry ${index + 1} "${k}"`);
+    const option = FILE_OPTIONS.get(k);
+    if (option === undefined)
+      throw new AirflashError('CONFIG_INVALID', `Fleet entry ${index + 1}: unknown option "${k}".`);
+    setValue(spec, option, v, `fleet entry ${index + 1} "${k}"`);
   }
   return spec;
 }
@@ -275,7 +266,10 @@ export async function buildSpecs(
 
 /** DeviceOptions names (what the library's messages say) → the CLI's option names. */
 const CLI_NAME = new Map<string, string>(
-  Object.entries(VALUE_FLAGS).map(([flag, key]) => [key === 'fault' ? 'faults' : key, flag]),
+  EMULATE_OPTIONS.filter((o: OptionSpec) => o.to !== undefined).map((o: OptionSpec) => [
+    o.to as string,
+    `--${o.long}`,
+  ]),
 );
 
 /**

@@ -9,14 +9,13 @@ import {
   upload,
 } from '../../upload/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
+import { FLEET_HELP, FLEET_OPTIONS, isFleetInvocation } from '../fleet-options.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
 import { expandPioEnv, wantsPioEnv } from '../pio-env.ts';
-import { diagnosisFor, renderDiagnosis } from '../render/diagnosis.ts';
 import { chooseMode, createRenderer, formatBytes } from '../render/progress.ts';
 import { safeJson } from '../render/safe-text.ts';
 import { renderError } from '../render-error.ts';
 import type { CliIO, Command } from '../types.ts';
-import { FLEET_HELP, FLEET_OPTIONS } from './upload-fleet.ts';
 
 const HELP = `airflash upload — upload a firmware or filesystem image over the air (ArduinoOTA / espota)
 
@@ -73,32 +72,7 @@ export function uploadOptionsFromArgs(
         hint: 'Example: airflash upload -i 192.168.1.50 -f firmware.bin',
       },
     );
-  for (const k of ['port', 'host_port'] as const) {
-    const p = num(v[k]);
-    if (p !== undefined && (!Number.isInteger(p) || p < (k === 'port' ? 1 : 0) || p > 65535))
-      throw new AirflashError('BAD_ARGUMENT', `--${k} must be a port number (1-65535), not ${p}.`);
-  }
-  for (const k of [
-    'timeout',
-    'invite_timeout',
-    'connect_timeout',
-    'auth_timeout',
-    'stall_timeout',
-    'result_timeout',
-    'time_scale',
-  ] as const) {
-    const n = num(v[k]);
-    if (n !== undefined && !(n > 0))
-      throw new AirflashError('BAD_ARGUMENT', `--${k.replace('_', '-')} must be more than 0, not ${n}.`);
-  }
-  for (const k of ['retries', 'attempts'] as const) {
-    const n = num(v[k]);
-    if (n !== undefined && (!Number.isInteger(n) || n < (k === 'attempts' ? 1 : 0)))
-      throw new AirflashError(
-        'BAD_ARGUMENT',
-        `--${k} must be a whole number${k === 'attempts' ? ' of at least 1' : ''}, not ${n}.`,
-      );
-  }
+  // Number ranges (ports, waits above 0, whole counts) are the option table's rules, checked as read.
   const given = str(v.auth);
   const fromEnv = env['AIRFLASH_PASSWORD'];
   const password =
@@ -146,8 +120,7 @@ export function uploadOptionsFromArgs(
 }
 
 export async function runUpload(argv: string[], io: CliIO): Promise<number> {
-  if (argv.some((a) => /^--(target|devices|all|board|name)(=|$)/.test(a)))
-    return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
+  if (isFleetInvocation(argv)) return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
   const started = Date.now();
   const wantsJson = argv.includes('--json');
   let parsed: ParsedArgs;
@@ -216,6 +189,8 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     const e = toAirflashError(error);
     const obs = e.data['observation'] as UploadObservation | undefined;
+    // Loaded on failure only: a successful upload does not load the diagnosis and the probe.
+    const { diagnosisFor, renderDiagnosis } = await import('../render/diagnosis.ts');
     const diagnosis = await diagnosisFor(e, { signal: io.signal, onNote: (text) => renderer.note(text) });
     const human = `${renderError(e)}${diagnosis ? renderDiagnosis(diagnosis) : ''}`;
     renderer.result(

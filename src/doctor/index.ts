@@ -1,0 +1,20 @@
+/** airflash doctor: check a PlatformIO project (platformio.ini, sources, espota flags) for OTA problems. */
+
+export {
+  type DoctorEnvSummary,
+  type DoctorFinding,
+  type DoctorOptions,
+  type DoctorProbe,
+  type DoctorProbeResult,
+  type DoctorReport,
+  type DoctorSeverity,
+  doctor,
+} from './doctor.ts';
+export { type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
+export {
+  type DoctorProbeInput,
+  doctorProbeFrom,
+  loadDoctorProbe,
+  type ProbeFunction,
+  toDoctorProbeResult,
+} from './probe.ts';

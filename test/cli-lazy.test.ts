@@ -1,0 +1,80 @@
+/**
+ * The CLI loads what a command needs (issue 12, the upload's memory): the modules a plain
+ * `airflash upload -i HOST -f FILE` loads before it runs (static imports, followed from the entry
+ * point and the upload command) hold no fleet, diagnosis, probe, discovery, doctor, dashboard or
+ * emulator code — those come by literal dynamic imports when a command or a failure needs them.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import ts from 'typescript';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** The relative modules `file` loads when it is evaluated: static value imports and re-exports. */
+function staticImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+  const out: string[] = [];
+  for (const node of source.statements) {
+    let specifier: ts.Expression | undefined;
+    if (ts.isImportDeclaration(node)) {
+      const clause = node.importClause;
+      const typeOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (clause.name === undefined &&
+            clause.namedBindings !== undefined &&
+            ts.isNamedImports(clause.namedBindings) &&
+            clause.namedBindings.elements.length > 0 &&
+            clause.namedBindings.elements.every((e) => e.isTypeOnly)));
+      if (!typeOnly) specifier = node.moduleSpecifier;
+    } else if (ts.isExportDeclaration(node) && !node.isTypeOnly) {
+      const all = node.exportClause;
+      const typeOnly =
+        all !== undefined &&
+        ts.isNamedExports(all) &&
+        all.elements.length > 0 &&
+        all.elements.every((e) => e.isTypeOnly);
+      if (!typeOnly) specifier = node.moduleSpecifier;
+    }
+    if (specifier !== undefined && ts.isStringLiteral(specifier) && specifier.text.startsWith('.'))
+      out.push(resolve(dirname(file), specifier.text));
+  }
+  return out;
+}
+
+function loadedBefore(entries: string[]): Map<string, string> {
+  const seen = new Map<string, string>();
+  const stack: Array<readonly [string, string]> = entries.map((e) => [resolve(ROOT, e), '(entry)']);
+  while (stack.length > 0) {
+    const [file, from] = stack.pop() as readonly [string, string];
+    if (seen.has(file)) continue;
+    seen.set(file, from);
+    for (const next of staticImports(file)) stack.push([next, relative(ROOT, file)]);
+  }
+  return seen;
+}
+
+describe('the CLI loads lazily', () => {
+  it('a single-device upload loads no fleet, diagnosis, probe, discovery, doctor, dashboard or emulator', () => {
+    const loaded = loadedBefore(['src/cli/main.ts', 'src/cli/commands/upload.ts']);
+    const unwanted =
+      /^src\/(fleet|diagnosis|discovery|doctor|dashboard|emulator)\/|\/(probe|probe-loop|fleet-probe)\.ts$/;
+    const wrong = [...loaded]
+      .map(([file, from]) => [relative(ROOT, file), from] as const)
+      .filter(([file]) => unwanted.test(file))
+      .map(([file, from]) => `${file} (from ${from})`);
+    assert.deepEqual(wrong, []);
+    assert.ok(loaded.has(resolve(ROOT, 'src/upload/upload.ts')), 'the walk follows the upload path');
+  });
+
+  it('doctor without --probe does not load the probe', () => {
+    const loaded = [...loadedBefore(['src/cli/commands/doctor.ts']).keys()].map((f) => relative(ROOT, f));
+    assert.ok(loaded.includes('src/doctor/doctor.ts'));
+    assert.deepEqual(
+      loaded.filter((f) => f.startsWith('src/protocols/')),
+      [],
+    );
+  });
+});
