@@ -5,7 +5,7 @@ import {
   type PartitionEntry,
   type PartitionTable,
 } from '../../formats/index.ts';
-import type { FlashRegion } from './updater.ts';
+import type { FlashRegion } from './update-common.ts';
 
 /**
  * Where an ESP32 `Update.begin(size, command)` writes, per Update library revision
