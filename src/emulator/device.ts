@@ -1,22 +1,20 @@
-import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
 import { advertise } from '../discovery/advertise.ts';
 import type { MdnsTransport } from '../discovery/types.ts';
 import type { PartitionTable } from '../formats/index.ts';
 import type { ArduinoOtaShell, ShellHost } from '../protocols/arduino-ota/device/session.ts';
-import { CORES, type CoreKind, defaultPortFor } from '../protocols/arduino-ota/wire/index.ts';
+import type { CoreKind } from '../protocols/arduino-ota/wire/index.ts';
 import { type Board, restoreBoard, saveBoard } from './board/board.ts';
 import { BoardClock, DeviceHalted, haltableSleep } from './board/clock.ts';
 import { type CoreProfile, coreProfile, wireTxt } from './board/core-profile.ts';
-import { ESP32_UPDATER_REVISIONS, type Esp32UpdaterRevision } from './board/esp32-target.ts';
-import { FaultPlan, parseFault } from './board/faults.ts';
-import { prng, seedFromText } from './board/firmware.ts';
-import { TIMING_MODEL } from './board/timing.ts';
+import { FaultPlan } from './board/faults.ts';
+import { prng } from './board/firmware.ts';
 import { CORE_MOUNTS, type PreparedBoard } from './core-mounts.ts';
-import { checkAddress, nonNegative } from './device-options.ts';
-import { DEFAULT_LINK, type DeviceConn, deviceConnect, type LinkModel } from './link.ts';
+import { DeviceEvents } from './device-events.ts';
+import { resolveDeviceOptions } from './device-options.ts';
+import { type DeviceConn, deviceConnect, type LinkModel } from './link.ts';
 import type {
   DeviceAdvertiser,
   DeviceCounters,
@@ -34,15 +32,7 @@ import { UdpEndpoint } from './udp-endpoint.ts';
  * link (udp-endpoint.ts, link.ts), the faults, `--state` and mDNS. Create it with startDevice().
  */
 
-const LOG_LIMIT = 5000;
-
 type Life = 'running' | 'rebooting' | 'offline' | 'closed';
-
-function macFor(address: string, seed: number): string {
-  const h = createHash('sha256').update(`${address}/${seed}`).digest();
-  const bytes = [0x24, 0x0a, 0xc4, h[0] as number, h[1] as number, h[2] as number];
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
 
 export class Device implements EmulatedDevice {
   readonly address: string;
@@ -50,7 +40,7 @@ export class Device implements EmulatedDevice {
   readonly hostname: string;
   readonly mac: string;
   readonly board: string;
-  readonly events = new EventEmitter();
+  readonly events: EventEmitter;
   readonly counters: DeviceCounters = {
     invitations: 0,
     authAttempts: 0,
@@ -68,8 +58,7 @@ export class Device implements EmulatedDevice {
   private readonly stateDir: string | undefined;
   private readonly mdnsOption: DeviceOptions['mdns'];
   private readonly advertiser: DeviceAdvertiser;
-  private readonly onEvent: ((e: DeviceEvent) => void) | undefined;
-  private readonly onLog: ((line: string) => void) | undefined;
+  private readonly hub: DeviceEvents;
   private readonly seed: number;
   private readonly profile: CoreProfile;
   private readonly authRequired: boolean;
@@ -82,72 +71,35 @@ export class Device implements EmulatedDevice {
   private wake: (() => void) | undefined;
   private conn: DeviceConn | undefined;
   private bootTimer: NodeJS.Timeout | undefined;
-  private readonly logLines: string[] = [];
   private mdnsAd: { close(options?: { goodbye?: boolean }): Promise<void> } | undefined;
   private sketchDone: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
-  private readonly waiters = new Set<() => void>();
 
   constructor(options: DeviceOptions, prepared: PreparedBoard) {
-    const core = options.core ?? 'esp32';
-    if (!CORES.includes(core)) {
-      throw new AirflashError('BAD_ARGUMENT', `Unknown core "${String(core)}".`, {
-        hint: 'Use esp32, esp32-legacy or esp8266.',
-      });
-    }
-    const mount = CORE_MOUNTS[core];
+    this.hub = new DeviceEvents(options.onEvent, options.onLog);
+    this.events = this.hub.emitter;
+    const settings = resolveDeviceOptions(options, CORE_MOUNTS);
+    const { core, link, secret } = settings;
     this.core = core;
     this.profile = coreProfile(core);
-    this.address = options.address ?? '127.0.0.1';
-    checkAddress(this.address, core, options.ipv6);
-    const updater: Esp32UpdaterRevision =
-      core === 'esp32-legacy' ? '3.0' : (options.esp32Updater ?? 'newest');
-    if (!ESP32_UPDATER_REVISIONS.includes(updater)) {
-      throw new AirflashError(
-        'BAD_ARGUMENT',
-        `Unknown ESP32 Update revision "${String(options.esp32Updater)}".`,
-        {
-          hint: 'Use 3.3.1 or newest (esp32-legacy is always 3.0).',
-        },
-      );
-    }
-    this.requestedPort = options.port ?? defaultPortFor(core);
-    if (!Number.isInteger(this.requestedPort) || this.requestedPort < 0 || this.requestedPort > 65535) {
-      throw new AirflashError('BAD_ARGUMENT', `Port ${this.requestedPort} is not a UDP port.`);
-    }
-    this.seed = options.seed ?? seedFromText(`${this.address}/${options.hostname ?? ''}/${core}`);
-    this.mac = (options.mac ?? macFor(this.address, this.seed)).toLowerCase();
-    const macHex = this.mac.replace(/[^0-9a-f]/g, '');
-    if (macHex.length !== 12)
-      throw new AirflashError('BAD_ARGUMENT', `"${options.mac}" is not a MAC address.`);
-    this.hostname = options.hostname ?? mount.defaultHostname(macHex);
-    this.board = options.board ?? mount.defaultBoard;
-    const secret = mount.secret(options);
+    this.address = settings.address;
+    this.requestedPort = settings.port;
+    this.seed = settings.seed;
+    this.mac = settings.mac;
+    this.hostname = settings.hostname;
+    this.board = settings.board;
     this.authRequired = secret !== undefined;
-    this.loopMs = nonNegative('loopMs', options.loopMs ?? 0);
-    this.clock = new BoardClock(nonNegative('timeScale', options.timeScale ?? 1));
-    const receiveTimeoutMs = nonNegative(
-      'receiveTimeoutMs',
-      options.receiveTimeoutMs ?? TIMING_MODEL.esp32.receiveTimeoutMs,
-    );
-    this.link = {
-      rttMs: nonNegative('rttMs', options.rttMs ?? DEFAULT_LINK.rttMs),
-      bandwidth: nonNegative('bandwidth', options.bandwidth ?? DEFAULT_LINK.bandwidth),
-      window: Math.max(1, nonNegative('window', options.window ?? this.profile.tcpWnd)),
-      udpLoss: nonNegative('udpLoss', options.udpLoss ?? DEFAULT_LINK.udpLoss),
-    };
-    if (this.link.udpLoss > 1) throw new AirflashError('BAD_ARGUMENT', 'udpLoss is a probability (0…1).');
-    const faults = (options.faults ?? []).map(parseFault);
+    this.loopMs = settings.loopMs;
+    this.clock = new BoardClock(settings.timeScale);
+    this.link = link;
     // One PRNG for datagram loss and garbage replies, in the order they are drawn.
     const rnd = prng(this.seed ^ 0x5eed);
-    this.faults = new FaultPlan(faults, options.faultEvery === true, rnd);
-    this.udp = new UdpEndpoint(this.address, this.link, rnd);
+    this.faults = new FaultPlan(settings.faults, options.faultEvery === true, rnd);
+    this.udp = new UdpEndpoint(this.address, link, rnd);
     this.stateDir = options.stateDir === undefined ? undefined : join(options.stateDir, this.hostname);
     this.mdnsOption = options.mdns;
     this.advertiser = options.advertiser ?? advertise;
-    this.onEvent = options.onEvent;
-    this.onLog = options.onLog;
-    const mounted = mount.mount(options, prepared, { seed: this.seed, updater, receiveTimeoutMs }, secret);
+    const mounted = CORE_MOUNTS[core].mount(options, prepared, settings, secret);
     this.hw = mounted.board;
     this.shell = mounted.shell(this.shellHost());
   }
@@ -178,35 +130,7 @@ export class Device implements EmulatedDevice {
     if (this.lifeState === 'closed') {
       return Promise.reject(new AirflashError('INTERRUPTED', `Device ${this.address} is closed.`));
     }
-    return new Promise((resolve, reject) => {
-      const finish = (error: AirflashError | undefined, e?: DeviceEvent): void => {
-        clearTimeout(timer);
-        this.events.off('event', onEvent);
-        this.waiters.delete(cancel);
-        if (error) reject(error);
-        else resolve(e as DeviceEvent);
-      };
-      const onEvent = (e: DeviceEvent): void => {
-        if (e.event !== event || (predicate && !predicate(e))) return;
-        finish(undefined, e);
-      };
-      const cancel = (): void =>
-        finish(new AirflashError('INTERRUPTED', `Device ${this.address} closed before "${event}".`));
-      const timer = setTimeout(() => {
-        finish(
-          new AirflashError(
-            'TIMEOUT',
-            `Device ${this.address} did not emit "${event}" within ${timeoutMs} ms.`,
-            {
-              data: { state: this.state(), log: this.logLines.slice(-10) },
-            },
-          ),
-        );
-      }, timeoutMs);
-      timer.unref();
-      this.waiters.add(cancel);
-      this.events.on('event', onEvent);
-    });
+    return this.hub.waitFor(this.address, () => this.state(), event, predicate, timeoutMs);
   }
 
   runningPartition(): string {
@@ -230,7 +154,7 @@ export class Device implements EmulatedDevice {
   }
 
   log(): string[] {
-    return [...this.logLines];
+    return this.hub.logLines();
   }
 
   close(): Promise<void> {
@@ -333,19 +257,12 @@ export class Device implements EmulatedDevice {
     return conn;
   }
 
-  // ---------------------------------------------------------------- events and log
-
   private emit(e: DeviceEvent): void {
-    this.onEvent?.(e);
-    this.events.emit('event', e);
-    this.events.emit(e.event, e);
+    this.hub.emit(e);
   }
 
   private log_(line: string): void {
-    this.logLines.push(line);
-    if (this.logLines.length > LOG_LIMIT) this.logLines.splice(0, this.logLines.length - LOG_LIMIT);
-    this.onLog?.(line);
-    this.events.emit('log', line);
+    this.hub.log(line);
   }
 
   // ---------------------------------------------------------------- the sketch: loop() { ArduinoOTA.handle(); delay(loopMs); }
@@ -448,8 +365,7 @@ export class Device implements EmulatedDevice {
     await this.udp.close();
     if (this.mdnsAd) await this.mdnsAd.close().catch(() => {});
     await this.persist();
-    for (const cancel of [...this.waiters]) cancel();
-    this.events.removeAllListeners();
+    this.hub.close();
   }
 }
 

@@ -12,6 +12,7 @@ export { startDevice } from './device.ts';
 export { nextAddress, startFleet } from './fleet.ts';
 export { DEFAULT_LINK, type LinkModel } from './link.ts';
 export type {
+  DeviceAdvertiser,
   DeviceCounters,
   DeviceEvent,
   DeviceEventName,
