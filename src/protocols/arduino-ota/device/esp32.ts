@@ -78,6 +78,7 @@ export class Esp32ArduinoOta extends ArduinoOtaSession {
     if (this.otaState === 'waitauth') {
       const r = this.checkAuth(d);
       if (r === 'silent') {
+        // ASSUMPTION for ≥ 3.3.1 (A3): silent and back to IDLE, as in 3.0 – 3.3.0.
         this.host.log('auth param fail / unexpected datagram: back to idle');
         this.otaState = 'idle';
         return;
@@ -149,6 +150,7 @@ export class Esp32ArduinoOta extends ArduinoOtaSession {
       const r = upd.write(chunk);
       await host.clock.busy(r.costMs, signal);
       if (target.overwritesRunning && this.board.runningAppErased()) {
+        // ASSUMPTION (A8): the crash comes at the first 4 KiB flush.
         // ≤ 3.3.0 on a one-slot table: Update erased the app the CPU runs from (its first sector,
         // at the first 4 KiB flush); the next cache miss executes erased flash and the chip resets.
         host.log('Guru Meditation Error: the running app partition was erased (no running-partition guard)');

@@ -106,7 +106,7 @@ const AUTH: Record<
   esp32: {
     field: 64,
     scheme: 'pbkdf2',
-    // UNVERIFIED (protocol.md §3.2, §12): arduino-esp32 ≥ 3.3.1 sends a 64-hex nonce whose seed is
+    // UNVERIFIED (A1; protocol.md §3.2, §12): arduino-esp32 ≥ 3.3.1 sends a 64-hex nonce whose seed is
     // not documented; modelled as SHA-256 of micros() text and the MAC. Hosts must treat it as opaque.
     nonce: (micros, mac) => sha256hex(`${micros}${mac}`),
   },
@@ -184,7 +184,8 @@ export abstract class ArduinoOtaSession implements ArduinoOtaShell {
   protected checkAuth(d: Datagram): 'ok' | 'fail' | 'silent' {
     this.host.counters.authAttempts++;
     const auth = AUTH[this.host.core];
-    // UNVERIFIED for ≥ 3.3.1 (protocol.md §3.4): a malformed auth line is assumed silent, as before.
+    // UNVERIFIED for ≥ 3.3.1 (A2; protocol.md §3.4): a malformed auth line is assumed silent, as before.
+    // ASSUMPTION (A5): a stored 32-hex (MD5) secret on ≥ 3.3.1 still runs the PBKDF2 exchange.
     const line = scanAuthLine(d.data, auth.field, this.host.profile.intDigits);
     if (!line) return 'silent';
     return deviceAuthMatches(auth.scheme, this.secret as string, this.nonce, line.cnonce, line.response)
