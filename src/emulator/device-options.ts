@@ -10,8 +10,8 @@ import {
   type PartitionTable,
   parseFlashSize,
 } from '../formats/index.ts';
+import { coreProfile } from '../protocols/arduino-ota/device/core-profile.ts';
 import { CORES, type CoreKind, defaultPortFor } from '../protocols/arduino-ota/wire/index.ts';
-import { coreProfile } from './board/core-profile.ts';
 import { ESP32_UPDATER_REVISIONS, type Esp32UpdaterRevision } from './board/esp32-target.ts';
 import { type Fault, parseFault } from './board/faults.ts';
 import { seedFromText } from './board/firmware.ts';

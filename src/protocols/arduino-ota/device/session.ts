@@ -1,8 +1,8 @@
 import type { BoardClock } from '../../../emulator/board/clock.ts';
-import type { CoreProfile } from '../../../emulator/board/core-profile.ts';
 import type { FaultableConn, FaultPlan, TransferFault } from '../../../emulator/board/faults.ts';
 import { type CoreKind, md5hex, scanAuthLine, scanInvitation, sha256hex } from '../wire/index.ts';
 import { deviceAuthMatches } from './auth-verify.ts';
+import type { CoreProfile } from './core-profile.ts';
 
 /**
  * What the two cores' ArduinoOTA classes share (esp8266 libraries/ArduinoOTA/ArduinoOTA.cpp,
