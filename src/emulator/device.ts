@@ -2,7 +2,6 @@ import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { AirflashError } from '../core/errors.ts';
 import { advertise } from '../discovery/advertise.ts';
-import type { MdnsTransport } from '../discovery/types.ts';
 import type { PartitionTable } from '../formats/index.ts';
 import { type CoreProfile, coreProfile, wireTxt } from '../protocols/arduino-ota/device/core-profile.ts';
 import type { ArduinoOtaShell, ShellHost } from '../protocols/arduino-ota/device/session.ts';
@@ -202,8 +201,7 @@ export class Device implements EmulatedDevice {
 
   private async startMdns(): Promise<void> {
     const option = typeof this.mdnsOption === 'object' ? this.mdnsOption : undefined;
-    const transport =
-      option !== undefined && 'transport' in option ? (option.transport as MdnsTransport) : undefined;
+    const transport = option !== undefined && 'transport' in option ? option.transport : undefined;
     const mdnsPort = option !== undefined && 'port' in option ? option.port : undefined;
     this.mdnsAd = await this.advertiser({
       name: this.hostname,

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { Advertisement, AdvertiseOptions } from '../discovery/index.ts';
+import type { Advertisement, AdvertiseOptions, MdnsTransport } from '../discovery/index.ts';
 import type { PartitionTable } from '../formats/index.ts';
 import type { ArduinoOtaCounters, ArduinoOtaEvent } from '../protocols/arduino-ota/device/session.ts';
 import type { CoreKind } from '../protocols/arduino-ota/wire/index.ts';
@@ -67,7 +67,7 @@ export interface DeviceOptions {
    * Advertise `_arduino._tcp` over mDNS on the device's address (or through the given transport;
    * or on another group port than 5353, for a private loopback group).
    */
-  mdns?: boolean | { transport: unknown } | { port: number };
+  mdns?: boolean | { transport: MdnsTransport } | { port: number };
   /** What publishes the mDNS service when `mdns` is set. Default: discovery's advertise(). */
   advertiser?: DeviceAdvertiser;
   /** Seed of the initial firmware, nonces' noise, loss and garbage. Default: from the hostname. */
