@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { Esp8266Update } from '../src/emulator/board/updater.ts';
+import { Esp8266Update } from '../src/emulator/board/esp8266-updater.ts';
 import {
   type DeviceOptions,
   type EmulatedDevice,

@@ -7,8 +7,13 @@ import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { runCli } from '../src/cli/main.ts';
 import type { CliIO } from '../src/cli/types.ts';
-import { createMdnsBus, discoverAll } from '../src/discovery/index.ts';
-import { type EmulatedDevice, startDevice, startFleet } from '../src/emulator/index.ts';
+import { type AdvertiseOptions, createMdnsBus, discoverAll } from '../src/discovery/index.ts';
+import {
+  type DeviceAdvertiser,
+  type EmulatedDevice,
+  startDevice,
+  startFleet,
+} from '../src/emulator/index.ts';
 import { bootSlotFromOtadata, buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 import { RawTcp, RawUdp, stopAndWait, waitReply } from './helpers/raw-client.ts';
 
@@ -189,6 +194,62 @@ describe('mDNS advertisement', () => {
     } finally {
       await fleet.close();
     }
+  });
+});
+
+describe('mDNS advertiser injected', () => {
+  test('the device publishes through the advertiser it is given, and withdraws it on close', async () => {
+    const published: AdvertiseOptions[] = [];
+    const closed: string[] = [];
+    const advertiser: DeviceAdvertiser = async (options) => {
+      published.push(options);
+      return {
+        close: async () => {
+          closed.push(options.name);
+        },
+      };
+    };
+    const dev = await startDevice({
+      core: 'esp8266',
+      port: 0,
+      address: '127.0.0.92',
+      board: 'd1_mini',
+      password: 'pw',
+      mdns: { port: 45353 },
+      advertiser,
+    });
+    try {
+      assert.equal(published.length, 1);
+      const [ad] = published as [AdvertiseOptions];
+      assert.deepEqual(
+        [ad.name, ad.hostname, ad.port, ad.addresses, ad.interface, ad.mdnsPort],
+        [dev.hostname, dev.hostname, dev.port, ['127.0.0.92'], '127.0.0.92', 45353],
+      );
+      assert.deepEqual(ad.txt, [
+        ['auth_upload', 'yes'],
+        ['board', 'd1_mini'],
+        ['ssh_upload', 'no'],
+        ['tcp_check', 'no'],
+      ]);
+      assert.deepEqual(closed, []);
+    } finally {
+      await dev.close();
+    }
+    assert.deepEqual(closed, [dev.hostname]);
+  });
+
+  test('without mdns the advertiser is never called', async () => {
+    let calls = 0;
+    const dev = await startDevice({
+      port: 0,
+      address: '127.0.0.93',
+      advertiser: async () => {
+        calls++;
+        return { close: async () => {} };
+      },
+    });
+    await dev.close();
+    assert.equal(calls, 0);
   });
 });
 

@@ -9,7 +9,7 @@ import { buildEsp32App } from '../src/formats/index.ts';
 import { RawTcp, RawUdp } from './helpers/raw-client.ts';
 
 /**
- * The network stack below ArduinoOTA, per core (src/emulator/board/core-profile.ts; issue 13 items 4, 7,
+ * The network stack below ArduinoOTA, per core (src/protocols/arduino-ota/device/core-profile.ts; issue 13 items 4, 7,
  * 8, 13, 14): TCP_MSS, the connect-back timeout, the number scanner, IPv6, the mDNS TXT order.
  */
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AirflashError } from '../core/errors.ts';
-import { startDevice } from '../protocols/arduino-ota/device/device.ts';
+import { startDevice } from './device.ts';
 import type { DeviceEvent, DeviceOptions, EmulatedDevice, EmulatedFleet } from './types.ts';
 
 /** The IPv4 address `offset` after `address` (127.0.0.1 + 2 → 127.0.0.3). */

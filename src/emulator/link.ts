@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { DeviceHalted } from './board/clock.ts';
 import { TIMING_MODEL } from './board/timing.ts';
 
 /**
@@ -24,36 +25,6 @@ export const DEFAULT_LINK: LinkModel = {
   window: TIMING_MODEL.defaultWindow,
   udpLoss: 0,
 };
-
-/** Thrown inside a device's task when it reboots, loses power or closes. */
-export class DeviceHalted extends Error {
-  constructor() {
-    super('device halted');
-    this.name = 'DeviceHalted';
-  }
-}
-
-/** Sleep `ms` (real milliseconds); rejects with DeviceHalted when `signal` aborts. */
-export function haltableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new DeviceHalted());
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new DeviceHalted());
-    };
-    const timer = setTimeout(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.max(0, ms),
-    );
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export type WaitResult = 'data' | 'timeout' | 'closed';
 

@@ -1,33 +1,13 @@
 import type { EventEmitter } from 'node:events';
+import type { Advertisement, AdvertiseOptions, MdnsTransport } from '../discovery/index.ts';
 import type { PartitionTable } from '../formats/index.ts';
+import type { ArduinoOtaCounters, ArduinoOtaEvent } from '../protocols/arduino-ota/device/session.ts';
 import type { CoreKind } from '../protocols/arduino-ota/wire/index.ts';
 
-export type FaultKind =
-  | 'stall'
-  | 'drop'
-  | 'corrupt'
-  | 'reboot'
-  | 'powerloss'
-  | 'no-connect'
-  | 'garbage'
-  | 'offline';
+export { FAULT_KINDS, type Fault, type FaultKind } from './board/faults.ts';
 
-export const FAULT_KINDS: readonly FaultKind[] = [
-  'stall',
-  'drop',
-  'corrupt',
-  'reboot',
-  'powerloss',
-  'no-connect',
-  'garbage',
-  'offline',
-];
-
-export interface Fault {
-  kind: FaultKind;
-  /** Percent of the image (0–100) at which a transfer fault fires. */
-  percent: number;
-}
+/** Publishes a device over mDNS (the default is discovery's advertise(); inject another to test or replace it). */
+export type DeviceAdvertiser = (options: AdvertiseOptions) => Promise<Pick<Advertisement, 'close'>>;
 
 export interface DeviceOptions {
   /** 'esp32' = arduino-esp32 ≥ 3.3.1 (64-hex nonce, PBKDF2); 'esp32-legacy' = 3.0–3.3.0; 'esp8266'. */
@@ -87,7 +67,9 @@ export interface DeviceOptions {
    * Advertise `_arduino._tcp` over mDNS on the device's address (or through the given transport;
    * or on another group port than 5353, for a private loopback group).
    */
-  mdns?: boolean | { transport: unknown } | { port: number };
+  mdns?: boolean | { transport: MdnsTransport } | { port: number };
+  /** What publishes the mDNS service when `mdns` is set. Default: discovery's advertise(). */
+  advertiser?: DeviceAdvertiser;
   /** Seed of the initial firmware, nonces' noise, loss and garbage. Default: from the hostname. */
   seed?: number;
   /** Receives every event, including the ones emitted while starting (listening, booted). */
@@ -98,25 +80,13 @@ export interface DeviceOptions {
 
 export type DeviceEvent =
   | { event: 'listening'; address: string; port: number; core: CoreKind; hostname: string }
-  | { event: 'invitation'; address: string; from: string; command: number; size: number }
-  | { event: 'auth-ok'; address: string; from: string }
-  | { event: 'auth-failed'; address: string; from: string }
-  | { event: 'update-start'; address: string; command: number; size: number }
-  | { event: 'progress'; address: string; bytes: number; total: number }
-  | { event: 'update-complete'; address: string; md5: string; size: number; partition: string }
-  | { event: 'update-error'; address: string; text: string }
+  | ArduinoOtaEvent
   | { event: 'reboot'; address: string; reason: 'update' | 'fault' | 'powerloss' }
   | { event: 'booted'; address: string; partition: string; md5: string };
 
 export type DeviceEventName = DeviceEvent['event'];
 
-export interface DeviceCounters {
-  invitations: number;
-  authAttempts: number;
-  authFailures: number;
-  updatesStarted: number;
-  updatesCompleted: number;
-  updateErrors: number;
+export interface DeviceCounters extends ArduinoOtaCounters {
   boots: number;
 }
 

@@ -5,7 +5,7 @@ import {
   type PartitionEntry,
   type PartitionTable,
 } from '../../formats/index.ts';
-import type { FlashRegion } from './updater.ts';
+import type { FlashRegion } from './update-common.ts';
 
 /**
  * Where an ESP32 `Update.begin(size, command)` writes, per Update library revision
@@ -66,7 +66,7 @@ export function esp32UpdateTarget(
     // Newest Updater.cpp `begin()`: a next-update partition equal to esp_ota_get_running_partition()
     // is refused with UPDATE_ERROR_NO_PARTITION (issue 13 item 5). 3.0 – 3.3.0 have no such check
     // (Updater.cpp 2024 revision `begin()`: only `if (!_partition)`); 3.3.1 is ASSUMED to be the
-    // same as 3.3.0 here (docs/emulator.md assumption A6).
+    // same as 3.3.0 here (docs/emulator.md ASSUMPTION A6).
     if (isRunning && revision === 'newest') return { region: undefined, overwritesRunning: false };
     return { region: p && region(p), overwritesRunning: isRunning };
   }

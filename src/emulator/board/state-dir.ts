@@ -1,7 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PartitionTable } from '../../formats/index.ts';
-import type { CoreKind } from '../../protocols/arduino-ota/wire/index.ts';
 import type { SparseFlash } from './flash.ts';
 
 /**
@@ -9,7 +8,8 @@ import type { SparseFlash } from './flash.ts';
  * `meta.json` with what the flash alone does not tell (docs/emulator.md "--state").
  */
 export interface StateMeta {
-  core: CoreKind;
+  /** The firmware kind the flash holds (the emulated core). */
+  core: string;
   flashSize: number;
   sketchSize: number;
   eboot: { address: number; size: number } | null;
@@ -26,7 +26,7 @@ export async function saveState(dir: string, flash: SparseFlash, meta: StateMeta
 export async function loadState(
   dir: string,
   flash: SparseFlash,
-  core: CoreKind,
+  core: string,
 ): Promise<Partial<StateMeta> | undefined> {
   let meta: Partial<StateMeta>;
   try {

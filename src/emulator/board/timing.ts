@@ -42,7 +42,7 @@ export const TIMING_MODEL = {
     beforeRestartMs: 100,
     /** After an end error: `delay(10)`. */
     afterErrorMs: 10,
-    /** Time from `ESP.restart()` until `ArduinoOTA.begin()` listens again (model assumption). */
+    /** Time from `ESP.restart()` until `ArduinoOTA.begin()` listens again (ASSUMPTION A9). */
     bootMs: 600,
     /** Device read size per pass: ArduinoOTA.cpp `_runUpdate()` `static uint8_t buf[1460]`. */
     readSize: 1460,
@@ -68,7 +68,7 @@ export const TIMING_MODEL = {
     beforeRestartMs: 100,
     /** Wait for more data inside one drain (`Update.write(client)` loops with 1 ms pauses). */
     drainIdleMs: 1,
-    /** Time from `ESP.restart()` until the sketch listens again (model assumption). */
+    /** Time from `ESP.restart()` until the sketch listens again (ASSUMPTION A9). */
     bootMs: 500,
   },
   /** lwIP default TCP receive window of the ESP32 (CONFIG_LWIP_TCP_WND_DEFAULT = 5744). */

@@ -1,4 +1,4 @@
-import type { CoreKind } from '../../protocols/arduino-ota/wire/index.ts';
+import type { CoreKind } from '../wire/index.ts';
 
 /**
  * What differs between the emulated cores below ArduinoOTA's state machine: the network stack the
