@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadDoctorProbe, probe, toDoctorProbeResult } from '../src/diagnosis/index.ts';
+import { probe } from '../src/diagnosis/index.ts';
+import { loadDoctorProbe, toDoctorProbeResult } from '../src/doctor/probe.ts';
 import { createMdnsBus, discoverAll } from '../src/discovery/index.ts';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
