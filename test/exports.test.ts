@@ -39,7 +39,11 @@ describe('public API', () => {
       const added = Object.keys(now).filter((n) => !(n in then));
       const removed = Object.keys(then).filter((n) => !(n in now));
       const changed = Object.keys(now).filter((n) => n in then && then[n] !== now[n]);
-      assert.deepEqual({ added, removed, changed }, { added: [], removed: [], changed: [] }, `airflash${sub.slice(1)}`);
+      assert.deepEqual(
+        { added, removed, changed },
+        { added: [], removed: [], changed: [] },
+        `airflash${sub.slice(1)}`,
+      );
     }
   });
 
@@ -52,7 +56,13 @@ describe('public API', () => {
   });
 
   it('the entry points are the documented ones and each resolves to a source module', () => {
-    assert.deepEqual(Object.keys(entryPoints()).sort(), ['.', './diagnosis', './doctor', './formats', './protocol']);
+    assert.deepEqual(Object.keys(entryPoints()).sort(), [
+      '.',
+      './diagnosis',
+      './doctor',
+      './formats',
+      './protocol',
+    ]);
   });
 
   it('the runtime values match the declared ones (nothing typed that does not exist, nothing hidden)', async () => {
