@@ -173,10 +173,18 @@ test('24 concurrent 8 MiB uploads: streamed to 0600 temporary files, memory back
       peak < 80 * 1024 * 1024,
       `peak ${(peak / 1048576).toFixed(0)} MiB of buffers above the baseline`,
     );
-    // Let closed sockets and finished reads be released, then collect.
-    await new Promise((r) => setTimeout(r, 100));
-    gc();
-    const kept = process.memoryUsage().arrayBuffers - baseline.arrayBuffers;
+    // Let closed sockets and finished reads be released, then collect: on a busy machine the last
+    // reads are released some ms later, so collect again until the buffers are back (at most 3 s;
+    // a leak stays).
+    const keptNow = (): number => process.memoryUsage().arrayBuffers - baseline.arrayBuffers;
+    const settleEnd = Date.now() + 3000;
+    let kept = Number.POSITIVE_INFINITY;
+    while (Date.now() < settleEnd) {
+      await new Promise((r) => setTimeout(r, 50));
+      gc();
+      kept = keptNow();
+      if (kept < 4 * 1024 * 1024) break;
+    }
     t.diagnostic(`buffers kept after the uploads: ${(kept / 1048576).toFixed(1)} MiB`);
     assert.ok(kept < 4 * 1024 * 1024, `${(kept / 1048576).toFixed(1)} MiB kept after the uploads`);
     // At most 16 images are kept (the oldest go, with their files); each file is 0600 in a 0700 folder.

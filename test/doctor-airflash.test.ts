@@ -11,7 +11,7 @@ import { uploadOptionsFromArgs } from '../src/cli/commands/upload.ts';
 import { parseUploadArgs } from '../src/cli/espota-args.ts';
 import { probe } from '../src/diagnosis/index.ts';
 import { type DoctorFinding, type DoctorProbe, doctor } from '../src/doctor/doctor.ts';
-import { toDoctorProbeResult } from '../src/doctor/index.ts';
+import { toDoctorProbeResult } from '../src/doctor/probe.ts';
 import { startDevice } from '../src/emulator/index.ts';
 import { makeProject, removeProject, runDoctorCli } from './helpers/doctor-io.ts';
 

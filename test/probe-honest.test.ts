@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { describe, it } from 'node:test';
-import { probe, toDoctorProbeResult } from '../src/diagnosis/index.ts';
+import { probe } from '../src/diagnosis/index.ts';
 import { createMdnsTransport } from '../src/discovery/index.ts';
+import { toDoctorProbeResult } from '../src/doctor/probe.ts';
 import { startDevice } from '../src/emulator/index.ts';
 import { runDoctorCli } from './helpers/doctor-io.ts';
 import { freeUdpPort } from './helpers/mdns-loopback.ts';

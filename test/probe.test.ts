@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadDoctorProbe, probe, toDoctorProbeResult } from '../src/diagnosis/index.ts';
+import { probe } from '../src/diagnosis/index.ts';
 import { createMdnsBus, discoverAll } from '../src/discovery/index.ts';
+import { loadDoctorProbe, toDoctorProbeResult } from '../src/doctor/probe.ts';
 import { type EmulatedDevice, startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
 import { md5hex } from '../src/protocols/arduino-ota/wire/index.ts';

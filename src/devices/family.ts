@@ -66,3 +66,56 @@ export function imageFamily(head: Uint8Array, command: number): ChipFamily | und
     return undefined;
   }
 }
+
+/** boards.txt ids of the esp8266/Arduino core that do not say "8266" themselves. */
+const ESP8266_BOARDS = new Set([
+  'generic',
+  'esp8285',
+  'espduino',
+  'huzzah',
+  'inventone',
+  'cw01',
+  'espresso_lite_v1',
+  'espresso_lite_v2',
+  'phoenix_v1',
+  'phoenix_v2',
+  'nodemcu',
+  'nodemcuv2',
+  'modwifi',
+  'thing',
+  'thingdev',
+  'blynk',
+  'esp210',
+  'd1_mini',
+  'd1_mini_pro',
+  'd1_mini_lite',
+  'd1_mini_clone',
+  'd1',
+  'espino',
+  'espinotee',
+  'wifinfo',
+  'arduino-esp8266',
+  'gen4iod',
+  'oak',
+  'wifiduino',
+  'wifi_slot',
+  'wiolink',
+  'espectro',
+  'eduinowifi',
+  'sonoff',
+  'agruminolemon',
+  'wifi_kit_8',
+]);
+
+/**
+ * The family an mDNS TXT `board` (a boards.txt id) names: an esp8266/Arduino id (`generic`,
+ * `nodemcuv2`, `d1_mini`, …) or anything containing `8266`/`8285` is ESP8266; a name containing
+ * `32` (`esp32`, `esp32s3`, `lolin32`, `d1_mini32`) is ESP32; undefined otherwise.
+ */
+export function familyOfBoard(board: string): ChipFamily | undefined {
+  const b = board.toLowerCase();
+  if (b === '') return undefined;
+  if (ESP8266_BOARDS.has(b) || /8266|8285/.test(b)) return 'esp8266';
+  if (/32/.test(b)) return 'esp32';
+  return undefined;
+}

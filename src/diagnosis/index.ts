@@ -1,20 +1,8 @@
 /**
  * airflash diagnosis: why an upload failed (`diagnose`, `diagnoseUpload`: the one `Diagnosis`),
- * what a device runs (`probe`, `detectCore`), and — until doctor gets its own entry — `doctor`.
+ * and what a device runs (`probe`, `detectCore`). Doctor is `airflash/doctor`.
  */
 
-export {
-  type DoctorEnvSummary,
-  type DoctorFinding,
-  type DoctorOptions,
-  type DoctorProbe,
-  type DoctorProbeResult,
-  type DoctorReport,
-  type DoctorSeverity,
-  doctor,
-} from '../doctor/doctor.ts';
-export { type PlatformioConfig, parsePlatformioIni } from '../doctor/platformio-ini.ts';
-export { loadDoctorProbe, toDoctorProbeResult } from '../doctor/probe.ts';
 export { firewallCommands } from '../protocols/arduino-ota/diagnose/connect.ts';
 export { probe } from '../protocols/arduino-ota/host/probe.ts';
 export { detectCore } from '../protocols/arduino-ota/host/probe-core.ts';

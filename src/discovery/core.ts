@@ -1,4 +1,4 @@
-import { familyOfPort } from '../devices/family.ts';
+import { familyOfBoard, familyOfPort } from '../devices/family.ts';
 import type { DiscoveredCore } from './types.ts';
 
 /**
@@ -27,46 +27,6 @@ export function arduinoTxt(
     ['auth_upload', authValue],
   ];
 }
-
-/** boards.txt ids of the esp8266/Arduino core that do not say "8266" themselves. */
-const ESP8266_BOARDS = new Set([
-  'generic',
-  'esp8285',
-  'espduino',
-  'huzzah',
-  'inventone',
-  'cw01',
-  'espresso_lite_v1',
-  'espresso_lite_v2',
-  'phoenix_v1',
-  'phoenix_v2',
-  'nodemcu',
-  'nodemcuv2',
-  'modwifi',
-  'thing',
-  'thingdev',
-  'blynk',
-  'esp210',
-  'd1_mini',
-  'd1_mini_pro',
-  'd1_mini_lite',
-  'd1_mini_clone',
-  'd1',
-  'espino',
-  'espinotee',
-  'wifinfo',
-  'arduino-esp8266',
-  'gen4iod',
-  'oak',
-  'wifiduino',
-  'wifi_slot',
-  'wiolink',
-  'espectro',
-  'eduinowifi',
-  'sonoff',
-  'agruminolemon',
-  'wifi_kit_8',
-]);
 
 /**
  * Which core an advertisement implies, strongest evidence first:
@@ -97,10 +57,6 @@ export function inferCore(
     if (b < t && t < s && s < a) return 'esp32';
     if (a < s && s < t && t < b) return 'esp32';
   }
-  const board = txt.find(([k]) => k.toLowerCase() === 'board')?.[1].toLowerCase();
-  if (board !== undefined && board !== '') {
-    if (ESP8266_BOARDS.has(board) || /8266|8285/.test(board)) return 'esp8266';
-    if (/32/.test(board)) return 'esp32';
-  }
-  return familyOfPort(port);
+  const board = txt.find(([k]) => k.toLowerCase() === 'board')?.[1];
+  return (board === undefined ? undefined : familyOfBoard(board)) ?? familyOfPort(port);
 }

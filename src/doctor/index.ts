@@ -11,10 +11,3 @@ export {
   doctor,
 } from './doctor.ts';
 export { type PlatformioConfig, parsePlatformioIni } from './platformio-ini.ts';
-export {
-  type DoctorProbeInput,
-  doctorProbeFrom,
-  loadDoctorProbe,
-  type ProbeFunction,
-  toDoctorProbeResult,
-} from './probe.ts';

@@ -8,8 +8,7 @@
  */
 
 import { AirflashError } from '../core/errors.ts';
-import { imageFamily } from '../devices/family.ts';
-import { inferCore } from '../discovery/core.ts';
+import { familyOfBoard, imageFamily } from '../devices/family.ts';
 import { chipById, chipByName, chipLabel, readImageHeader } from '../formats/index.ts';
 
 /** What is known of the device before anything is sent. */
@@ -39,8 +38,8 @@ export function deviceFamily(known: KnownDevice): DeviceFamily | undefined {
     const how = `its mDNS TXT board=${known.board}`;
     const chip = chipByName(known.board);
     if (chip) return { family: 'esp32', chip: chip.chip, how };
-    const core = inferCore([['board', known.board]], undefined);
-    if (core !== undefined) return { family: core === 'esp8266' ? 'esp8266' : 'esp32', how };
+    const family = familyOfBoard(known.board);
+    if (family !== undefined) return { family, how };
   }
   if (known.core === 'esp8266') return { family: 'esp8266', how: 'its core (esp8266)' };
   if (known.core === 'esp32' || known.core === 'esp32-legacy')
