@@ -153,11 +153,7 @@ export {
   type FleetTotals,
   type FleetUploadOptions,
   isTransientFailure,
-  type ProbeDeviceOptions,
-  type ProbeOutcome,
-  probeDevice,
   uploadFleet,
-  waitUntilBack,
 } from './fleet/fleet.ts';
 // Pure modules, also available as subpaths.
 export * as formats from './formats/index.ts';
@@ -171,6 +167,14 @@ export {
   parsePartitionCsv,
   preflight,
 } from './formats/index.ts';
+export {
+  type ProbeDeviceOptions,
+  type ProbeOutcome,
+  probeDevice,
+  waitUntilBack,
+} from './protocols/arduino-ota/host/probe-device.ts';
+// ArduinoOTA's own pieces: the short "is it there" probe the fleet uses, a device text's advice.
+export { deviceErrorHint } from './protocols/arduino-ota/host/transfer.ts';
 export * as protocol from './protocols/arduino-ota/wire/index.ts';
 // One device: `upload()`, the protocol registry and the contract a protocol family implements.
 export {
@@ -180,7 +184,6 @@ export {
   closableBytes,
   createPreflight,
   DEFAULTS,
-  deviceErrorHint,
   type ImageKind,
   inspectImageFile,
   isRetryable,

@@ -1,7 +1,7 @@
 /**
  * diagnose() on hand-made observations, for the situations an emulator cannot produce (an
  * ESP8266 in UART boot mode, a VPN, NAT, UDP dropped on the way) and for input edge cases.
- * The observations have the shape the uploader records (src/upload/types.ts).
+ * The observations have the shape the uploader records (src/protocols/arduino-ota/model/options.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

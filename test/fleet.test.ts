@@ -11,8 +11,9 @@ import {
   type EmulatedFleet,
   startFleet,
 } from '../src/emulator/index.ts';
-import { type FleetEvent, type FleetTarget, probeDevice, uploadFleet } from '../src/fleet/fleet.ts';
+import { type FleetEvent, type FleetTarget, uploadFleet } from '../src/fleet/fleet.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
+import { probeDevice } from '../src/protocols/arduino-ota/host/probe-device.ts';
 import { md5, type ScenarioDevice, scenario, TIME_SCALE, UPLOADER_SCALE } from './helpers/fleet.ts';
 
 const IMAGE = buildEsp32App({ size: 120_000, seed: 7 });

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { type CoreDetection, detectCore, probe } from '../src/diagnosis/index.ts';
 import { createMdnsBus, discoverAll } from '../src/discovery/index.ts';
 import { startDevice } from '../src/emulator/index.ts';
-import { probeDevice } from '../src/fleet/fleet.ts';
+import { probeDevice } from '../src/protocols/arduino-ota/host/probe-device.ts';
 
 const SCALE = 0.1;
 

@@ -14,11 +14,11 @@ import {
   flashPauseAllowanceMs,
   transferDeadlineMs,
 } from '../src/protocols/arduino-ota/host/transfer-limits.ts';
+import type { UploadObservation } from '../src/protocols/arduino-ota/model/options.ts';
+import { resolveTimeouts } from '../src/protocols/arduino-ota/model/timeouts.ts';
 import { nodeStream } from '../src/transport/node.ts';
-import { resolveTimeouts } from '../src/upload/defaults.ts';
 import type { PreparedImage } from '../src/upload/image.ts';
 import { closableBytes } from '../src/upload/image-file.ts';
-import type { UploadObservation } from '../src/upload/types.ts';
 
 const ADDR = '127.0.0.77';
 const SIZE = 8000;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isAirflashError } from '../src/core/errors.ts';
-import { DEFAULTS, resolveTimeouts } from '../src/upload/defaults.ts';
+import { DEFAULTS, resolveTimeouts } from '../src/protocols/arduino-ota/model/timeouts.ts';
 import { upload } from '../src/upload/index.ts';
 
 describe('timeouts option', () => {

@@ -10,7 +10,7 @@ import { choosePartitions } from '../devices/partition-spec.ts';
 import { resolvePartitionsSync } from '../devices/partitions.ts';
 import { type Diagnosis, diagnoseUpload } from '../diagnosis/index.ts';
 import { discoverAll } from '../discovery/index.ts';
-import { type FleetOptions, type FleetSummary, probeDevice, uploadFleet } from '../fleet/fleet.ts';
+import { type FleetOptions, type FleetSummary, uploadFleet } from '../fleet/fleet.ts';
 import {
   builtinPartitionTable,
   type PartitionTable,
@@ -18,6 +18,7 @@ import {
   parseFlashSize,
   preflight,
 } from '../formats/index.ts';
+import { probeDevice } from '../protocols/arduino-ota/host/probe-device.ts';
 import type { UploadObservation } from '../upload/index.ts';
 
 /** What the page shows about an image (a JSON-safe summary of the formats module's inspection). */

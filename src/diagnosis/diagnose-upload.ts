@@ -4,10 +4,10 @@
  * 3232, 8266, the mDNS port, ICMP and a TCP check) and then `diagnose()`.
  */
 
-import { observationOf } from '../protocols/arduino-ota/host/observation-of.ts';
 import { followUp } from '../protocols/arduino-ota/host/probe-follow-up.ts';
 import type { FollowUpResult, MdnsBrowse } from '../protocols/arduino-ota/host/probe-types.ts';
-import type { UploadObservation } from '../upload/index.ts';
+import { observationOf } from '../protocols/arduino-ota/model/observation-of.ts';
+import type { UploadObservation } from '../protocols/arduino-ota/model/options.ts';
 import { diagnose, needsFollowUp } from './diagnose.ts';
 import type { Diagnosis } from './types.ts';
 

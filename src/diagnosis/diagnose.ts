@@ -11,9 +11,9 @@ import {
   failureCauses,
   successCauses,
 } from '../protocols/arduino-ota/diagnose/rules.ts';
-import { observationOf } from '../protocols/arduino-ota/host/observation-of.ts';
 import type { FollowUpResult } from '../protocols/arduino-ota/host/probe-types.ts';
-import type { UploadObservation } from '../upload/index.ts';
+import { observationOf } from '../protocols/arduino-ota/model/observation-of.ts';
+import type { UploadObservation } from '../protocols/arduino-ota/model/options.ts';
 import type { CauseCandidate, Diagnosis, DiagnosisCause, Likelihood, ProtocolRules } from './types.ts';
 
 export interface DiagnoseOptions {

@@ -7,9 +7,9 @@
 import { abortError, sleep } from '../core/abort.ts';
 import { AirflashError, toAirflashError } from '../core/errors.ts';
 import { type DiagnoseUploadOptions, diagnoseUpload } from '../diagnosis/diagnose-upload.ts';
+import type { UploadOptions } from '../protocols/arduino-ota/model/options.ts';
 import { parseTarget, pickProtocol } from '../protocols/registry.ts';
 import { isUploadError } from '../protocols/upload-error.ts';
-import type { UploadOptions } from '../upload/types.ts';
 import { isRetryable, upload } from '../upload/upload.ts';
 import { type FleetImage, usesSigned } from './preflight.ts';
 import type { DeviceResult, FleetEvent, FleetOptions, FleetTarget } from './types.ts';

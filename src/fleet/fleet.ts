@@ -26,12 +26,6 @@ import type {
   FleetTotals,
 } from './types.ts';
 
-export {
-  type ProbeDeviceOptions,
-  type ProbeOutcome,
-  probeDevice,
-  waitUntilBack,
-} from '../protocols/arduino-ota/host/probe-device.ts';
 export { FLEET_DEFAULTS, isTransientFailure } from './device-run.ts';
 export type * from './types.ts';
 

@@ -1,7 +1,7 @@
 import type { AirflashError } from '../core/errors.ts';
 import type { Diagnosis, MdnsBrowse } from '../diagnosis/index.ts';
 import type { PartitionTable } from '../formats/index.ts';
-import type { UploadOptions, UploadPhase } from '../upload/types.ts';
+import type { UploadOptions, UploadPhase } from '../protocols/arduino-ota/model/options.ts';
 
 /** One device of a fleet upload. */
 export interface FleetTarget {

@@ -6,8 +6,8 @@ import {
   type PreflightTarget,
   preflight,
 } from '../formats/index.ts';
+import type { PreflightOutcome, PreparedImageInfo } from '../protocols/arduino-ota/model/options.ts';
 import { closableBytes } from './image-file.ts';
-import type { PreflightOutcome, PreparedImageInfo } from './types.ts';
 
 export interface PreflightChoice {
   /** Expected chip (`--chip`). */

@@ -9,14 +9,14 @@ import '../protocols/builtin.ts';
 import { sleep, throwIfAborted } from '../core/abort.ts';
 import { AirflashError, type ErrorCode } from '../core/errors.ts';
 import { DEFAULT_PORT, sendsSignedImage } from '../devices/family.ts';
+import type { UploadOptions, UploadResult } from '../protocols/arduino-ota/model/options.ts';
+import { resolveTimeouts } from '../protocols/arduino-ota/model/timeouts.ts';
 import { parseTarget, pickProtocol } from '../protocols/registry.ts';
 import type { AttemptJournal } from '../protocols/types.ts';
 import { resolveTarget } from '../transport/node.ts';
 import { chipFamilyRefusal, deviceFamily } from './chip-family.ts';
-import { resolveTimeouts } from './defaults.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { createPreflight } from './preflight.ts';
-import type { UploadOptions, UploadResult } from './types.ts';
 import { validate } from './validate.ts';
 
 /** Codes that a new attempt cannot fix. */

@@ -2,8 +2,8 @@
 
 import { isIP } from 'node:net';
 import { AirflashError } from '../core/errors.ts';
-import { TIMEOUT_COUNTS, type UploadTimeouts } from './defaults.ts';
-import type { UploadOptions } from './types.ts';
+import type { UploadOptions } from '../protocols/arduino-ota/model/options.ts';
+import { TIMEOUT_COUNTS, type UploadTimeouts } from '../protocols/arduino-ota/model/timeouts.ts';
 
 function checkNumber(
   name: string,

@@ -5,12 +5,16 @@
  */
 import { uploadOnce } from '../../src/protocols/arduino-ota/host/attempt.ts';
 import { Recorder } from '../../src/protocols/arduino-ota/host/recorder.ts';
+import type {
+  UploadObservation,
+  UploadOptions,
+  UploadResult,
+} from '../../src/protocols/arduino-ota/model/options.ts';
+import { resolveTimeouts } from '../../src/protocols/arduino-ota/model/timeouts.ts';
 import { authResponse, md5hex, passwordSecret } from '../../src/protocols/arduino-ota/wire/index.ts';
 import { type MemoryDatagram, type MemoryStream, MemoryTransport } from '../../src/transport/memory.ts';
-import { resolveTimeouts } from '../../src/upload/defaults.ts';
 import type { PreparedImage } from '../../src/upload/image.ts';
 import { closableBytes } from '../../src/upload/image-file.ts';
-import type { UploadObservation, UploadOptions, UploadResult } from '../../src/upload/types.ts';
 
 let nextHost = 10;
 /** A fresh loopback address per device (host-lock.ts remembers recent updates per address). */

@@ -8,13 +8,13 @@
 import { AirflashError } from '../../core/errors.ts';
 import { DEFAULT_PORT } from '../../devices/family.ts';
 import { nodeTransport } from '../../transport/node.ts';
-import { resolveTimeouts } from '../../upload/defaults.ts';
-import type { UploadObservation } from '../../upload/types.ts';
 import type { OtaProtocol, Target } from '../types.ts';
 import { uploadOnce } from './host/attempt.ts';
 import { ArduinoOtaJournal, type InternalUploadOptions } from './host/journal.ts';
 import { probeDevice, waitUntilBack } from './host/probe-device.ts';
 import { withPortFallback } from './host/wrong-port.ts';
+import type { UploadObservation } from './model/options.ts';
+import { resolveTimeouts } from './model/timeouts.ts';
 
 export const ARDUINO_OTA_ID = 'arduino-ota';
 

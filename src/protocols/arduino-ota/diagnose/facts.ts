@@ -8,9 +8,9 @@ import {
   type PartitionEntry,
   usableOtaSlots,
 } from '../../../formats/index.ts';
-import type { ReceivedDatagram, UploadObservation } from '../../../upload/index.ts';
-import { observationOf } from '../host/observation-of.ts';
 import type { FollowUpResult } from '../host/probe-types.ts';
+import { observationOf } from '../model/observation-of.ts';
+import type { ReceivedDatagram, UploadObservation } from '../model/options.ts';
 
 /** The error fields a diagnosis reads (an AirflashError, or anything shaped like one). */
 export interface ErrorFacts {

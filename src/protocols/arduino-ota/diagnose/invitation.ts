@@ -1,5 +1,5 @@
 /** Causes for an invitation that got no answer, a late answer, or an answer that is not ArduinoOTA. */
-import { loopEstimate as estimateLoop, type LoopPeriod } from '../host/loop-period.ts';
+import { loopEstimate as estimateLoop, type LoopPeriod } from '../model/loop-period.ts';
 import { at, followUpEvidence, invitationEvidence, quote, secs } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Scored } from './types.ts';

@@ -2,9 +2,10 @@
  * ArduinoOTA's diagnosis rules: which causes fit a failed (or successful) upload, each scored, from
  * the observation, the error and the follow-up. src/diagnosis ranks them and builds the envelope.
  */
-import type { UploadObservation } from '../../../upload/index.ts';
-import { observationOf } from '../host/observation-of.ts';
+
 import type { FollowUpResult } from '../host/probe-types.ts';
+import { observationOf } from '../model/observation-of.ts';
+import type { UploadObservation } from '../model/options.ts';
 import { authFailedCauses, authRequiredCauses, authUnsupportedCauses } from './auth.ts';
 import { noConnectCauses } from './connect.ts';
 import { deviceTextCauses } from './device-text.ts';

@@ -1,5 +1,5 @@
 import { AirflashError } from '../../../core/errors.ts';
-import type { ReceivedDatagram } from '../../../upload/types.ts';
+import type { ReceivedDatagram } from '../model/options.ts';
 import {
   type AuthScheme,
   asciiText,

@@ -2,8 +2,8 @@ import { sleep } from '../../../core/abort.ts';
 import { AirflashError } from '../../../core/errors.ts';
 import type { Inbox } from '../../../transport/inbox.ts';
 import type { DatagramSocket, Stream } from '../../../transport/types.ts';
-import type { Timeouts } from '../../../upload/defaults.ts';
-import type { SentDatagram } from '../../../upload/types.ts';
+import type { SentDatagram } from '../model/options.ts';
+import type { Timeouts } from '../model/timeouts.ts';
 import {
   type AuthScheme,
   authResponse,

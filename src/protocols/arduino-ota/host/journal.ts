@@ -6,8 +6,6 @@
 
 import { AirflashError, type ErrorCode, toAirflashError } from '../../../core/errors.ts';
 import { DEFAULT_PORT } from '../../../devices/family.ts';
-import type { Timeouts } from '../../../upload/defaults.ts';
-import type { UploadEvent, UploadObservation, UploadOptions } from '../../../upload/types.ts';
 import type {
   AttemptJournal,
   PreflightOutcome,
@@ -17,6 +15,8 @@ import type {
   UploadPhase,
 } from '../../types.ts';
 import { UploadError } from '../../upload-error.ts';
+import type { UploadEvent, UploadObservation, UploadOptions } from '../model/options.ts';
+import type { Timeouts } from '../model/timeouts.ts';
 import { COMMAND } from '../wire/index.ts';
 import { passwordLooksLikeOptions } from './handshake-errors.ts';
 import { Recorder } from './recorder.ts';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import type { UploadEvent, UploadObservation, UploadPhase } from '../../../upload/types.ts';
+import type { UploadEvent, UploadObservation, UploadPhase } from '../model/options.ts';
 
 const debug = debuglog('airflash');
 

@@ -4,7 +4,7 @@
  * at random points). Compared from the bytes the device had confirmed when each attempt failed.
  */
 import type { AirflashError, ErrorCode } from '../../../core/errors.ts';
-import type { UploadObservation } from '../../../upload/types.ts';
+import type { UploadObservation } from '../model/options.ts';
 import type { Recorder } from './recorder.ts';
 
 type Attempt = NonNullable<UploadObservation['previousAttempts']>[number];

@@ -4,7 +4,7 @@
  * deadline, and how many reply bytes a device may send. Pure arithmetic, no I/O.
  */
 
-import type { Timeouts } from '../../../upload/defaults.ts';
+import type { Timeouts } from '../model/timeouts.ts';
 import { DEVICE_READ_SIZE } from '../wire/index.ts';
 
 /**

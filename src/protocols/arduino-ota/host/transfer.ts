@@ -1,9 +1,9 @@
 import { abortError } from '../../../core/abort.ts';
 import { AirflashError, type ErrorCode } from '../../../core/errors.ts';
 import type { Stream } from '../../../transport/types.ts';
-import type { Timeouts } from '../../../upload/defaults.ts';
-import type { PreparedImage } from '../../../upload/image.ts';
-import type { UploadObservation } from '../../../upload/types.ts';
+import type { PreparedImage } from '../../types.ts';
+import type { UploadObservation } from '../model/options.ts';
+import type { Timeouts } from '../model/timeouts.ts';
 import { CountTracker } from '../wire/counts.ts';
 import { lookupDeviceError, ReplyTokenizer } from '../wire/index.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';

@@ -1,8 +1,8 @@
 import { AirflashError } from '../../../core/errors.ts';
 import { imageFamily } from '../../../devices/family.ts';
 import { alternatePorts, portFamilyMismatch, uploadFlagsFix } from '../../../devices/ports.ts';
-import type { PreparedImage } from '../../../upload/image.ts';
-import type { UploadOptions } from '../../../upload/types.ts';
+import type { PreparedImage } from '../../types.ts';
+import type { UploadOptions } from '../model/options.ts';
 import type { Recorder } from './recorder.ts';
 
 const FAMILY_NAME = { esp32: 'ESP32', esp8266: 'ESP8266' } as const;

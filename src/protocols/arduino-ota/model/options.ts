@@ -1,13 +1,13 @@
-import type { ErrorCode } from '../core/errors.ts';
-import type { AuthScheme, PasswordHashKind } from '../protocols/arduino-ota/wire/index.ts';
+import type { ErrorCode } from '../../../core/errors.ts';
 import type {
   PreflightOutcome,
   PreparedImageInfo,
   UploadEnvelope,
   UploadEvent,
   UploadPhase,
-} from '../protocols/types.ts';
-import type { UploadTimeouts } from './defaults.ts';
+} from '../../types.ts';
+import type { AuthScheme, PasswordHashKind } from '../wire/index.ts';
+import type { UploadTimeouts } from './timeouts.ts';
 
 export type { PreflightOutcome, PreparedImageInfo, UploadEvent, UploadPhase };
 

@@ -6,7 +6,7 @@
  * OK → connect gap measures the period (with the auth line → OK gap). ESP8266 connects in the same
  * handle() call that sends OK, so only a lower bound is seen there (a late answer).
  */
-import type { UploadObservation } from '../../../upload/types.ts';
+import type { UploadObservation } from './options.ts';
 
 export interface LoopPeriod {
   ms: number;

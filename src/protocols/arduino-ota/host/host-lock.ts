@@ -1,4 +1,4 @@
-import { abortError } from '../core/abort.ts';
+import { abortError } from '../../../core/abort.ts';
 
 /** The handshake in progress per device (`address:port`) in this process, and its waiters. */
 const held = new Map<string, Promise<void>>();

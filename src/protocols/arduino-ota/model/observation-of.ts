@@ -1,5 +1,5 @@
 /** The observation an upload's error carries (`error.data.observation`), for the follow-up and the diagnosis. */
-import type { UploadObservation } from '../../../upload/index.ts';
+import type { UploadObservation } from './options.ts';
 
 /** The observation carried by an error (`error.data.observation`), if any. */
 export function observationOf(error: unknown): UploadObservation | undefined {
