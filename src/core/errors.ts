@@ -99,7 +99,13 @@ export class AirflashError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /**
+   * `instanceof AirflashError` works across copies of the package (a brand, not the prototype);
+   * a subclass (`UploadError`, `PortRefusedError`) is checked by its prototype as usual, so an
+   * `instanceof` of a subclass is never true for a plain AirflashError.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== AirflashError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 

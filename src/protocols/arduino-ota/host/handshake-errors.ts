@@ -83,3 +83,20 @@ export function wrongChip(message: string): AirflashError {
     hint: 'Build the project for this board (the PlatformIO env of this device), or pass --force if you are sure.',
   });
 }
+
+/**
+ * Nothing listens on the device's UDP port: the system answered an invitation with "port
+ * unreachable" (ICMP) before anything else came back. `ports`: the ports found closed. The
+ * wrong-port fallback (wrong-port.ts) acts on this type; the code stays NO_INVITATION_REPLY.
+ */
+export class PortRefusedError extends AirflashError {
+  readonly ports: readonly number[];
+  constructor(ports: readonly number[], message: string, hint?: string) {
+    super('NO_INVITATION_REPLY', message, {
+      phase: 'invite',
+      data: { portRefused: true },
+      ...(hint === undefined ? {} : { hint }),
+    });
+    this.ports = ports;
+  }
+}

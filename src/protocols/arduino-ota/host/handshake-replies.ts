@@ -7,7 +7,7 @@ import {
   type PasswordHashKind,
   type Reply,
 } from '../wire/index.ts';
-import { authFailed, refusedHint, wrongChip } from './handshake-errors.ts';
+import { authFailed, PortRefusedError, refusedHint, wrongChip } from './handshake-errors.ts';
 import { collectWindow, type HandshakeEvent, noteGap, type Session } from './handshake-session.ts';
 import { formatSeconds } from './recorder.ts';
 
@@ -40,16 +40,11 @@ export function onRefused(s: Session, ev: Extract<HandshakeEvent, { kind: 'refus
   obs.portRefused.push({ port: ctx.device.port, at: ev.at, errno: ev.errno });
   const after = ev.at - (s.roundInvites[0] ?? ev.at);
   rec.log(`port ${ctx.device.port} unreachable (${ev.errno}) ${formatSeconds(after)} after the invitation`);
-  throw new AirflashError(
-    'NO_INVITATION_REPLY',
+  throw new PortRefusedError(
+    [ctx.device.port],
     `Nothing listens on UDP port ${ctx.device.port} at ${ctx.device.address}: the system answered the invitation with "port unreachable" after ${formatSeconds(after)}.`,
-    {
-      phase: 'invite',
-      data: { portRefused: true },
-      hint:
-        'Check the port (ESP32 uses 3232, ESP8266 8266: -p PORT) and that the sketch calls ArduinoOTA.begin() ' +
-        '(a device that crashed or restarted has no OTA service).',
-    },
+    'Check the port (ESP32 uses 3232, ESP8266 8266: -p PORT) and that the sketch calls ArduinoOTA.begin() ' +
+      '(a device that crashed or restarted has no OTA service).',
   );
 }
 

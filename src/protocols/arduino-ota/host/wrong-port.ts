@@ -1,8 +1,8 @@
-import { AirflashError } from '../../../core/errors.ts';
 import { imageFamily } from '../../../devices/family.ts';
 import { alternatePorts, portFamilyMismatch, uploadFlagsFix } from '../../../devices/ports.ts';
 import type { PreparedImage } from '../../types.ts';
 import type { UploadOptions } from '../model/options.ts';
+import { PortRefusedError } from './handshake-errors.ts';
 import type { Recorder } from './recorder.ts';
 
 const FAMILY_NAME = { esp32: 'ESP32', esp8266: 'ESP8266' } as const;
@@ -41,15 +41,15 @@ export async function withPortFallback<T>(
       }
       return result;
     } catch (error) {
-      if (!(error instanceof AirflashError) || error.data['portRefused'] !== true) throw error;
+      if (!(error instanceof PortRefusedError)) throw error;
       refused.push(rec.obs.target.port);
       const next = candidates.shift();
       if (next === undefined) {
         if (refused.length < 2) throw error;
-        throw new AirflashError(
-          'NO_INVITATION_REPLY',
+        throw new PortRefusedError(
+          refused,
           `Nothing listens on UDP ports ${refused.join(', ')} at ${rec.obs.target.address}: the system answered each invitation with "port unreachable".`,
-          { phase: 'invite', data: { portRefused: true }, ...(error.hint ? { hint: error.hint } : {}) },
+          error.hint,
         );
       }
       const which =
