@@ -105,6 +105,7 @@ export class AirflashError extends Error {
    * `instanceof` of a subclass is never true for a plain AirflashError.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (a subclass or AirflashError)
     if (this !== AirflashError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }

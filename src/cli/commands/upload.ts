@@ -1,13 +1,8 @@
 import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../core/errors.ts';
 import { DEFAULT_PORT } from '../../devices/family.ts';
-import {
-  createPreflight,
-  DEFAULTS,
-  type UploadObservation,
-  type UploadOptions,
-  upload,
-} from '../../upload/index.ts';
+import { observationOf } from '../../protocols/arduino-ota/model/observation-of.ts';
+import { createPreflight, DEFAULTS, type UploadOptions, upload } from '../../upload/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
 import { FLEET_HELP, FLEET_OPTIONS, isFleetInvocation } from '../fleet-options.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
@@ -188,7 +183,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     const e = toAirflashError(error);
-    const obs = e.data['observation'] as UploadObservation | undefined;
+    const obs = observationOf(e);
     // Loaded on failure only: a successful upload does not load the diagnosis and the probe.
     const { diagnosisFor, renderDiagnosis } = await import('../render/diagnosis.ts');
     const diagnosis = await diagnosisFor(e, { signal: io.signal, onNote: (text) => renderer.note(text) });

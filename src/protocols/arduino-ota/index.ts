@@ -13,10 +13,9 @@ import { uploadOnce } from './host/attempt.ts';
 import { ArduinoOtaJournal, type InternalUploadOptions } from './host/journal.ts';
 import { probeDevice, waitUntilBack } from './host/probe-device.ts';
 import { withPortFallback } from './host/wrong-port.ts';
+import { ARDUINO_OTA_ID } from './model/observation-of.ts';
 import type { UploadObservation } from './model/options.ts';
 import { resolveTimeouts } from './model/timeouts.ts';
-
-export const ARDUINO_OTA_ID = 'arduino-ota';
 
 export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> = {
   id: ARDUINO_OTA_ID,
