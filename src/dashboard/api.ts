@@ -5,7 +5,7 @@ import { AirflashError, isAirflashError } from '../core/errors.ts';
 import { VERSION } from '../core/version.ts';
 import { defaultPort } from '../devices/family.ts';
 import { addImage, deleteImage, imageFit } from './api-images.ts';
-import type { DeviceRegistry } from './devices.ts';
+import { type DeviceRegistry, deviceTarget } from './devices.ts';
 import type { EventHub } from './events.ts';
 import { readJson, sendJson } from './http.ts';
 import { cleanName, type ImageStore } from './images.ts';
@@ -329,7 +329,7 @@ async function probe(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
       }
       try {
         const r = await ctx.lib.probe(
-          device.address,
+          deviceTarget(device.address, device.port, device.protocol),
           device.port,
           timeoutMs,
           AbortSignal.timeout(timeoutMs + 5000),

@@ -11,6 +11,16 @@ export type DeviceSource = 'mdns' | 'file' | 'manual' | 'demo';
 /** The protocol of a device nobody said otherwise about: the espota drop-in. */
 export const DEFAULT_PROTOCOL = 'arduino-ota';
 
+/**
+ * How the fleet and the probe address a device: a bare host for ArduinoOTA (the family default, as
+ * espota), `protocol://host:port` for any other registered protocol (the registry picks by scheme).
+ */
+export function deviceTarget(address: string, port: number, protocol: string | undefined): string {
+  if (protocol === undefined || protocol === DEFAULT_PROTOCOL) return address;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return `${protocol}://${host}:${port}`;
+}
+
 export interface DeviceInfo {
   name: string;
   address: string;

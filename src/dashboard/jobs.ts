@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { AirflashError, toAirflashError } from '../core/errors.ts';
 import type { FleetTarget } from '../fleet/types.ts';
+import { deviceTarget } from './devices.ts';
 import type { StoredImage } from './images.ts';
 import { errorView, refusal } from './job-errors.ts';
 import { fleetListener } from './job-events.ts';
@@ -198,7 +199,7 @@ export class JobRunner {
         const core = info?.core;
         return {
           name: d.id,
-          host: info?.address ?? d.address,
+          host: deviceTarget(info?.address ?? d.address, info?.port ?? d.port, info?.protocol),
           port: info?.port ?? d.port,
           ...(core === 'esp32' || core === 'esp32-legacy' || core === 'esp8266' ? { core } : {}),
           ...(info?.chip === undefined ? {} : { chip: info.chip }),

@@ -18,7 +18,8 @@ import {
   parseFlashSize,
   preflight,
 } from '../formats/index.ts';
-import { probeDevice } from '../protocols/arduino-ota/host/probe-device.ts';
+import '../protocols/builtin.ts';
+import { parseTarget, pickProtocol } from '../protocols/registry.ts';
 import type { UploadObservation } from '../upload/index.ts';
 
 /** What the page shows about an image (a JSON-safe summary of the formats module's inspection). */
@@ -75,7 +76,10 @@ export interface DashboardLibrary {
    * as the CLI and the fleet (`diagnoseUpload`); null when there is nothing to add.
    */
   diagnose(observation: UploadObservation | undefined, error: AirflashError): Promise<DiagnosisView | null>;
-  /** Ask whether a device runs ArduinoOTA, leaving it idle (no update is started). */
+  /**
+   * Ask whether a device answers its update protocol (`host` may name it: `loopback-test://…`;
+   * a bare host is ArduinoOTA), leaving it idle (no update is started).
+   */
   probe(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
 }
 
@@ -239,10 +243,14 @@ export function defaultLibrary(): DashboardLibrary {
       return d.causes.length === 0 ? null : { summary: d.summary, causes: d.causes };
     },
     probe: async (host, port, timeoutMs, signal) => {
-      const r = await probeDevice({ host, port, timeoutMs, signal });
+      // Through the protocol the registry picks for the device (ArduinoOTA for a bare host).
+      const target = parseTarget(host, port);
+      const protocol = pickProtocol(target);
+      if (protocol.probe === undefined) return { online: false };
+      const r = await protocol.probe({ ...target, port: target.port ?? port }, { timeoutMs, signal });
       return {
         online: r.online,
-        ...(r.answer === undefined ? {} : { authRequired: r.answer === 'auth' }),
+        ...(r.authRequired === undefined ? {} : { authRequired: r.authRequired }),
         ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
       };
     },
