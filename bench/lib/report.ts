@@ -392,17 +392,12 @@ export function renderMarkdown(r: BenchResults): string {
       'header, segment table and descriptor with bounded positional reads and hashes ranges in 64 KiB chunks; the ' +
       'upload hashes and sends the file through reused buffers, and number formatting no longer loads ICU ' +
       '(≈ 7 MB). See Memory for the figures.',
-    '- **Open — two uploaders with a password started within milliseconds of each other.** The second ' +
+    '- **Fixed — two uploaders with a password started within milliseconds of each other.** The second ' +
       'host’s invitation reaches an ESP32 that waits for the first host’s auth line and sends it back to idle ' +
-      '(ArduinoOTA `_onRx`: an invitation while waiting for auth starts over), so the first host’s auth line ' +
-      'is ignored. After its auth timeout the uploader takes ' +
-      'that silence for a wrong password hash and retries with the MD5 hash (the fallback in ' +
-      '`src/protocols/arduino-ota/host/handshake.ts`), which a 3.3.1+ device (SHA-256 secret) rejects: the first host reports ' +
-      '`AUTH_FAILED` ("refused the password") although its password is right. On ESP8266 both hosts end up ' +
-      'updating the device one after the other. Staggered starts and uploads without a password behave as the ' +
-      'table says. Suggested: retry the same hash once after an unanswered auth line (only an explicit ' +
-      '`Authentication Failed` says the hash is wrong), and a host-side lock per device so that a second airflash ' +
-      'process on the same machine fails at once with `DEVICE_BUSY`.',
+      '(ArduinoOTA `_onRx`: an invitation while waiting for auth starts over). The uploader used to take the ' +
+      'silence for a wrong hash and report `AUTH_FAILED`; it now retries the same hash once (only an explicit ' +
+      '`Authentication Failed` says the hash is wrong), and a per-device lock serialises handshakes within one ' +
+      'process, so one host wins and the other gets `NO_INVITATION_REPLY` (test/two-uploaders.test.ts).',
     '- **Open — lossy links.** A lost invitation or answer costs one invitation attempt (`-t`, 10 s), as in ' +
       'espota; a client that re-invites after a few RTTs would lose milliseconds instead.',
   ])
