@@ -1,4 +1,5 @@
 /** Causes for a refused or unanswered authentication. */
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import { at, quote, schemeText, secs } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Scored } from './types.ts';
@@ -136,7 +137,7 @@ export function authFailedCauses(f: Facts): Scored[] {
     const legacy = o.auth.nonceLength === 32;
     causes.push({
       id: 'AUTH_OLD_CORE',
-      score: legacy && f.port === 3232 ? 0.25 : 0.15,
+      score: legacy && f.port === DEFAULT_PORT.esp32 ? 0.25 : 0.15,
       title: legacy
         ? 'The device speaks the old MD5 challenge: it runs an ESP8266 core or arduino-esp32 ≤ 3.3.0'
         : 'The device speaks the SHA-256/PBKDF2 challenge of arduino-esp32 ≥ 3.3.1: tools older than espota 3.3.1 cannot authenticate to it',

@@ -1,4 +1,5 @@
 /** Causes for "the device said OK but never connected back". */
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import { at, bytes, isLoopbackAddress, sameSubnet24, secs } from './evidence.ts';
 import type { Facts } from './facts.ts';
 import type { Scored } from './types.ts';
@@ -63,7 +64,7 @@ export function noConnectCauses(f: Facts): Scored[] {
   if (esp32Possible && size !== undefined) {
     if (f.slot && f.slot.size > 0) {
       if (size > f.slot.size) {
-        tooBig = f.esp32 || f.port === 3232 ? 0.95 : 0.8;
+        tooBig = f.esp32 || f.port === DEFAULT_PORT.esp32 ? 0.95 : 0.8;
         bigEv.push(
           `the image has ${bytes(size)}; ${f.slot.source} holds ${bytes(f.slot.size)}: it does not fit`,
         );

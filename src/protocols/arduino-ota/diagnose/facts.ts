@@ -2,6 +2,7 @@
  * Facts derived once from an UploadObservation (and the error) for every cause rule. Pure: no I/O,
  * only what the uploader saw and what the user told it. The evidence wording is in evidence.ts.
  */
+import { DEFAULT_PORT } from '../../../devices/family.ts';
 import {
   builtinPartitionTable,
   PARTITION_TYPE,
@@ -146,7 +147,7 @@ export function deriveFacts(
   const e = errorFacts(error);
   const code = e.code ?? (o?.outcome?.ok === false ? o.outcome.code : undefined);
   const address = o?.target.address ?? o?.target.host ?? '?';
-  const port = o?.target.port ?? 3232;
+  const port = o?.target.port ?? DEFAULT_PORT.esp32;
   const scale = o?.options.timeScale ?? 1;
   const core = guessCore(o, port, followUp);
   const fromDevice = o?.received.filter((r) => r.fromDevice) ?? [];

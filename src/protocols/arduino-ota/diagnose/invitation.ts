@@ -1,4 +1,6 @@
 /** Causes for an invitation that got no answer, a late answer, or an answer that is not ArduinoOTA. */
+import { DEFAULT_PORT } from '../../../devices/family.ts';
+import { alternatePorts } from '../../../devices/ports.ts';
 import { loopEstimate as estimateLoop, type LoopPeriod } from '../model/loop-period.ts';
 import { at, followUpEvidence, invitationEvidence, quote, secs } from './evidence.ts';
 import type { Facts } from './facts.ts';
@@ -53,12 +55,15 @@ export function noAnswerCauses(f: Facts): Scored[] {
       score = 0.75;
       title = `Wrong port: an ESP8266 listens on 8266 by default, the invitation went to ${f.port}`;
       evidence.push(`the device is an ESP8266: ${f.core.why}`);
-    } else if (f.core.firm && f.core.kind === 'esp32' && f.port === 8266) {
+    } else if (f.core.firm && f.core.kind === 'esp32' && f.port === DEFAULT_PORT.esp8266) {
       score = 0.75;
       title = 'Wrong port: an ESP32 listens on 3232 by default, the invitation went to 8266';
       evidence.push(`the device is an ESP32: ${f.core.why}`);
     } else if (ran) score = others.length > 0 ? 0.12 : 0.3;
-    const tryPorts = [f.port === 3232 ? 8266 : 3232, ...(mdnsPort === undefined ? [] : [mdnsPort])];
+    const tryPorts = [
+      alternatePorts(f.port, undefined, undefined)[0] ?? DEFAULT_PORT.esp32,
+      ...(mdnsPort === undefined ? [] : [mdnsPort]),
+    ];
     const good = otherAnswered?.port ?? mdnsPort;
     causes.push({
       id: 'WRONG_PORT',
