@@ -164,9 +164,10 @@ export interface FamilyEvidence {
 /**
  * The wrong-chip-family check (issue 11) the front hands a protocol when the image's family is
  * known, the device's is not (no `--chip`, mDNS TXT `board` or core) and neither `--force` nor
- * `preflight: false` skips it. Before its first image byte on a port that is not the default of
- * `imageFamily`, the protocol asks the device (its probe) and throws `verdict()` of the family the
- * answer shows when that is an error (PREFLIGHT_WRONG_CHIP, in the front's one wording).
+ * `preflight: false` skips it. Before its first image byte on a port that contradicts
+ * `imageFamily` (the other family's default), the protocol asks the device (its probe) and throws
+ * `verdict()` of the family the answer shows when that is an error (PREFLIGHT_WRONG_CHIP, in the
+ * front's one wording).
  */
 export interface FamilyCheck {
   imageFamily: ChipFamily;

@@ -4,12 +4,13 @@
  * naming what was seen and the fix. `--force` skips it. The evidence, strongest first:
  * - what is known before sending (`deviceFamily()`): `--chip`, the mDNS TXT `board` of the record
  *   the target came from, its core from the devices file or discovery;
- * - else, when the port gives no consistent evidence (it is not the image family's default), the
- *   device's own answer to the one probe's size-0 invitation, asked by the protocol before its
- *   first image byte (`familyCheck()`; the fleet's probe does the same for each device);
+ * - else, when the port contradicts the image (it is the other family's default), the device's
+ *   own answer to the one probe's size-0 invitation, asked by the protocol before its first image
+ *   byte (`familyCheck()`; the fleet's probe does the same for every device);
  * - on the wire, a PBKDF2 nonce (ESP32 ≥ 3.3.1 only: handshake-replies.ts).
- * A port that is the image family's default is not asked about: no cost on the default path, at
- * the price that a core moved there with ArduinoOTA.setPort() is not seen (docs/upload.md).
+ * The image family's default port and a port that is neither default are not asked about: no cost
+ * on the default path or for a custom port, at the price that a core moved there with
+ * ArduinoOTA.setPort() is not seen (docs/upload.md).
  */
 
 import { AirflashError } from '../core/errors.ts';

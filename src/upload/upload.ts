@@ -103,8 +103,8 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
         journal.setPhase('preflight');
         throw refusal;
       }
-      // Not known from context: the protocol asks the device before its first image byte, unless
-      // the port is the image family's default (chip-family.ts). `preflight: false` skips it.
+      // Not known from context: the protocol asks the device before its first image byte on a
+      // port that is the other family's default (chip-family.ts). `preflight: false` skips it.
       if (options.preflight !== false) check = familyCheck(sent, known);
     }
   } catch (error) {

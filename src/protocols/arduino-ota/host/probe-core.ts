@@ -105,7 +105,7 @@ export function familyEvidence(answer: {
   if (answer.reply === 'auth' && answer.nonceLength === 64)
     return {
       family: 'esp32',
-      how: 'it asked for its password with a 64-hex SHA-256/PBKDF2 nonce, which only arduino-esp32 ≥ 3.3.1 sends',
+      how: 'it asked for its password with a 64-hex PBKDF2 nonce (SHA-256), which only arduino-esp32 ≥ 3.3.1 sends',
     };
   return undefined;
 }
