@@ -25,6 +25,7 @@ import {
   upload,
   uploadFleet,
 } from '../src/index.ts';
+import { familyEvidence } from '../src/protocols/arduino-ota/host/probe-core.ts';
 
 const SCALE = 0.05;
 const APP = buildEsp32App({ size: 20_000, seed: 11 });
@@ -83,6 +84,24 @@ function refusal(r: Run): { message: string; observation: UploadObservation } {
   assert.equal(r.state, 'idle');
   return { message: e.message, observation: e.observation as UploadObservation };
 }
+
+describe("familyEvidence(): only the device's own answer counts", () => {
+  it('ERR, an immediate OK and a 64-hex nonce tell; a 32-hex nonce, silence and other text do not', () => {
+    assert.equal(
+      familyEvidence({ reply: 'error', text: 'ERR: ERROR[5]: Bad Size Given\n' })?.family,
+      'esp8266',
+    );
+    assert.match(
+      familyEvidence({ reply: 'error', text: 'ERR: x' })?.how ?? '',
+      /answered "ERR: x" to a size-0/,
+    );
+    assert.equal(familyEvidence({ reply: 'ok' })?.family, 'esp32');
+    assert.equal(familyEvidence({ reply: 'auth', nonceLength: 64 })?.family, 'esp32');
+    assert.equal(familyEvidence({ reply: 'auth', nonceLength: 32 }), undefined);
+    assert.equal(familyEvidence({}), undefined);
+    assert.equal(familyEvidence({ reply: 'other', text: 'hello' }), undefined);
+  });
+});
 
 describe('wrong chip family, asked before the first byte', { concurrency: true }, () => {
   it('an ESP32 app to an ESP8266 on 8266: it answered ERR to the probe, refused', async () => {
