@@ -9,7 +9,9 @@ import { AirflashError, toAirflashError } from '../core/errors.ts';
 import { type DiagnoseUploadOptions, diagnoseUpload } from '../diagnosis/diagnose-upload.ts';
 import type { UploadOptions } from '../protocols/arduino-ota/model/options.ts';
 import { parseTarget, pickProtocol } from '../protocols/registry.ts';
+import type { FamilyEvidence } from '../protocols/types.ts';
 import { isUploadError } from '../protocols/upload-error.ts';
+import { askedFamily, chipFamilyRefusal } from '../upload/chip-family.ts';
 import { isRetryable, upload } from '../upload/upload.ts';
 import { type FleetImage, usesSigned } from './preflight.ts';
 import type { DeviceResult, FleetEvent, FleetOptions, FleetTarget } from './types.ts';
@@ -136,6 +138,7 @@ export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult
   if (options.probe !== false && protocol.probe) {
     emit({ type: 'phase', device: name, phase: 'probe' });
     let online = false;
+    let family: FamilyEvidence | undefined;
     try {
       const p = await protocol.probe(
         { ...target, port: slot.port },
@@ -146,6 +149,7 @@ export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult
         },
       );
       online = p.online;
+      family = p.family;
     } catch (error) {
       if (signal?.aborted) throw abortError(signal);
       const e = toAirflashError(error, 'NETWORK_ERROR');
@@ -173,6 +177,23 @@ export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult
         attempts: 0,
         ...baseResult(slot),
       };
+    // The probe's answer showed the family: an image for the other one is refused before any
+    // byte (issue 11; `force` sends anyway). The others go on.
+    const refusal =
+      family === undefined || options.force === true
+        ? undefined
+        : chipFamilyRefusal(
+            {
+              head: image.data,
+              command: options.filesystem === true ? 100 : 0,
+              compressed: upl.compress === true,
+            },
+            askedFamily(family),
+          );
+    if (refusal) {
+      emit({ type: 'phase', device: name, phase: 'preflight' });
+      return { ...(await refusedResult(slot, refusal)), seconds: seconds() };
+    }
   }
   const data = image.signed && usesSigned(slot.target, upl.signed) ? image.signed : image.data;
   const attemptsAllowed = retries + 1;

@@ -6,6 +6,7 @@
  */
 
 import type { ErrorCode } from '../core/errors.ts';
+import type { ChipFamily } from '../devices/family.ts';
 import type { ImageSource } from '../formats/image/source.ts';
 
 /** The steps of one upload, in order. `invite`, `auth` and `connect` are a protocol's handshake
@@ -149,7 +150,28 @@ export interface UploadSession<Options, Observation> {
   journal: AttemptJournal<Observation>;
   /** 1 for the first attempt. */
   attempt: number;
+  /** The chip-family check the protocol still owes (set by the front, see `FamilyCheck`). */
+  familyCheck?: FamilyCheck;
   signal?: AbortSignal;
+}
+
+/** What a device's own answer shows of its chip family, and how ("it answered OK at once …"). */
+export interface FamilyEvidence {
+  family: ChipFamily;
+  how: string;
+}
+
+/**
+ * The wrong-chip-family check (issue 11) the front hands a protocol when the image's family is
+ * known, the device's is not (no `--chip`, mDNS TXT `board` or core) and neither `--force` nor
+ * `preflight: false` skips it. Before its first image byte on a port that contradicts
+ * `imageFamily` (the other family's default), the protocol asks the device (its probe) and throws
+ * `verdict()` of the family the answer shows when that is an error (PREFLIGHT_WRONG_CHIP, in the
+ * front's one wording).
+ */
+export interface FamilyCheck {
+  imageFamily: ChipFamily;
+  verdict(found: FamilyEvidence): Error | undefined;
 }
 
 /** What a short "is it there" probe of one protocol found. */
@@ -160,6 +182,8 @@ export interface ProtocolProbe {
   authRequired?: boolean;
   /** The port that answered, when not the one asked (a wrong port, self-corrected). */
   answeredPort?: number;
+  /** The chip family the device's own answer shows (absent when the answer does not tell). */
+  family?: FamilyEvidence;
 }
 
 export interface ProtocolProbeOptions {

@@ -1,15 +1,22 @@
 /**
  * Wrong chip family, refused before any byte is sent (issue 11): when what the upload knows of the
- * device (the mDNS TXT `board` of the record it came from, its core from the devices file or
- * discovery, the chip named for it) contradicts the image, the upload stops with
- * PREFLIGHT_WRONG_CHIP (exit 3 "refused") naming what was seen and the fix. `--force` skips it.
- * The handshake adds one more source on the wire (a PBKDF2 nonce is ESP32 ≥ 3.3.1 only:
- * handshake.ts); a 3232 / 8266 port alone is no evidence (ArduinoOTA.setPort() moves either).
+ * device contradicts the image, the upload stops with PREFLIGHT_WRONG_CHIP (exit 3 "refused")
+ * naming what was seen and the fix. `--force` skips it. The evidence, strongest first:
+ * - what is known before sending (`deviceFamily()`): `--chip`, the mDNS TXT `board` of the record
+ *   the target came from, its core from the devices file or discovery;
+ * - else, when the port contradicts the image (it is the other family's default), the device's
+ *   own answer to the one probe's size-0 invitation, asked by the protocol before its first image
+ *   byte (`familyCheck()`; the fleet's probe does the same for every device);
+ * - on the wire, a PBKDF2 nonce (ESP32 ≥ 3.3.1 only: handshake-replies.ts).
+ * The image family's default port and a port that is neither default are not asked about: no cost
+ * on the default path or for a custom port, at the price that a core moved there with
+ * ArduinoOTA.setPort() is not seen (docs/upload.md).
  */
 
 import { AirflashError } from '../core/errors.ts';
-import { familyOfBoard, imageFamily } from '../devices/family.ts';
+import { type ChipFamily, familyOfBoard, imageFamily } from '../devices/family.ts';
 import { chipById, chipByName, chipLabel, readImageHeader } from '../formats/index.ts';
+import type { FamilyCheck, FamilyEvidence } from '../protocols/types.ts';
 
 /** What is known of the device before anything is sent. */
 export interface DeviceFamily {
@@ -18,6 +25,8 @@ export interface DeviceFamily {
   chip?: string;
   /** How it is known, for the message ("mDNS TXT board=d1_mini"). */
   how: string;
+  /** Known from the device's answer to a size-0 invitation (which left it idle), not context. */
+  asked?: boolean;
 }
 
 export interface KnownDevice {
@@ -60,8 +69,16 @@ function imageChip(head: Uint8Array): string | undefined {
 const label = (d: DeviceFamily): string =>
   d.chip ? chipLabel(d.chip) : d.family === 'esp8266' ? 'ESP8266' : 'ESP32';
 
-function refuse(message: string, hint: string, data: Record<string, unknown>): AirflashError {
-  return new AirflashError('PREFLIGHT_WRONG_CHIP', `${message} Nothing was sent.`, {
+function refuse(
+  message: string,
+  hint: string,
+  data: Record<string, unknown>,
+  asked: boolean | undefined,
+): AirflashError {
+  const sent = asked
+    ? 'No image byte was sent (the size-0 invitation that asked left the device idle).'
+    : 'Nothing was sent.';
+  return new AirflashError('PREFLIGHT_WRONG_CHIP', `${message} ${sent}`, {
     phase: 'preflight',
     hint: `${hint} If you are sure, pass --force.`,
     data,
@@ -83,6 +100,7 @@ export function chipFamilyRefusal(
       `--compress sends a gzip image, but ${seen}: the ESP32 updater does not decompress (it would fail with "Wrong Magic Byte").`,
       'Upload without --compress (gzip is for ESP8266 devices).',
       { deviceFamily: device.family },
+      device.asked,
     );
   const family = imageFamily(image.head, image.command);
   if (family === undefined) return undefined;
@@ -90,7 +108,8 @@ export function chipFamilyRefusal(
     return refuse(
       `The image is ${family === 'esp32' ? 'an ESP32-family app' : 'an ESP8266 sketch'}, but ${seen}: ${family === 'esp32' ? 'the ESP8266 would take it and not boot (a serial reflash fixes it)' : 'its updater refuses it ("Wrong Magic Byte")'}.`,
       `Build the firmware for the ${device.family === 'esp32' ? 'ESP32' : 'ESP8266'} board of this device, or upload to the right device.`,
-      { imageFamily: family, deviceFamily: device.family },
+      { imageFamily: family, deviceFamily: device.family, how: device.how },
+      device.asked,
     );
   const chip = family === 'esp32' ? imageChip(image.head) : undefined;
   if (chip !== undefined && device.chip !== undefined && chip !== device.chip)
@@ -98,6 +117,26 @@ export function chipFamilyRefusal(
       `The image is built for ${chipLabel(chip)}, but ${seen}: its bootloader would refuse it ("mismatch chip ID").`,
       `Build for the ${chipLabel(device.chip)} board (PlatformIO: the board of the env; Arduino IDE: Tools › Board), or upload to the right device.`,
       { imageChip: chip, deviceChip: device.chip },
+      device.asked,
     );
   return undefined;
+}
+
+/** What a device's answer to the size-0 invitation showed, as a DeviceFamily for the refusal. */
+export function askedFamily(found: FamilyEvidence): DeviceFamily {
+  return { family: found.family, how: found.how, asked: true };
+}
+
+/**
+ * The check the protocol owes when context did not tell the device's family (issue 11): undefined
+ * when the image's family is unknown (a filesystem image, not an app) or the family is known.
+ */
+export function familyCheck(
+  image: { head: Uint8Array; command: 0 | 100; compressed: boolean },
+  known: DeviceFamily | undefined,
+): FamilyCheck | undefined {
+  if (known !== undefined) return undefined;
+  const family: ChipFamily | undefined = imageFamily(image.head, image.command);
+  if (family === undefined) return undefined;
+  return { imageFamily: family, verdict: (found) => chipFamilyRefusal(image, askedFamily(found)) };
 }

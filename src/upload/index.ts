@@ -7,6 +7,8 @@ export { basicJournal } from '../protocols/journal.ts';
 export { type PickHints, parseTarget, pickProtocol, registerProtocol } from '../protocols/registry.ts';
 export type {
   AttemptJournal,
+  FamilyCheck,
+  FamilyEvidence,
   ImageKind,
   OtaProtocol,
   PreparedImage,

@@ -12,9 +12,9 @@ import { DEFAULT_PORT, sendsSignedImage } from '../devices/family.ts';
 import type { UploadOptions, UploadResult } from '../protocols/arduino-ota/model/options.ts';
 import { resolveTimeouts } from '../protocols/arduino-ota/model/timeouts.ts';
 import { parseTarget, pickProtocol } from '../protocols/registry.ts';
-import type { AttemptJournal } from '../protocols/types.ts';
+import type { AttemptJournal, FamilyCheck } from '../protocols/types.ts';
 import { resolveTarget } from '../transport/node.ts';
-import { chipFamilyRefusal, deviceFamily } from './chip-family.ts';
+import { chipFamilyRefusal, deviceFamily, familyCheck } from './chip-family.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
 import { createPreflight } from './preflight.ts';
 import { validate } from './validate.ts';
@@ -51,6 +51,7 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
 
   let journal: AttemptJournal<unknown> = protocol.begin(options, target);
   let image: PreparedImage;
+  let check: FamilyCheck | undefined;
   let address: Awaited<ReturnType<typeof resolveTarget>>;
   try {
     throwIfAborted(signal);
@@ -77,13 +78,13 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
           hint: 'Build the project again; the device cannot begin an update of size 0.',
         },
       );
-    const command = options.filesystem ? 100 : 0;
-    const check = options.preflight === undefined ? createPreflight() : options.preflight;
-    if (check) {
+    const command: 0 | 100 = options.filesystem ? 100 : 0;
+    const preflight = options.preflight === undefined ? createPreflight() : options.preflight;
+    if (preflight) {
       journal.setPhase('preflight');
       const original = image;
       journal.checked(
-        await check({
+        await preflight({
           ...(original.path === undefined ? {} : { path: original.path }),
           size: original.size,
           md5: original.md5,
@@ -95,14 +96,16 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
       );
     }
     if (context.force !== true) {
-      const refusal = chipFamilyRefusal(
-        { head: image.head, command, compressed: image.compressed },
-        deviceFamily(context),
-      );
+      const sent = { head: image.head, command, compressed: image.compressed };
+      const known = deviceFamily(context);
+      const refusal = chipFamilyRefusal(sent, known);
       if (refusal) {
         journal.setPhase('preflight');
         throw refusal;
       }
+      // Not known from context: the protocol asks the device before its first image byte on a
+      // port that is the other family's default (chip-family.ts). `preflight: false` skips it.
+      if (options.preflight !== false) check = familyCheck(sent, known);
     }
   } catch (error) {
     throw journal.fail(error);
@@ -117,6 +120,8 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
         image,
         journal,
         attempt,
+        // Asked once, before the first attempt's invitation.
+        ...(attempt === 1 && check ? { familyCheck: check } : {}),
         ...(signal ? { signal } : {}),
       });
       // The envelope is the protocol's; `attempts` is the front's.

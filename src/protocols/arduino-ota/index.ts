@@ -10,8 +10,10 @@ import { DEFAULT_PORT } from '../../devices/family.ts';
 import { nodeTransport } from '../../transport/node.ts';
 import type { OtaProtocol, Target } from '../types.ts';
 import { uploadOnce } from './host/attempt.ts';
+import { familyGate } from './host/family-probe.ts';
 import { ArduinoOtaJournal, type InternalUploadOptions } from './host/journal.ts';
-import { probeDevice, waitUntilBack } from './host/probe-device.ts';
+import { familyEvidence } from './host/probe-core.ts';
+import { askFamily, probeDevice, waitUntilBack } from './host/probe-device.ts';
 import { withPortFallback } from './host/wrong-port.ts';
 import { ARDUINO_OTA_ID } from './model/observation-of.ts';
 import type { UploadObservation } from './model/options.ts';
@@ -29,8 +31,12 @@ export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> =
     // Nothing listened on the port asked but the device answered on another (a wrong port): online,
     // and the upload's own wrong-port fallback names the fix (WRONG_PORT).
     const other = r.online ? undefined : r.answersOn;
+    // The family the device's own answer shows (the fleet refuses an image it contradicts).
+    const answered = r.ports.find((c) => c.outcome === 'answered' && c.port === (other?.port ?? target.port));
+    const family = answered === undefined ? undefined : familyEvidence(answered);
     return {
       online: r.online || other !== undefined,
+      ...(family === undefined ? {} : { family }),
       ...(other === undefined ? {} : { answeredPort: other.port }),
       ...(r.answer === undefined ? {} : { authRequired: r.answer === 'auth' }),
       ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
@@ -54,9 +60,24 @@ export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> =
     if (!(journal instanceof ArduinoOtaJournal))
       throw new AirflashError('INTERNAL', 'An ArduinoOTA attempt needs the journal ArduinoOTA began.');
     const { rec, timeouts } = journal;
-    const { options, address, image } = session;
-    return await withPortFallback(rec, image, options, () =>
-      uploadOnce(options, timeouts, rec, address, image, nodeTransport),
+    const { options, address, image, signal } = session;
+    const gate = familyGate(rec, session.familyCheck, (port) =>
+      askFamily({
+        host: address.address,
+        port,
+        // As long as one invitation waits for its answer.
+        timeoutMs: timeouts.attemptTimeoutMs,
+        timeScale: timeouts.timeScale,
+        ...(options.hostIp === undefined ? {} : { hostIp: options.hostIp }),
+        ...(signal ? { signal } : {}),
+      }),
+    );
+    return await withPortFallback(
+      rec,
+      image,
+      options,
+      () => uploadOnce(options, timeouts, rec, address, image, nodeTransport),
+      gate,
     );
   },
 };

@@ -1,6 +1,7 @@
 /**
- * Which core answered a probe: `detectCore()` for the upload's chip-family check (refuse an image
- * for the other family before any byte is sent), and the range text `probe()` reports.
+ * Which core answered a probe: `detectCore()`, `familyEvidence()` for the upload's and the
+ * fleet's chip-family check (refuse an image for the other family before any byte is sent), and
+ * the range text `probe()` reports.
  *
  * What each core does with a size-0 invitation (protocol.md §2.4, docs/emulator.md):
  * - ESP32 without a password answers `OK` at once (from handle()); its Update.begin(0) then fails
@@ -14,6 +15,7 @@
  * - The port that answered is a weak hint only: 3232 and 8266 are defaults, setPort() changes them.
  */
 import { DEFAULT_PORT } from '../../../devices/family.ts';
+import type { FamilyEvidence } from '../../types.ts';
 import type { CoreClues, CoreDetection, MdnsSeen, ProbeResult, ReplyKind } from './probe-types.ts';
 
 type Family = 'esp32' | 'esp8266';
@@ -76,6 +78,47 @@ export function detectCore(clues: CoreClues): CoreDetection {
   if (firm) return { core: firm, strength: 'firm', evidence };
   if (byPort) return { core: byPort, strength: 'weak', evidence };
   return { core: 'unknown', evidence };
+}
+
+/**
+ * What the device's own answer to the size-0 invitation firmly shows of its family, worded for a
+ * refusal ("the device is an ESP8266 (it answered "ERR: …" to a size-0 invitation)"): `ERR:` is an
+ * ESP8266, an immediate `OK` an ESP32, a 64-hex nonce an ESP32 with arduino-esp32 ≥ 3.3.1.
+ * Undefined when it does not tell (no answer, a 32-hex MD5 nonce, something else); the port that
+ * answered is never taken (ArduinoOTA.setPort() moves either core).
+ */
+export function familyEvidence(answer: {
+  reply?: ReplyKind | undefined;
+  text?: string | undefined;
+  nonceLength?: number | undefined;
+}): FamilyEvidence | undefined {
+  if (answer.reply === 'error')
+    return {
+      family: 'esp8266',
+      how: `it answered "${(answer.text ?? 'ERR: …').trim()}" to a size-0 invitation, as only ESP8266 cores do`,
+    };
+  if (answer.reply === 'ok')
+    return {
+      family: 'esp32',
+      how: 'it answered OK at once to a size-0 invitation, as only ESP32 cores do',
+    };
+  if (answer.reply === 'auth' && answer.nonceLength === 64)
+    return {
+      family: 'esp32',
+      how: 'it asked for its password with a 64-hex PBKDF2 nonce (SHA-256), which only arduino-esp32 ≥ 3.3.1 sends',
+    };
+  return undefined;
+}
+
+/** Why `familyEvidence()` found nothing, for the "could not tell" note. */
+export function familyUnknownWhy(answer: {
+  reply?: ReplyKind | undefined;
+  nonceLength?: number | undefined;
+}): string {
+  if (answer.reply === undefined) return 'it did not answer the size-0 invitation';
+  if (answer.reply === 'auth' && answer.nonceLength === 32)
+    return 'its AUTH nonce has 32 hex characters (MD5), which every ESP8266 core and arduino-esp32 ≤ 3.3.0 send';
+  return 'its answer is not one that tells the family';
 }
 
 export function coreFrom(

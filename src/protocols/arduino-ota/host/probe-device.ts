@@ -16,7 +16,8 @@
  */
 import { sleep, throwIfAborted } from '../../../core/abort.ts';
 import { DEFAULT_PORT } from '../../../devices/family.ts';
-import { detectCore } from './probe-core.ts';
+import type { FamilyEvidence } from '../../types.ts';
+import { detectCore, familyEvidence, familyUnknownWhy } from './probe-core.ts';
 import { type AskState, askPorts, openContext, sendIdle, settleAfter } from './probe-socket.ts';
 import type { PortCheck, ProbeDeviceOptions, ProbeOutcome } from './probe-types.ts';
 
@@ -138,5 +139,56 @@ export async function waitUntilBack(
       timeoutMs: Math.max(1, Math.min(options.probeTimeoutMs, left)),
     });
     if (r.online) return Math.round(performance.now() - started);
+  }
+}
+
+/** What `askFamily()` found on the one port asked. */
+export interface FamilyAnswer {
+  outcome: PortCheck['outcome'];
+  /** The family the answer shows; absent: `why` says what was seen instead. */
+  family?: FamilyEvidence;
+  why?: string;
+  /** Invitations sent. */
+  sent: number;
+}
+
+/**
+ * The chip-family question before an upload (issue 11): the one probe's size-0 invitation to
+ * `port` only (sent up to 3 times within `timeoutMs`), the device left idle as by probeDevice().
+ * Unlike probeDevice() a refusal (ICMP port unreachable) ends it at once: the upload's own
+ * wrong-port fallback asks the next port.
+ */
+export async function askFamily(options: Omit<ProbeDeviceOptions, 'alternatives'>): Promise<FamilyAnswer> {
+  const { signal } = options;
+  throwIfAborted(signal);
+  const ctx = await openContext(options.host, {
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    ...(options.hostIp ? { hostIp: options.hostIp } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    const states = await askPorts(
+      ctx,
+      [{ port: options.port, source: sourceOf(options.port) }],
+      options.timeoutMs,
+      0,
+      signal,
+      {
+        sends: PROBE_SENDS,
+      },
+    );
+    await sendIdle(states);
+    const scale = options.timeScale ?? 1;
+    if (states.some((s) => s.check.reply === 'auth')) await sleep(Math.max(5, 20 * scale), signal);
+    await settleAfter(states, scale, signal);
+    const c = (states[0] as AskState).check;
+    const family = c.outcome === 'answered' ? familyEvidence(c) : undefined;
+    return {
+      outcome: c.outcome,
+      sent: c.sent,
+      ...(family === undefined ? { why: familyUnknownWhy(c) } : { family }),
+    };
+  } finally {
+    await ctx.close();
   }
 }

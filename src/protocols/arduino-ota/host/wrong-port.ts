@@ -12,13 +12,15 @@ const FAMILY_NAME = { esp32: 'ESP32', esp8266: 'ESP8266' } as const;
  * (ICMP port unreachable to the first invitation), on the port the device advertises and the
  * image family's default (ports.ts). A device that answers there is updated; the warning
  * WRONG_PORT names the right port and the upload_flags fix. Warns at once (PORT_FAMILY_MISMATCH)
- * when the port given is the other family's default.
+ * when the port given is the other family's default. `before(port)` runs ahead of each port's
+ * first invitation (the chip-family question: family-probe.ts); what it throws ends the upload.
  */
 export async function withPortFallback<T>(
   rec: Recorder,
   image: PreparedImage,
   o: UploadOptions,
   once: () => Promise<T>,
+  before?: (port: number) => Promise<void>,
 ): Promise<T> {
   const given = rec.obs.target.port;
   const family = imageFamily(image.head, rec.obs.image.command);
@@ -29,6 +31,7 @@ export async function withPortFallback<T>(
   const refused: number[] = [];
   for (;;) {
     try {
+      await before?.(rec.obs.target.port);
       const result = await once();
       const used = rec.obs.target.port;
       if (used !== given) {
