@@ -59,6 +59,49 @@ describe('esphome CLI and fleet', () => {
     }
   });
 
+  it('airflash emulate --protocol esphome runs an ESPHome device that takes an upload', async () => {
+    const stop = new AbortController();
+    const { memoryIO } = await import('./helpers/cli-io.ts');
+    const { runCli } = await import('../src/cli/main.ts');
+    const m = memoryIO({ signal: stop.signal });
+    const running = runCli(
+      [
+        'emulate',
+        '--protocol',
+        'esphome',
+        '--address',
+        '127.0.16.23',
+        '--port',
+        '0',
+        '--time-scale',
+        '0.05',
+        '--json',
+      ],
+      m.io,
+    );
+    try {
+      let port: number | undefined;
+      for (let i = 0; i < 200 && port === undefined; i++) {
+        const line = m
+          .stdout()
+          .split('\n')
+          .find((l) => l.includes('"listening"'));
+        if (line) port = (JSON.parse(line) as { port: number }).port;
+        else await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(port, m.stdout() + m.stderr());
+      const r = await runCliInMemory(['upload', '-i', `esphome://127.0.16.23:${port}`, '-f', file]);
+      assert.equal(r.code, 0, r.stderr);
+      // the device sends 45 before its end callbacks (EOD-A): wait for its event
+      for (let i = 0; i < 100 && !m.stdout().includes('update-complete'); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.match(m.stdout(), /"event":"update-complete"/);
+    } finally {
+      stop.abort();
+      assert.equal(await running, 0);
+    }
+  });
+
   it('airflash emulate --protocol esphome is parsed into the device options', async () => {
     const { parseEmulateArgs } = await import('../src/cli/commands/emulate.ts');
     const { base } = parseEmulateArgs([
