@@ -10,7 +10,6 @@ import { nodeTransport, resolveTarget } from '../../transport/node.ts';
 import { basicJournal } from '../journal.ts';
 import type { OtaProtocol } from '../types.ts';
 import { runAttempt } from './host/attempt.ts';
-import { probeEsphome } from './host/probe.ts';
 import type { EsphomeObservation, EsphomeOptions } from './model/options.ts';
 
 export const ESPHOME_ID = 'esphome';
@@ -25,6 +24,8 @@ async function probe(
   },
 ) {
   const a = await resolveTarget(target.host, options.resolve, options.signal);
+  // Loaded when a probe runs: a single upload does not load probe code (test/cli-lazy.test.ts).
+  const { probeEsphome } = await import('./host/probe.ts');
   return probeEsphome(
     nodeTransport,
     { address: a.address, port: target.port },
