@@ -107,6 +107,29 @@ describe('esphome upload', () => {
       });
   });
 
+  it('a silent device: it abandons the upload (105 s) before the host ack budget (160 s) runs out, and is free again', () =>
+    withDevice({ address: '127.0.16.9', faults: ['stall@40'], timeScale: 0.01 }, async (d) => {
+      const started = Date.now();
+      const e = await upload({ host: target(d), data: IMAGE, timeScale: 0.01 }).catch((x: unknown) => x);
+      const ms = Date.now() - started;
+      assert.ok(isUploadError(e, 'NETWORK_ERROR'), String(e));
+      assert.ok(ms >= 1000 && ms < 1600, `the device closed first, at about 1.05 s (took ${ms} ms)`);
+      assert.equal(d.counters.updateErrors, 1);
+      const r = await upload({ host: target(d), data: IMAGE, timeScale: 0.01 });
+      assert.equal(r.ok, true, 'the next upload finds the device free (the fault fires once)');
+    }));
+
+  it('filesystem images and --compress are refused for esphome:// before any byte is sent', () =>
+    withDevice({ address: '127.0.16.10' }, async (d) => {
+      for (const extra of [{ filesystem: true }, { compress: true }]) {
+        const e = await upload({ host: target(d), data: IMAGE, preflight: false, ...extra }).catch(
+          (x: unknown) => x,
+        );
+        assert.ok(isUploadError(e, 'BAD_ARGUMENT'), String(e));
+      }
+      assert.equal(d.counters.updatesStarted, 0);
+    }));
+
   it('version 2 keeps at most 2 blocks unacked (a device that never acks gets 16 KiB)', async () => {
     let data = 0;
     let handshake = 0;

@@ -33,7 +33,7 @@ export interface EsphomeDeviceConfig {
   password?: string;
   /** An error byte to answer at its step (faults.ts). */
   errorByte?: number;
-  /** Board faults; `drop@P` closes the connection after P % of the image. */
+  /** Board faults: `drop@P` closes the connection after P % of the image; `stall@P` goes silent there. */
   faults: readonly Fault[];
 }
 
@@ -74,6 +74,7 @@ export class EsphomeOtaShell {
   private readonly board: Esp32Board;
   private readonly config: EsphomeDeviceConfig;
   private errorUsed = false;
+  private readonly faultsUsed = new Set<Fault>();
 
   constructor(host: EsphomeShellHost, board: Esp32Board, config: EsphomeDeviceConfig) {
     this.host = host;
@@ -220,13 +221,23 @@ export class EsphomeOtaShell {
     if (md5 === undefined) return false;
     update.setMD5(textOf(md5));
     conn.write(Uint8Array.of(RESPONSE.binMd5Ok));
-    const drop = this.config.faults.find((f) => f.kind === 'drop');
-    const dropAt = drop === undefined ? undefined : Math.floor((size * drop.percent) / 100);
+    // drop@P: the connection closes at P %; stall@P: the device goes silent there (reads and
+    // answers nothing) until its data-phase watchdog abandons the upload and closes.
+    // Each fault fires once (as the board's faults without faultEvery).
+    const cut = this.config.faults.find(
+      (f) => (f.kind === 'drop' || f.kind === 'stall') && !this.faultsUsed.has(f),
+    );
+    if (cut) this.faultsUsed.add(cut);
+    const dropAt = cut === undefined ? undefined : Math.floor((size * cut.percent) / 100);
     let got = 0;
     let lastData = performance.now();
     while (got < size) {
       if (dropAt !== undefined && got >= dropAt) {
-        this.host.log(`fault: connection dropped at ${got} bytes`);
+        if (cut?.kind === 'stall') {
+          this.host.log(`fault: silent from ${got} bytes`);
+          await conn.readExactly(Number.MAX_SAFE_INTEGER, clock.scaledTimeout(DATA_SILENCE_MS));
+          this.host.log('OTA: no data for too long, upload abandoned');
+        } else this.host.log(`fault: connection dropped at ${got} bytes`);
         return false;
       }
       const want = Math.min(
