@@ -45,8 +45,10 @@ export interface AttemptInput {
 export async function runAttempt(input: AttemptInput): Promise<void> {
   const { journal: j, image, signal } = input;
   const obs = j.observation;
-  const connectMs = ESPHOME_TIMEOUTS.connectMs * input.timeScale;
-  const ackMs = ESPHOME_TIMEOUTS.ackMs * input.timeScale;
+  // timeScale 0 ("no delays" on an emulated device) keeps the budgets at their length.
+  const scale = input.timeScale > 0 ? input.timeScale : 1;
+  const connectMs = ESPHOME_TIMEOUTS.connectMs * scale;
+  const ackMs = ESPHOME_TIMEOUTS.ackMs * scale;
   const window = Math.max(1, Math.floor(input.windowBlocks ?? ESPHOME_WINDOW_BLOCKS));
   j.setPhase('connect');
   obs.stage = 'connect';
