@@ -115,6 +115,12 @@ describe('esphome CLI and fleet', () => {
       '0x8B',
     ]);
     assert.deepEqual(base, { protocol: 'esphome', otaVersion: 1, esphomeAuth: 'md5', esphomeError: 0x8b });
+    const { fleetEntry } = await import('../src/cli/commands/emulate.ts');
+    assert.deepEqual(fleetEntry({ protocol: 'esphome', 'ota-version': 2, password: 'x' }, 0), {
+      protocol: 'esphome',
+      otaVersion: 2,
+      password: 'x',
+    });
   });
 
   it('one fleet: an ESPHome device and an ArduinoOTA device, updated in one call', async () => {
