@@ -43,7 +43,9 @@ describe('protocol registry', () => {
     assert.equal(pickProtocol(parseTarget('loopback-test://127.0.0.1:9')).id, 'loopback-test');
     assert.equal(pickProtocol({ host: 'x', service: '_arduino._tcp' }).id, 'arduino-ota');
     assert.equal(pickProtocol({ host: 'x' }, { probed: 'loopback-test' }).id, 'loopback-test');
-    assert.throws(() => pickProtocol(parseTarget('esphome://x')), { code: 'BAD_ARGUMENT' });
+    assert.throws(() => pickProtocol(parseTarget('nosuch://x')), { code: 'BAD_ARGUMENT' });
+    assert.equal(pickProtocol(parseTarget('esphome://x')).id, 'esphome', 'esphome:// forces ESPHome');
+    assert.equal(pickProtocol(parseTarget('x', 3232)).id, 'arduino-ota', 'a bare host stays ArduinoOTA');
     assert.throws(() => registerProtocol(loopbackTest), { code: 'BAD_ARGUMENT' }, 'an id is registered once');
   });
 

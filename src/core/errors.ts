@@ -22,6 +22,17 @@ export const ERROR_CODES = [
   'INCOMPLETE',
   'HOST_NOT_FOUND',
   'NETWORK_ERROR',
+  // device-reported (ESPHome native OTA response codes, src/protocols/esphome/wire/responses.ts)
+  'PROTOCOL_MISMATCH',
+  'FLASH_WRITE_FAILED',
+  'WRONG_FLASH_CONFIG',
+  'NO_SPACE',
+  'NO_OTA_PARTITION',
+  'MD5_MISMATCH',
+  'SIGNATURE_INVALID',
+  'DOWNGRADE_REFUSED',
+  'ENCRYPTION_REQUIRED',
+  'OTA_VERSION_UNSUPPORTED',
   // lifecycle
   'INTERRUPTED',
   'TIMEOUT',

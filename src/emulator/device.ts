@@ -13,6 +13,7 @@ import { prng } from './board/firmware.ts';
 import { CORE_MOUNTS, type PreparedBoard } from './core-mounts.ts';
 import { DeviceEvents } from './device-events.ts';
 import { resolveDeviceOptions } from './device-options.ts';
+import { startEsphomeDevice } from './esphome-device.ts';
 import { type DeviceConn, deviceConnect, type LinkModel } from './link.ts';
 import type {
   DeviceAdvertiser,
@@ -369,6 +370,11 @@ export class Device implements EmulatedDevice {
 
 /** Start one emulated device; resolves when it listens. */
 export async function startDevice(options: DeviceOptions = {}): Promise<EmulatedDevice> {
+  if (options.protocol === 'esphome') return startEsphomeDevice(options);
+  if (options.protocol !== undefined && options.protocol !== 'arduino-ota')
+    throw new AirflashError('BAD_ARGUMENT', `Unknown protocol "${String(options.protocol)}".`, {
+      hint: 'Use arduino-ota or esphome.',
+    });
   const core = options.core ?? 'esp32';
   // An unknown core is refused by the Device constructor, after the ESP32 loaders (as always).
   const prepared = await (CORE_MOUNTS[core] ?? CORE_MOUNTS.esp32).prepare(options);

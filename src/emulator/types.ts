@@ -10,6 +10,16 @@ export { FAULT_KINDS, type Fault, type FaultKind } from './board/faults.ts';
 export type DeviceAdvertiser = (options: AdvertiseOptions) => Promise<Pick<Advertisement, 'close'>>;
 
 export interface DeviceOptions {
+  /** The OTA protocol the device speaks: 'arduino-ota' (default) or 'esphome' (ESPHome native OTA
+   * on TCP, ESP32 board; docs/emulator.md "ESPHome native OTA"). */
+  protocol?: 'arduino-ota' | 'esphome';
+  /** ESPHome: `ota: version:` 1 or 2 (default 2). */
+  otaVersion?: number;
+  /** ESPHome: 'sha256' = 2026.1+ (extended protocol, SHA-256 auth only, default); 'md5' = a device
+   * before SHA-256 auth (legacy header, MD5 challenge only). */
+  esphomeAuth?: 'sha256' | 'md5';
+  /** ESPHome: answer this error byte (0x80–0x94, 0xFF) once, at the step the real device sends it. */
+  esphomeError?: number;
   /** 'esp32' = arduino-esp32 ≥ 3.3.1 (64-hex nonce, PBKDF2); 'esp32-legacy' = 3.0–3.3.0; 'esp8266'. */
   core?: CoreKind;
   /** IPv4 loopback address (127.x.y.z) or '::1' (esp8266 only with `ipv6`). Default 127.0.0.1. */

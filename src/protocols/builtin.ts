@@ -4,6 +4,8 @@
  */
 
 import { arduinoOta } from './arduino-ota/index.ts';
+import { esphome } from './esphome/index.ts';
 import { registerProtocol } from './registry.ts';
 
 registerProtocol(arduinoOta);
+registerProtocol(esphome);

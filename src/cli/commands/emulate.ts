@@ -12,6 +12,10 @@ const HELP = `airflash emulate — run emulated ESP32 / ESP8266 ArduinoOTA devic
 Usage: airflash emulate [options]
 
 Device
+  --protocol P        arduino-ota (default) or esphome (ESPHome native OTA on TCP, ESP32 board)
+  --ota-version 1|2   esphome: ota version (default 2: an ack per 8 KiB)
+  --esphome-auth A    esphome: sha256 (2026.1+, default) or md5 (a device before SHA-256 auth)
+  --esphome-error B   esphome: answer this error byte once (0x80-0x94, 0xFF) at its step
   --core esp32|esp32-legacy|esp8266   esp32 = arduino-esp32 >= 3.3.1 (PBKDF2, 64-hex nonce; default),
                                       esp32-legacy = 3.0-3.3.0 (MD5), esp8266
   --address A         loopback address to listen on (default 127.0.0.1; ::1 too, except esp8266)
@@ -85,6 +89,29 @@ function setValue(spec: Spec, option: FileOption, raw: unknown, where: string): 
 
 /** The options of `airflash emulate` (each value option maps to a DeviceOptions key). */
 export const EMULATE_OPTIONS = [
+  {
+    long: 'protocol',
+    kind: 'string',
+    arg: 'P',
+    choices: ['arduino-ota', 'esphome'],
+    help: 'the OTA protocol the device speaks',
+  },
+  { long: 'ota-version', to: 'otaVersion', kind: 'number', arg: '1|2', help: 'esphome: ota version' },
+  {
+    long: 'esphome-auth',
+    to: 'esphomeAuth',
+    kind: 'string',
+    arg: 'A',
+    choices: ['sha256', 'md5'],
+    help: 'esphome: auth the device speaks',
+  },
+  {
+    long: 'esphome-error',
+    to: 'esphomeError',
+    kind: 'number',
+    arg: 'B',
+    help: 'esphome: answer this error byte',
+  },
   {
     long: 'core',
     kind: 'string',
