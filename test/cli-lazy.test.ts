@@ -69,6 +69,20 @@ describe('the CLI loads lazily', () => {
     assert.ok(loaded.has(resolve(ROOT, 'src/upload/upload.ts')), 'the walk follows the upload path');
   });
 
+  it('the image, pre-flight and partition modules of an upload load no image builder and no zlib', () => {
+    // The formats barrel re-exports the image builders (buildEsp32App …), which no upload runs;
+    // these modules import what they use. zlib comes only with --compress (a dynamic import).
+    const entries = ['src/upload/image.ts', 'src/upload/image-file.ts', 'src/upload/preflight.ts'];
+    const loaded = loadedBefore([...entries, 'src/devices/partitions.ts']);
+    const wrong = [...loaded]
+      .map(([file, from]) => [relative(ROOT, file), from] as const)
+      .filter(([file]) => /^src\/formats\/(index|image\/build[^/]*)\.ts$/.test(file))
+      .map(([file, from]) => `${file} (from ${from})`);
+    assert.deepEqual(wrong, []);
+    for (const file of entries)
+      assert.doesNotMatch(readFileSync(resolve(ROOT, file), 'utf8'), /^import [^;]*'node:zlib'/m, file);
+  });
+
   it('doctor without --probe does not load the probe', () => {
     const loaded = [...loadedBefore(['src/cli/commands/doctor.ts']).keys()].map((f) => relative(ROOT, f));
     assert.ok(loaded.includes('src/doctor/doctor.ts'));

@@ -101,12 +101,16 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
   });
 
   it('loop() not calling handle() in time: no answer within the budget, the follow-up gets a late one', async () => {
-    // handle() every 1 s (a 30 s loop scaled 1:30); the upload gives up after 0.3 s.
+    // handle() every 2 s (a 30 s loop scaled 1:15); the upload gives up after 0.3 s. The device
+    // calls handle() as it starts, then on its schedule: the invitation must go out well before
+    // the next call, and with the other tests of this file running beside it on a loaded machine
+    // it went out more than 0.7 s after the start (a 1 s loop answered within the 0.3 s budget).
+    // The follow-up's answer comes two calls later (the late invitation is read first): ≈4 s.
     const dev = await startDevice({
       core: 'esp32',
       address: '127.0.55.3',
       loopMs: 30_000,
-      timeScale: 1 / 30,
+      timeScale: 1 / 15,
     });
     try {
       const e = await failing({
@@ -117,7 +121,7 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
         attemptTimeoutMs: 300,
       });
       assert.equal(e.code, 'NO_INVITATION_REPLY');
-      const fu = await followUp(e, { waitMs: 3500 });
+      const fu = await followUp(e, { waitMs: 6000 });
       const own = fu.ports.find((p) => p.port === 3232);
       assert.equal(own?.outcome, 'answered');
       const c = top(diagnose(undefined, e, { followUp: fu }));

@@ -175,7 +175,12 @@ describe('doctor and the airflash integration', { concurrency: true }, () => {
       const report = await doctor({ projectDir: dir, sysenv: {}, probe: scaled });
       const f = find(report.findings, 'PROBE_ANSWERED');
       const text = `${f.what} ${f.why}`;
-      assert.match(f.what, /handle\(\) every ≈3\.0 s/);
+      // The wording is the point here; the value is one gap of an emulated loop in this process
+      // (probe-honest.test.ts checks the measurement), and a loaded event loop moves one gap by
+      // ±0.1 s ("≈2.9 s", "≈3.1 s"): the period is read from the text and kept within ±0.5 s.
+      const every = /handle\(\) every ≈(\d+\.\d) s/.exec(f.what);
+      assert.ok(every, f.what);
+      assert.ok(Math.abs(Number(every[1]) - 3) <= 0.5, f.what);
       assert.doesNotMatch(text, /called often/);
     } finally {
       await dev.close();

@@ -9,9 +9,31 @@ import { isAirflashError } from '../src/core/errors.ts';
 import { diagnose } from '../src/diagnosis/index.ts';
 import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App, buildEsp8266Sketch } from '../src/formats/index.ts';
-import { type UploadObservation, upload } from '../src/upload/index.ts';
+import { DEFAULTS, type UploadObservation, upload } from '../src/upload/index.ts';
 
+/** The emulated devices' time scale, and the uploader's waits (each default × SCALE). */
 const SCALE = 0.1;
+const WAITS = {
+  invitation: DEFAULTS.attemptTimeoutMs * SCALE,
+  auth: DEFAULTS.authTimeoutMs * SCALE,
+  accept: DEFAULTS.connectTimeoutMs * SCALE,
+  acceptMax: DEFAULTS.connectMaxMs * SCALE,
+  stall: DEFAULTS.stallTimeoutMs * SCALE,
+  result: DEFAULTS.resultTimeoutMs * SCALE,
+  reinvitePause: DEFAULTS.reinvitePauseMs * SCALE,
+  retryPause: DEFAULTS.retryPauseMs * SCALE,
+  rebootPoll: DEFAULTS.rebootPollMs * SCALE,
+  rebootAllowance: DEFAULTS.rebootAllowanceMs * SCALE,
+};
+/**
+ * The uploader's time scale: with the waits above given by name, it sets what the uploader and
+ * the diagnosis read as a slow loop() (an OK → connect gap over 400 ms × scale, an answer later
+ * than 1 s × scale). At 0.1 that was 40 ms and 100 ms of real time, which 20 uploads and 20
+ * emulated devices in one process exceed on a loaded machine with no loss at all (LOOP_BLOCKED
+ * ranked first once with other suites on the same two cores); at 0.25 it is 100 ms and 250 ms,
+ * still well under the 1 s re-invitation that a lost datagram costs here.
+ */
+const UPLOAD_SCALE = 0.25;
 const esp32 = buildEsp32App({ size: 20_000, seed: 3 });
 const esp8266 = buildEsp8266Sketch({ size: 20_000, seed: 4 });
 
@@ -37,7 +59,8 @@ describe('50 % datagram loss', () => {
           host: dev.address,
           port: dev.port,
           data: core === 'esp8266' ? esp8266 : esp32,
-          timeScale: SCALE,
+          timeScale: UPLOAD_SCALE,
+          timeouts: WAITS,
           ...(password ? { password } : {}),
         });
         assert.ok(

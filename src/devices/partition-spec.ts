@@ -16,15 +16,15 @@
  * node:fs) and passes its bytes here.
  */
 import { AirflashError } from '../core/errors.ts';
+// The modules themselves, not the formats barrel (which also loads the image builders).
 import {
   BUILTIN_SCHEMES,
   builtinPartitionTable,
   builtinSchemeFlashSize,
   builtinSchemeOrigin,
-  type LoadPartitionOptions,
-  loadPartitionTable,
-  type PartitionTable,
-} from '../formats/index.ts';
+} from '../formats/partitions/builtin.ts';
+import { type LoadPartitionOptions, loadPartitionTable } from '../formats/partitions/load.ts';
+import type { PartitionTable } from '../formats/partitions/types.ts';
 
 export interface ResolvedPartitions {
   table: PartitionTable;

@@ -6,13 +6,10 @@
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { AirflashError } from '../core/errors.ts';
-import {
-  bytesSource,
-  type ImageInfo,
-  type ImageSource,
-  inspectImage,
-  SOURCE_CHUNK,
-} from '../formats/index.ts';
+// The modules themselves, not the formats barrel (which also loads the image builders).
+import { inspectImage } from '../formats/image/inspect.ts';
+import { bytesSource, type ImageSource, SOURCE_CHUNK } from '../formats/image/source.ts';
+import type { ImageInfo } from '../formats/image/types.ts';
 
 export interface ClosableImageSource extends ImageSource {
   close(): Promise<void>;

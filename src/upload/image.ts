@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { createGzip, gzipSync } from 'node:zlib';
 import { throwIfAborted } from '../core/abort.ts';
 import { AirflashError } from '../core/errors.ts';
 import type { PreparedImage } from '../protocols/types.ts';
@@ -84,7 +83,10 @@ export async function prepareImage(options: PrepareOptions): Promise<PreparedIma
   if (options.data !== undefined) {
     if (options.file !== undefined)
       throw new AirflashError('BAD_ARGUMENT', 'Give either a file or image bytes, not both.');
-    const data = options.compress ? gzipSync(options.data, { level: 9 }) : options.data;
+    // node:zlib only when compressing (an ESP8266 option): a plain upload never loads it.
+    const data = options.compress
+      ? (await import('node:zlib')).gzipSync(options.data, { level: 9 })
+      : options.data;
     return fromBytes(data, { compressed: options.compress === true, signedSubstituted: false }, options.data);
   }
   const path = options.file;
@@ -197,6 +199,7 @@ async function compressFile(file: {
   const { sentPath, signal } = file;
   const parts: Buffer[] = [];
   const input = createReadStream(sentPath, { highWaterMark: CHUNK_SIZE, ...(signal ? { signal } : {}) });
+  const { createGzip } = await import('node:zlib');
   const gzip = createGzip({ level: 9 });
   try {
     const done = (async () => {

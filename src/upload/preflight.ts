@@ -1,11 +1,11 @@
 import { resolvePartitions } from '../devices/partitions.ts';
+import type { PartitionTable } from '../formats/partitions/types.ts';
 import {
-  type PartitionTable,
   type PreflightCore,
   type PreflightResult,
   type PreflightTarget,
   preflight,
-} from '../formats/index.ts';
+} from '../formats/preflight.ts';
 import type { PreflightOutcome, PreparedImageInfo } from '../protocols/arduino-ota/model/options.ts';
 import { closableBytes } from './image-file.ts';
 
