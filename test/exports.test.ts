@@ -76,3 +76,30 @@ describe('public API', () => {
     }
   });
 });
+
+describe('package.json sideEffects', () => {
+  it('lists every module imported for its side effect (a bundler would drop it otherwise)', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { dirname: dir, join: joinPath, relative: rel, resolve: res } = await import('node:path');
+    const root = res(import.meta.dirname, '..');
+    const pkg = JSON.parse(readFileSync(joinPath(root, 'package.json'), 'utf8')) as { sideEffects: unknown };
+    assert.ok(Array.isArray(pkg.sideEffects), 'sideEffects is a list, not false');
+    const listed = new Set(pkg.sideEffects as string[]);
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(joinPath(d, e.name)) : e.name.endsWith('.ts') ? [joinPath(d, e.name)] : [],
+      );
+    const needed = new Set<string>();
+    for (const file of walk(joinPath(root, 'src'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/^import '(\.[^']+)';$/gm)) {
+        needed.add(rel(root, res(dir(file), m[1] as string)));
+      }
+    }
+    assert.ok(needed.size > 0, 'the registration of the built-in protocols is a side-effect import');
+    for (const src of needed) {
+      assert.ok(listed.has(`./${src}`), `${src} is in sideEffects`);
+      const built = `./${src.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')}`;
+      assert.ok(listed.has(built), `${built} is in sideEffects`);
+    }
+  });
+});
