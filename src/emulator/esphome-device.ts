@@ -5,12 +5,11 @@
  * `listen(1)`; protocols-next.md §1.2 step 0). Started by startDevice({ protocol: 'esphome' }).
  */
 import type { EventEmitter } from 'node:events';
-import { createServer, type Socket } from 'node:net';
 import { AirflashError } from '../core/errors.ts';
 import type { PartitionTable } from '../formats/index.ts';
 import { isErrorByte } from '../protocols/esphome/device/faults.ts';
 import { EsphomeOtaShell, type EsphomeShellHost } from '../protocols/esphome/device/session.ts';
-import { nodeStream } from '../transport/node.ts';
+import { nodeTransport } from '../transport/node.ts';
 import type { Stream, StreamListener } from '../transport/types.ts';
 import { BoardClock } from './board/clock.ts';
 import { Esp32Board } from './board/esp32-board.ts';
@@ -144,7 +143,14 @@ export class EsphomeDevice implements EmulatedDevice {
 
   async start(): Promise<void> {
     this.board.writeInitialFirmware(this.seed);
-    const listener = await listenNoDelay(this.address, this.requestedPort);
+    // Backlog 1, and TCP_NODELAY on each accepted client as the device sets it after accept (EOD-A;
+    // unverified for the data phase), so its 1-byte answers are not held back by Nagle.
+    const listener = await nodeTransport.listen({
+      address: this.address,
+      port: this.requestedPort,
+      backlog: 1,
+      noDelay: true,
+    });
     this.listener = listener;
     listener.onConnection((s) => this.accept(s));
     this.hub.emit({
@@ -231,39 +237,6 @@ export class EsphomeDevice implements EmulatedDevice {
       },
     };
   }
-}
-
-/**
- * The listen socket: backlog 1, and TCP_NODELAY on each accepted client, as the device sets it
- * after accept (EOD-A; unverified for the data phase), so its 1-byte answers are not held back by
- * Nagle behind an unacknowledged one.
- */
-async function listenNoDelay(address: string, port: number): Promise<StreamListener> {
-  const server = createServer({ noDelay: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: address, port, backlog: 1 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const a = server.address() as { address: string; port: number };
-  return {
-    local: { address: a.address, port: a.port },
-    onConnection(listener) {
-      const fn = (s: Socket): void => {
-        s.on('error', () => {});
-        listener(nodeStream(s));
-      };
-      server.on('connection', fn);
-      return () => server.off('connection', fn);
-    },
-    onError(listener) {
-      server.on('error', listener);
-      return () => server.off('error', listener);
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 /** Start an emulated ESPHome device (ESP32 board); resolves when it listens. */

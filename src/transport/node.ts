@@ -231,7 +231,7 @@ async function openDatagram(o: DatagramOptions): Promise<DatagramSocket> {
 }
 
 async function listen(o: ListenOptions): Promise<StreamListener> {
-  const server = createServer({ noDelay: false });
+  const server = createServer({ noDelay: o.noDelay === true });
   const accepted = new Set<NodeTcpSocket>();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

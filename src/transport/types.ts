@@ -68,6 +68,8 @@ export interface ListenOptions {
   /** 0 picks a free port. */
   port: number;
   backlog?: number;
+  /** TCP_NODELAY on each accepted stream (no Nagle delay of small writes). Default false. */
+  noDelay?: boolean;
 }
 
 export interface StreamListener {

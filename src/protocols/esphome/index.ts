@@ -6,14 +6,13 @@
  */
 import { sleep } from '../../core/abort.ts';
 import { AirflashError } from '../../core/errors.ts';
+import { DEFAULT_PORT } from '../../devices/family.ts';
 import { nodeTransport, resolveTarget } from '../../transport/node.ts';
 import { basicJournal } from '../journal.ts';
 import type { OtaProtocol } from '../types.ts';
-import { runAttempt } from './host/attempt.ts';
 import type { EsphomeObservation, EsphomeOptions } from './model/options.ts';
 
 export const ESPHOME_ID = 'esphome';
-const DEFAULT_PORT = 3232;
 
 async function probe(
   target: { host: string; port: number },
@@ -39,7 +38,7 @@ export const esphome: OtaProtocol<EsphomeOptions, EsphomeObservation> = {
   title: 'ESPHome native OTA',
   writes: ['app'],
   services: ['_esphomelib._tcp'],
-  ports: [DEFAULT_PORT, 8266],
+  ports: [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266],
   async probe(target, options) {
     const r = await probe(target, options);
     return {
@@ -62,7 +61,7 @@ export const esphome: OtaProtocol<EsphomeOptions, EsphomeObservation> = {
     const fresh = (): EsphomeObservation => ({
       protocol: 'esphome',
       host: target.host,
-      port: target.port ?? DEFAULT_PORT,
+      port: target.port ?? DEFAULT_PORT.esp32,
       stage: 'connect',
       bytesSent: 0,
       bytesAcked: 0,
@@ -89,6 +88,8 @@ export const esphome: OtaProtocol<EsphomeOptions, EsphomeObservation> = {
         },
       );
     const started = Date.now();
+    // Loaded when an ESPHome upload runs: an ArduinoOTA upload does not load this family's host.
+    const { runAttempt } = await import('./host/attempt.ts');
     await runAttempt({
       transport: nodeTransport,
       address: address.address,
