@@ -223,8 +223,9 @@ function inviteReply(s: Session, ev: Datagram, reply: Reply, record: ReceivedDat
     backlog > 0 &&
     previous !== undefined &&
     ev.at - latest <= promptMs &&
-    // (while a device reboots its invitations are lost, however close together)
-    (latest - previous >= t.attemptTimeoutMs / 2 || obs.rebootWait === true)
+    // (the quick second invitation is 5 × promptMs after the first; while a device reboots its
+    // invitations are lost, however close together)
+    (latest - previous >= Math.min(t.attemptTimeoutMs / 2, 5 * promptMs) || obs.rebootWait === true)
   ) {
     rec.log(
       `answered ${formatSeconds(ev.at - latest)} after the latest invitation: the ${backlog} earlier ones were lost, not queued`,

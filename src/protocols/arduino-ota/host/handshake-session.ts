@@ -13,6 +13,7 @@ import {
   randomCnonce,
 } from '../wire/index.ts';
 import { udpError } from './handshake-errors.ts';
+import { type InviteMode, invitePlan, nextInvitationAt, roundEnd } from './invite-schedule.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 
 export type HandshakeEvent =
@@ -79,6 +80,9 @@ export class Session {
   connectHardEnd = 0;
   finalWindow = false;
   rebootInvites = 0;
+  /** No invitation is due any more in this round: its deadline is the end of the round. */
+  roundOver = false;
+  stillInvitingHinted = false;
 
   constructor(ctx: HandshakeContext, state: HandshakeState) {
     this.ctx = ctx;
@@ -116,11 +120,34 @@ export class Session {
       this.rounds === 1 && this.attempt === 1,
     );
     rec.log(`invitation ${this.attempt}/${t.inviteAttempts} (${reason})`);
-    this.deadline = rec.now() + t.attemptTimeoutMs;
+    this.scheduleNext();
     // Doubling from rebootPollMs: a booted device answers at once, and a slow loop() after the
     // reboot finds only a few queued invitations.
     if (this.rebootWait())
       this.deadline = rec.now() + Math.min(t.attemptTimeoutMs, t.rebootPollMs * 2 ** this.rebootInvites++);
+  }
+
+  /** The quick, bounded schedule of a first round before any answer (invite-schedule.ts). */
+  inviteMode(): InviteMode {
+    const { ctx } = this;
+    return {
+      quick: !this.firstAnswerSeen && this.rounds === 1 && ctx.rebootingUntil === undefined,
+      bounded: ctx.password !== undefined && ctx.password !== '' && ctx.imageFamily !== 'esp8266',
+    };
+  }
+
+  /** Set the deadline: the next invitation's time, or the end of the round (`roundOver`). */
+  private scheduleNext(): void {
+    const plan = invitePlan(this.t);
+    const mode = this.inviteMode();
+    const now = this.rec.now();
+    const next = mode.quick
+      ? nextInvitationAt(this.roundInvites, plan, mode)
+      : this.attempt < plan.attempts
+        ? now + plan.attemptMs
+        : undefined;
+    this.roundOver = next === undefined;
+    this.deadline = next ?? (mode.quick ? roundEnd(this.roundInvites, plan) : now + plan.attemptMs);
   }
 
   /**

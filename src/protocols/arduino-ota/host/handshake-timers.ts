@@ -30,11 +30,14 @@ function inviteTimedOut(s: Session): void {
     s.invite('reboot');
     return;
   }
-  if (s.attempt < t.inviteAttempts) {
-    if (s.attempt === 1)
+  if (!s.roundOver && s.attempt < t.inviteAttempts) {
+    const waited = rec.now() - (s.roundInvites[0] ?? 0);
+    if (!s.stillInvitingHinted && waited >= t.attemptTimeoutMs) {
+      s.stillInvitingHinted = true;
       rec.hint(
-        `no answer after ${formatSeconds(t.attemptTimeoutMs)}; still inviting (up to ${t.inviteAttempts} attempts)`,
+        `no answer after ${formatSeconds(waited)}; still inviting (up to ${t.inviteAttempts} attempts)`,
       );
+    }
     s.invite('retry');
     return;
   }

@@ -1,0 +1,78 @@
+import type { Timeouts } from '../model/timeouts.ts';
+
+/**
+ * When the invitations of one round go out (docs/upload.md "The invitation schedule").
+ *
+ * A prompt device on a lossy link answers within milliseconds, so a lost invitation should cost
+ * about a second, not an attempt (10 s). An ESP32 reads one queued datagram per
+ * `ArduinoOTA.handle()` (arduino-esp32 ArduinoOTA.cpp `handle()`: `if (_udp_ota.parsePacket())
+ * _onRx();`), and in WAITAUTH a datagram that is not an auth line sends it back to IDLE
+ * (`_onRx`: `if (cmd != U_AUTH) { … _state = OTA_IDLE; return; }`): with a password, every
+ * duplicate invitation queued behind the first costs the device one more loop period and a new
+ * AUTH. So, before any answer of this handshake:
+ *
+ * - the second invitation goes out after `quickMs` (a tenth of the attempt timeout), the others
+ *   at the attempt timeouts as before (the third at 2 × `-t`, … the last at (attempts − 1) × `-t`);
+ * - with a password and an image that is not an ESP8266 sketch (an ESP8266 reads datagrams in
+ *   its network callback at once, so nothing queues), at most 2 invitations go out in any
+ *   `windowMs` (just over 3 attempt timeouts, at least a 30 s loop period): a loop() of up to
+ *   that period finds at most one duplicate queued behind the invitation it answers, which costs
+ *   at most one restart of WAITAUTH;
+ * - the round ends `attempts` × `-t` after its first invitation, as espota's does.
+ *
+ * After the first answer of any kind (the loop period is evident) and in later rounds, each
+ * invitation waits one attempt timeout, as before. The auth phase never re-invites.
+ */
+
+/** The loop period the bounded schedule protects at least (`delay(30000)`, × timeScale). */
+export const PROTECTED_LOOP_MS = 30_000;
+
+export interface InvitePlan {
+  attemptMs: number;
+  attempts: number;
+  /** Delay of the second invitation of a first round. */
+  quickMs: number;
+  /** A window that holds at most 2 invitations when bounded. */
+  windowMs: number;
+}
+
+export interface InviteMode {
+  /** No answer of any kind in this handshake yet, first round. */
+  quick: boolean;
+  /** A password, and an image that is not for an ESP8266 (queued duplicates restart WAITAUTH). */
+  bounded: boolean;
+}
+
+export function invitePlan(t: Timeouts): InvitePlan {
+  const attemptMs = t.attemptTimeoutMs;
+  const quickMs = Math.max(1, Math.round(attemptMs / 10));
+  const windowMs = Math.max(3 * attemptMs, Math.round(PROTECTED_LOOP_MS * t.timeScale)) + quickMs;
+  return { attemptMs, attempts: t.inviteAttempts, quickMs, windowMs };
+}
+
+/**
+ * The time the next invitation is due, given this round's send times (oldest first, at least
+ * one); undefined when none is due any more (the round then ends at `roundEnd`).
+ */
+export function nextInvitationAt(
+  sent: readonly number[],
+  plan: InvitePlan,
+  mode: InviteMode,
+): number | undefined {
+  const n = sent.length;
+  const first = sent[0] ?? 0;
+  const last = sent[n - 1] ?? first;
+  if (n >= plan.attempts) return undefined;
+  if (!mode.quick) return last + plan.attemptMs;
+  let due = n === 1 ? first + plan.quickMs : first + n * plan.attemptMs;
+  const beforeLast = sent[n - 2];
+  if (mode.bounded && beforeLast !== undefined) due = Math.max(due, beforeLast + plan.windowMs);
+  return due > first + (plan.attempts - 1) * plan.attemptMs ? undefined : due;
+}
+
+/** When a quick round whose invitations were sent at `sent` gives up waiting for an answer. */
+export function roundEnd(sent: readonly number[], plan: InvitePlan): number {
+  const first = sent[0] ?? 0;
+  const last = sent.at(-1) ?? first;
+  return Math.max(first + plan.attempts * plan.attemptMs, last + plan.attemptMs);
+}
