@@ -16,7 +16,7 @@ import type { UploadOptions, UploadResult } from '../model/options.ts';
 import type { Timeouts } from '../model/timeouts.ts';
 import { formatInvitation } from '../wire/index.ts';
 import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
-import { lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
+import { deviceKey, lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 import { transfer } from './transfer.ts';
 import { UdpIntake } from './udp-intake.ts';
@@ -143,7 +143,7 @@ export async function uploadOnce(
     });
     // One handshake at a time per device in this process (host-lock.ts).
     const t0 = rec.now();
-    const key = `${device.address}:${device.port}`;
+    const key = deviceKey(device.address, device.port);
     unlock = await lockDevice(key, signal);
     const since = sinceUpdated(key);
     const rebootingUntil =

@@ -30,6 +30,31 @@ export async function lockDevice(key: string, signal: AbortSignal | undefined): 
   };
 }
 
+/** The key of one device's lock: its address and OTA port. */
+export function deviceKey(address: string, port: number): string {
+  return `${address}:${port}`;
+}
+
+/**
+ * Several ports of one device (a probe that asks 3232 and 8266): the locks are taken one by one in
+ * a fixed (sorted) order, so two callers never hold one each while waiting for the other's.
+ */
+export async function lockDevices(
+  keys: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<() => void> {
+  const releases: (() => void)[] = [];
+  try {
+    for (const key of [...new Set(keys)].sort()) releases.push(await lockDevice(key, signal));
+  } catch (error) {
+    for (const r of releases) r();
+    throw error;
+  }
+  return () => {
+    for (const r of releases.reverse()) r();
+  };
+}
+
 function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return p;
   if (signal.aborted) return Promise.reject(abortError(signal));

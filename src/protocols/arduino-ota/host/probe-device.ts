@@ -17,6 +17,7 @@
 import { sleep, throwIfAborted } from '../../../core/abort.ts';
 import { DEFAULT_PORT } from '../../../devices/family.ts';
 import type { FamilyEvidence } from '../../types.ts';
+import { deviceKey, lockDevices } from './host-lock.ts';
 import { detectCore, familyEvidence, familyUnknownWhy } from './probe-core.ts';
 import { type AskState, askPorts, openContext, sendIdle, settleAfter } from './probe-socket.ts';
 import type { PortCheck, ProbeDeviceOptions, ProbeOutcome } from './probe-types.ts';
@@ -57,7 +58,15 @@ export async function probeDevice(options: ProbeDeviceOptions): Promise<ProbeOut
       ports: [],
       core: { core: 'unknown', evidence: ['no route to the device'] },
     };
+  // Its invitations would interleave with an upload's handshake in this process (host-lock.ts):
+  // wait for that handshake first, on every port this probe may ask.
+  const ports = [options.port, ...(options.alternatives === false ? [] : (options.alternatives ?? DEFAULTS))];
+  let unlock: (() => void) | undefined;
   try {
+    unlock = await lockDevices(
+      ports.map((p) => deviceKey(ctx.address, p)),
+      signal,
+    );
     const given = { port: options.port, source: 'given' as const };
     const first = await askPorts(ctx, [given], options.timeoutMs, 0, signal, { sends: PROBE_SENDS });
     let asked = first[0] as AskState;
@@ -112,6 +121,7 @@ export async function probeDevice(options: ProbeDeviceOptions): Promise<ProbeOut
       core: detectCore({ reply: main?.reply, nonceLength: main?.nonceLength, port: main?.port }),
     };
   } finally {
+    unlock?.();
     await ctx.close();
   }
 }
@@ -166,7 +176,10 @@ export async function askFamily(options: Omit<ProbeDeviceOptions, 'alternatives'
     ...(options.hostIp ? { hostIp: options.hostIp } : {}),
     ...(signal ? { signal } : {}),
   });
+  // The same lock as an upload's handshake (host-lock.ts): never between its invitation and auth.
+  let unlock: (() => void) | undefined;
   try {
+    unlock = await lockDevices([deviceKey(ctx.address, options.port)], signal);
     const states = await askPorts(
       ctx,
       [{ port: options.port, source: sourceOf(options.port) }],
@@ -189,6 +202,7 @@ export async function askFamily(options: Omit<ProbeDeviceOptions, 'alternatives'
       ...(family === undefined ? { why: familyUnknownWhy(c) } : { family }),
     };
   } finally {
+    unlock?.();
     await ctx.close();
   }
 }
