@@ -119,6 +119,9 @@ function followUpOptions(options: FleetOptions, signal: AbortSignal | undefined)
   };
 }
 
+/** The upload's pre-flight hook when the fleet checked the image for the device already. */
+const fleetChecked = (): undefined => undefined;
+
 export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult> {
   const { options, image, emit, scale, scaled, retries, backoffMs, probeTimeoutMs, canaryTimeoutMs, signal } =
     run;
@@ -135,7 +138,8 @@ export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult
   };
   const target = parseTarget(slot.target.host, slot.port);
   const protocol = pickProtocol(target);
-  if (options.probe !== false && protocol.probe) {
+  const probed = options.probe !== false && protocol.probe !== undefined;
+  if (probed && protocol.probe) {
     emit({ type: 'phase', device: name, phase: 'probe' });
     let online = false;
     let family: FamilyEvidence | undefined;
@@ -209,8 +213,11 @@ export async function runDevice(slot: Slot, run: FleetRun): Promise<DeviceResult
       port: slot.port,
       data,
       signed: false,
-      // Pre-flighted for this device already (fleet-preflight.ts; skipped with force).
-      preflight: false,
+      // Pre-flighted for this device already (fleet-preflight.ts; skipped with force). Without the
+      // fleet's probe nothing asked the device its chip family: a hook that reports that verdict
+      // (its warnings were emitted already) keeps the upload's own family question, as a single
+      // upload asks it (upload/chip-family.ts `familyCheck`).
+      preflight: probed || options.force === true ? false : fleetChecked,
       filesystem: options.filesystem === true,
       password: slot.target.password ?? '',
       retries: 0,
