@@ -174,6 +174,8 @@ export {
   waitUntilBack,
 } from './protocols/arduino-ota/host/probe-device.ts';
 // ArduinoOTA's own pieces: the short "is it there" probe the fleet uses, a device text's advice.
+// The directory of the reboot marks (`rebootMarks` upload option) from an environment.
+export { rebootMarkDir } from './protocols/arduino-ota/host/reboot-marks.ts';
 export { deviceErrorHint } from './protocols/arduino-ota/host/transfer.ts';
 export * as protocol from './protocols/arduino-ota/wire/index.ts';
 // One device: `upload()`, the protocol registry and the contract a protocol family implements.

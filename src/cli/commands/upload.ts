@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../core/errors.ts';
 import { DEFAULT_PORT } from '../../devices/family.ts';
+import { rebootMarkDir } from '../../protocols/arduino-ota/host/reboot-marks.ts';
 import { observationOf } from '../../protocols/arduino-ota/model/observation-of.ts';
 import { createPreflight, DEFAULTS, type UploadOptions, upload } from '../../upload/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
@@ -162,6 +163,8 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
           }),
       onEvent: (e) => renderer.event(e),
       ...(v.debug === true ? { debug: true } : {}),
+      // The next airflash process knows the device is rebooting (docs/upload.md).
+      rebootMarks: rebootMarkDir(io.env),
       signal: io.signal,
     });
     const secs = result.durationMs / 1000;

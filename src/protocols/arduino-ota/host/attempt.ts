@@ -17,6 +17,7 @@ import type { Timeouts } from '../model/timeouts.ts';
 import { formatInvitation } from '../wire/index.ts';
 import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
 import { deviceKey, lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
+import { readRebootMark, writeRebootMark } from './reboot-marks.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 import { transfer } from './transfer.ts';
 import { UdpIntake } from './udp-intake.ts';
@@ -145,7 +146,7 @@ export async function uploadOnce(
     const t0 = rec.now();
     const key = deviceKey(device.address, device.port);
     unlock = await lockDevice(key, signal);
-    const since = sinceUpdated(key);
+    const since = sinceUpdated(key) ?? (await markedSince(o.rebootMarks, key, t.rebootAllowanceMs, rec));
     const rebootingUntil =
       since !== undefined && since < t.rebootAllowanceMs
         ? rec.now() + t.rebootAllowanceMs - since
@@ -177,6 +178,11 @@ export async function uploadOnce(
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
     markUpdated(key); // ArduinoOTA reboots after every confirmed update (firmware and filesystem)
+    if (
+      o.rebootMarks !== undefined &&
+      !(await writeRebootMark(o.rebootMarks, key, { at: Date.now(), md5: image.md5 }))
+    )
+      rec.log('could not leave the reboot mark for the next process (ignored)');
     return success(t, rec, target, image, device.port, hs);
   } catch (error) {
     if (signal?.aborted && !(error instanceof AirflashError && error.code === 'INTERRUPTED'))
@@ -202,6 +208,24 @@ export async function uploadOnce(
     udp?.close();
     await listener?.close();
   }
+}
+
+/** Ms since another process's confirmed update of the device (its reboot mark), or undefined. */
+async function markedSince(
+  dir: string | undefined,
+  key: string,
+  windowMs: number,
+  rec: Recorder,
+): Promise<number | undefined> {
+  if (dir === undefined) return undefined;
+  const now = Date.now();
+  const mark = await readRebootMark(dir, key, now, windowMs);
+  if (mark === undefined) return undefined;
+  const since = Math.max(0, now - mark.at);
+  rec.log(
+    `another airflash process updated this device ${formatSeconds(since)} ago (image ${mark.md5}): it may be rebooting`,
+  );
+  return since;
 }
 
 function success(

@@ -90,6 +90,10 @@ export interface UploadOptions {
   onEvent?: (event: UploadEvent) => void;
   /** Emit `debug` events (every datagram and reply chunk as it happens). Default false. */
   debug?: boolean;
+  /** A directory for the marks of confirmed updates, so that the next process's upload knows the
+   * device is rebooting (`rebootMarkDir(env)`; the CLI passes it). Default: none (nothing is
+   * written; only this process's updates are known). docs/upload.md "Right after an update". */
+  rebootMarks?: string;
   signal?: AbortSignal;
 }
 
