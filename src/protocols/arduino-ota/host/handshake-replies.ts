@@ -146,7 +146,11 @@ function firstAnswer(s: Session, at: number): void {
   obs.firstAnswerLatencyMs = Math.round(at - first);
   obs.firstAnswerSinceLastInvitationMs = Math.round(at - last);
   const unanswered = s.roundInvites.filter((x) => x < at).length - 1;
-  if (obs.firstAnswerLatencyMs >= t.lateAnswerMs && obs.firstAnswerSinceLastInvitationMs < t.lateAnswerMs) {
+  const late = obs.firstAnswerLatencyMs >= t.lateAnswerMs;
+  if (
+    unanswered > 0 &&
+    ((late && obs.firstAnswerSinceLastInvitationMs < t.lateAnswerMs) || s.answersLatest(at))
+  ) {
     // The latest invitation was answered at once: the earlier ones were lost (the device was
     // away, e.g. rebooting, or the link drops datagrams), not delayed by a blocked loop().
     obs.invitationsLost = unanswered;
@@ -154,7 +158,7 @@ function firstAnswer(s: Session, at: number): void {
       rec.hint(
         `the device answered invitation ${unanswered + 1} at once but not the ${unanswered} before it: those were lost (the device was away, e.g. rebooting after an update, or datagrams are dropped), not delayed by loop()`,
       );
-  } else if (obs.firstAnswerLatencyMs >= t.lateAnswerMs)
+  } else if (late)
     rec.hint(
       `the device answered after ${formatSeconds(obs.firstAnswerLatencyMs)}: its loop() blocks ArduinoOTA.handle() (each step now waits for its next handle() call)`,
     );
@@ -216,17 +220,8 @@ function inviteReply(s: Session, ev: Datagram, reply: Reply, record: ReceivedDat
   // have answered the earlier invitations long ago, so they were lost (device rebooting, datagram
   // loss), not queued. Waiting for their AUTHs would cost minutes. If this guess is wrong, a stale
   // "Authentication Failed" re-invites once.
-  const latest = s.roundInvites.at(-1) ?? ev.at;
-  const previous = s.roundInvites.at(-2);
-  const promptMs = Math.min(200, Math.max(5, t.attemptTimeoutMs / 50));
-  if (
-    backlog > 0 &&
-    previous !== undefined &&
-    ev.at - latest <= promptMs &&
-    // (the quick second invitation is 5 × promptMs after the first; while a device reboots its
-    // invitations are lost, however close together)
-    (latest - previous >= Math.min(t.attemptTimeoutMs / 2, 5 * promptMs) || obs.rebootWait === true)
-  ) {
+  if (backlog > 0 && s.answersLatest(ev.at)) {
+    const latest = s.roundInvites.at(-1) ?? ev.at;
     rec.log(
       `answered ${formatSeconds(ev.at - latest)} after the latest invitation: the ${backlog} earlier ones were lost, not queued`,
     );

@@ -159,6 +159,24 @@ export class Session {
     return !this.firstAnswerSeen && this.rounds === 1 && until !== undefined && this.rec.now() < until;
   }
 
+  /**
+   * An answer at `at` is to the latest invitation, the earlier ones lost: it came within moments
+   * of the latest (promptMs) after a silence a prompt device would not keep (5 × promptMs: the
+   * quick second invitation's delay; half an attempt when -t is short). While a device reboots its
+   * invitations are lost however close together.
+   */
+  answersLatest(at: number): boolean {
+    const { t } = this;
+    const latest = this.roundInvites.at(-1);
+    const previous = this.roundInvites.at(-2);
+    if (latest === undefined || previous === undefined) return false;
+    const promptMs = Math.min(200, Math.max(5, t.attemptTimeoutMs / 50));
+    return (
+      at - latest <= promptMs &&
+      (latest - previous >= Math.min(t.attemptTimeoutMs / 2, 5 * promptMs) || this.obs.rebootWait === true)
+    );
+  }
+
   async newRound(reason: SentDatagram['reason'], failure: AirflashError): Promise<void> {
     if (this.rounds >= MAX_ROUNDS) throw failure;
     this.rounds++;

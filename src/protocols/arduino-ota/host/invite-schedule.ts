@@ -11,7 +11,8 @@ import type { Timeouts } from '../model/timeouts.ts';
  * duplicate invitation queued behind the first costs the device one more loop period and a new
  * AUTH. So, before any answer of this handshake:
  *
- * - the second invitation goes out after `quickMs` (a tenth of the attempt timeout), the others
+ * - the second invitation goes out after `quickMs` (a tenth of the attempt timeout, at least
+ *   100 ms), the others
  *   at the attempt timeouts as before (the third at 2 × `-t`, … the last at (attempts − 1) × `-t`);
  * - with a password and an image that is not an ESP8266 sketch (an ESP8266 reads datagrams in
  *   its network callback at once, so nothing queues), at most 2 invitations go out in any
@@ -26,6 +27,9 @@ import type { Timeouts } from '../model/timeouts.ts';
 
 /** The loop period the bounded schedule protects at least (`delay(30000)`, × timeScale). */
 export const PROTECTED_LOOP_MS = 30_000;
+
+/** The shortest delay of the quick second invitation, ms. */
+export const QUICK_FLOOR_MS = 100;
 
 export interface InvitePlan {
   attemptMs: number;
@@ -45,7 +49,9 @@ export interface InviteMode {
 
 export function invitePlan(t: Timeouts): InvitePlan {
   const attemptMs = t.attemptTimeoutMs;
-  const quickMs = Math.max(1, Math.round(attemptMs / 10));
+  // Never under QUICK_FLOOR_MS of real time (a time scale does not scale the network): an ICMP
+  // "port unreachable" for the first invitation is heard before the second goes out.
+  const quickMs = Math.min(attemptMs, Math.max(QUICK_FLOOR_MS, Math.round(attemptMs / 10)));
   const windowMs = Math.max(3 * attemptMs, Math.round(PROTECTED_LOOP_MS * t.timeScale)) + quickMs;
   return { attemptMs, attempts: t.inviteAttempts, quickMs, windowMs };
 }
