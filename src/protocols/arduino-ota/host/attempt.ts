@@ -128,7 +128,7 @@ export async function uploadOnce(
       .openDatagram({ family: target.family, address: host, port: 0, connect: device })
       .catch(() => undefined);
     if (connected) {
-      intakes.push(new UdpIntake(connected, inbox, rec, device));
+      intakes.push(new UdpIntake(connected, inbox, rec, device, true));
       disposers.push(
         connected.onRefused((errno) => inbox.push({ kind: 'refused', errno, at: rec.now() }, true)),
         connected.onError(() => {}),

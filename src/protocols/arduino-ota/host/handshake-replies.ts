@@ -102,7 +102,7 @@ export async function onDatagram(s: Session, ev: Datagram): Promise<void> {
     return;
   }
   if (kept) rec.log(`device → ${JSON.stringify(record.text)}`);
-  if (!s.firstAnswerSeen) firstAnswer(s, ev.at);
+  if (!s.firstAnswerSeen) firstAnswer(s, ev.at, ev.toFirst === true);
 
   if (reply.kind === 'refused' && s.mode !== 'connect') {
     record.use = 'failed';
@@ -138,7 +138,7 @@ export async function onDatagram(s: Session, ev: Datagram): Promise<void> {
   }
 }
 
-function firstAnswer(s: Session, at: number): void {
+function firstAnswer(s: Session, at: number, toFirst: boolean): void {
   const { rec, obs, t } = s;
   s.firstAnswerSeen = true;
   const first = s.roundInvites[0] ?? 0;
@@ -149,7 +149,8 @@ function firstAnswer(s: Session, at: number): void {
   const late = obs.firstAnswerLatencyMs >= t.lateAnswerMs;
   if (
     unanswered > 0 &&
-    ((late && obs.firstAnswerSinceLastInvitationMs < t.lateAnswerMs) || s.answersLatest(at))
+    ((late && obs.firstAnswerSinceLastInvitationMs < t.lateAnswerMs && !s.answersFirst(toFirst)) ||
+      s.answersLatest(at, toFirst))
   ) {
     // The latest invitation was answered at once: the earlier ones were lost (the device was
     // away, e.g. rebooting, or the link drops datagrams), not delayed by a blocked loop().
@@ -220,7 +221,7 @@ function inviteReply(s: Session, ev: Datagram, reply: Reply, record: ReceivedDat
   // have answered the earlier invitations long ago, so they were lost (device rebooting, datagram
   // loss), not queued. Waiting for their AUTHs would cost minutes. If this guess is wrong, a stale
   // "Authentication Failed" re-invites once.
-  if (backlog > 0 && s.answersLatest(ev.at)) {
+  if (backlog > 0 && s.answersLatest(ev.at, ev.toFirst === true)) {
     const latest = s.roundInvites.at(-1) ?? ev.at;
     rec.log(
       `answered ${formatSeconds(ev.at - latest)} after the latest invitation: the ${backlog} earlier ones were lost, not queued`,

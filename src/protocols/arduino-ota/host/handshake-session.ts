@@ -17,7 +17,15 @@ import { type InviteMode, invitePlan, nextInvitationAt, roundEnd } from './invit
 import { formatSeconds, type Recorder } from './recorder.ts';
 
 export type HandshakeEvent =
-  | { kind: 'udp'; data: Uint8Array; from: string; port: number; at: number }
+  | {
+      kind: 'udp';
+      data: Uint8Array;
+      from: string;
+      port: number;
+      at: number;
+      /** Received on the socket that sent the first invitation: an answer to that one. */
+      toFirst?: boolean;
+    }
   | { kind: 'conn'; socket: Stream; from: string; at: number }
   /** The OS reported the device's UDP port closed (ICMP port unreachable on the connected socket). */
   | { kind: 'refused'; errno: string; at: number };
@@ -83,6 +91,8 @@ export class Session {
   /** No invitation is due any more in this round: its deadline is the end of the round. */
   roundOver = false;
   stillInvitingHinted = false;
+  /** Invitations sent on the connected socket (the first; during a reboot wait, every one). */
+  connectedSends = 0;
 
   constructor(ctx: HandshakeContext, state: HandshakeState) {
     this.ctx = ctx;
@@ -106,6 +116,7 @@ export class Session {
     this.obs.sent.push({ at: this.rec.now(), ...entry });
     this.rec.sentDatagram(entry.kind, bytes);
     const socket = connected && ctx.connected !== undefined ? ctx.connected : ctx.udp;
+    if (socket === ctx.connected) this.connectedSends++;
     socket.send(bytes, ctx.device).catch((error: Error) => ctx.inbox.fail(udpError(error, ctx)));
   }
 
@@ -161,20 +172,27 @@ export class Session {
 
   /**
    * An answer at `at` is to the latest invitation, the earlier ones lost: it came within moments
-   * of the latest (promptMs) after a silence a prompt device would not keep (5 × promptMs: the
-   * quick second invitation's delay; half an attempt when -t is short). While a device reboots its
-   * invitations are lost however close together.
+   * of the latest (promptMs) after a silence a prompt device would not keep (half the quick second
+   * invitation's delay, or of an attempt). While a device reboots its invitations are lost however
+   * close together.
    */
-  answersLatest(at: number): boolean {
+  answersLatest(at: number, toFirst: boolean): boolean {
     const { t } = this;
+    // The device answers the sender of the datagram it read: an answer to the first invitation's
+    // own socket is that invitation's, however close to a later one it came.
+    if (this.answersFirst(toFirst)) return false;
     const latest = this.roundInvites.at(-1);
     const previous = this.roundInvites.at(-2);
     if (latest === undefined || previous === undefined) return false;
     const promptMs = Math.min(200, Math.max(5, t.attemptTimeoutMs / 50));
-    return (
-      at - latest <= promptMs &&
-      (latest - previous >= Math.min(t.attemptTimeoutMs / 2, 5 * promptMs) || this.obs.rebootWait === true)
-    );
+    // Half the quick delay: a timer may fire a fraction of a millisecond before its time.
+    const silenceMs = Math.min(t.attemptTimeoutMs / 2, invitePlan(t).quickMs / 2);
+    return at - latest <= promptMs && (latest - previous >= silenceMs || this.obs.rebootWait === true);
+  }
+
+  /** The answer came to the connected socket, which sent one invitation only: it answers that one. */
+  answersFirst(toFirst: boolean): boolean {
+    return toFirst && this.connectedSends === 1;
   }
 
   async newRound(reason: SentDatagram['reason'], failure: AirflashError): Promise<void> {

@@ -12,7 +12,7 @@ import type { Timeouts } from '../model/timeouts.ts';
  * AUTH. So, before any answer of this handshake:
  *
  * - the second invitation goes out after `quickMs` (a tenth of the attempt timeout, at least
- *   100 ms), the others
+ *   250 ms), the others
  *   at the attempt timeouts as before (the third at 2 × `-t`, … the last at (attempts − 1) × `-t`);
  * - with a password and an image that is not an ESP8266 sketch (an ESP8266 reads datagrams in
  *   its network callback at once, so nothing queues), at most 2 invitations go out in any
@@ -29,7 +29,7 @@ import type { Timeouts } from '../model/timeouts.ts';
 export const PROTECTED_LOOP_MS = 30_000;
 
 /** The shortest delay of the quick second invitation, ms. */
-export const QUICK_FLOOR_MS = 100;
+export const QUICK_FLOOR_MS = 250;
 
 export interface InvitePlan {
   attemptMs: number;

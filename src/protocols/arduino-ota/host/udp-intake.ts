@@ -17,6 +17,8 @@ export class UdpIntake {
   private readonly rec: Recorder;
   private readonly device: { address: string };
   private readonly socket: DatagramSocket;
+  /** The socket that sent the first invitation (answers to it arrive here). */
+  private readonly first: boolean;
   private dispose: Dispose;
 
   constructor(
@@ -24,8 +26,10 @@ export class UdpIntake {
     inbox: Inbox<HandshakeEvent>,
     rec: Recorder,
     device: { address: string },
+    first = false,
   ) {
     this.socket = socket;
+    this.first = first;
     this.inbox = inbox;
     this.rec = rec;
     this.device = device;
@@ -40,7 +44,14 @@ export class UdpIntake {
       stats.foreign++;
       if (stats.foreign > FOREIGN_KEPT) return;
     } else stats.fromDevice++;
-    const ev: HandshakeEvent = { kind: 'udp', data, from, port: peer.port, at: this.rec.now() };
+    const ev: HandshakeEvent = {
+      kind: 'udp',
+      data,
+      from,
+      port: peer.port,
+      at: this.rec.now(),
+      ...(this.first ? { toFirst: true } : {}),
+    };
     if (!this.inbox.push(ev)) stats.dropped++;
     stats.queueHighWater = Math.max(stats.queueHighWater ?? 0, this.inbox.length);
   }
