@@ -7,16 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -114,13 +105,22 @@ describe('the reboot mark file', () => {
     assert.equal(await readRebootMark(dir, key, 6_000, 20_000), undefined);
   });
 
-  it('a directory that cannot be written: no mark, no error', async () => {
-    const ro = join(root, 'ro');
-    mkdirSync(ro, { mode: 0o500 });
-    chmodSync(ro, 0o500);
-    const writable = await writeRebootMark(join(ro, 'sub'), 'k', { at: 1, md5: MD5 });
-    // (root may write anywhere; then the mark exists and is valid, which is fine too)
-    if (!writable) assert.equal(await readRebootMark(join(ro, 'sub'), 'k', 1, 20_000), undefined);
+  it('a directory that cannot be made (a file in its path): no mark, no error, no file left', async () => {
+    const blocker = join(root, 'blocker');
+    writeFileSync(blocker, 'not a directory');
+    assert.equal(await writeRebootMark(join(blocker, 'reboots'), 'k', { at: 1, md5: MD5 }), false);
+    assert.equal(await readRebootMark(join(blocker, 'reboots'), 'k', 1, 20_000), undefined);
+  });
+
+  it('a mark owned by another user is ignored', {
+    skip: process.getuid?.() !== 0 && 'needs root to chown',
+  }, async () => {
+    const dir = join(root, 'c');
+    const key = '127.0.113.7:3232';
+    assert.equal(await writeRebootMark(dir, key, { at: 5_000, md5: MD5 }), true);
+    assert.ok(await readRebootMark(dir, key, 6_000, 20_000));
+    chownSync(join(dir, readdirSync(dir)[0] as string), 12_345, 12_345);
+    assert.equal(await readRebootMark(dir, key, 6_000, 20_000), undefined);
   });
 });
 
