@@ -202,7 +202,7 @@ export class EsphomeOtaShell {
     // 16: the end ack (a missing one is non-fatal, EOD-A)
     await conn.readExactly(1, clock.scaledTimeout(1000));
     counters.updatesCompleted++;
-    this.host.emit({ event: 'update-complete', address, md5: this.board.runningImageMd5(), size, partition });
+    this.host.emit({ event: 'update-complete', address, md5: update.md5Hex(), size, partition });
     this.host.log('OTA update finished');
     conn.close();
     await clock.delay(110, signal); // close, 10 ms, callbacks, 100 ms, safe_reboot() (step 17)
