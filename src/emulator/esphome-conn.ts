@@ -36,7 +36,10 @@ export class StreamConn implements EsphomeConn {
   private writeFree = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly onData = (c: Uint8Array): void => {
-    if (!this.modelled) return this.append(c);
+    if (!this.modelled) {
+      this.append(c);
+      return;
+    }
     this.wire.push({ bytes: c, at: performance.now() + this.link.rttMs / 2 });
     this.pump();
   };
