@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   // ESPHome native OTA, Noise encryption (src/protocols/esphome/noise/, issue 16)
   'HANDSHAKE_MAC_FAILURE',
   'NOISE_HANDSHAKE_FAILED',
+  'ENCRYPTION_UNAVAILABLE',
   // lifecycle
   'INTERRUPTED',
   'TIMEOUT',

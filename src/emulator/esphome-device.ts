@@ -104,12 +104,27 @@ export class EsphomeDevice implements EmulatedDevice {
         'BAD_ARGUMENT',
         `esphomeError ${String(errorByte)} is not an ESPHome error byte (0x80–0x94, 0xFF).`,
       );
+    const encryption = options.esphomeEncryption;
+    if (encryption !== undefined && encryption !== 'offered' && encryption !== 'required')
+      throw new AirflashError(
+        'BAD_ARGUMENT',
+        `esphomeEncryption "${String(encryption)}": use offered or required.`,
+      );
+    const psk = options.esphomeKey === undefined ? undefined : Buffer.from(options.esphomeKey, 'base64');
+    if ((encryption === undefined) !== (psk === undefined) || (psk !== undefined && psk.length !== 32))
+      throw new AirflashError(
+        'BAD_ARGUMENT',
+        'esphomeEncryption needs esphomeKey (base64 of 32 bytes), and the key needs esphomeEncryption.',
+      );
     this.board = new Esp32Board(flashSize, table, options.firmwareSize ?? 180_000 + (this.seed % 60_000));
     this.shell = new EsphomeOtaShell(this.shellHost(), this.board, {
       version,
       auth,
       ...(options.password === undefined ? {} : { password: options.password }),
       ...(errorByte === undefined ? {} : { errorByte }),
+      ...(encryption === undefined || psk === undefined
+        ? {}
+        : { encryption: { mode: encryption, psk: new Uint8Array(psk) } }),
       faults: (options.faults ?? []).map(parseFault),
     });
   }

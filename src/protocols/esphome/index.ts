@@ -96,6 +96,7 @@ export const esphome: OtaProtocol<EsphomeOptions, EsphomeObservation> = {
       port: obs.port,
       image,
       ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.esphomeKey === undefined ? {} : { key: options.esphomeKey }),
       timeScale: options.timeScale ?? 1,
       journal,
       ...(signal ? { signal } : {}),
