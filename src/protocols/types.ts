@@ -218,6 +218,11 @@ export interface OtaProtocol<Options, Observation> {
   readonly absentCodes?: readonly string[];
   /** Asked (its `probe`) for a bare target where the picked protocol found nothing; lower first. */
   readonly detectOrder?: number;
+  /**
+   * Whether a failed attempt with this code may be retried (`--retries`); without it the front's
+   * own rule (upload.ts `isRetryable`) applies.
+   */
+  isRetryable?(code: string): boolean;
   /** A short probe: does a device of this protocol answer at host:port? */
   probe?(target: Target & { port: number }, options: ProtocolProbeOptions): Promise<ProtocolProbe>;
   /** Waits `graceMs`, then probes (each probe up to `probeTimeoutMs`) until a just-updated device

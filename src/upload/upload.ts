@@ -172,7 +172,8 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
         attempt = 0;
         continue;
       }
-      if (attempt > retries || !isRetryable(e.code) || signal?.aborted) throw e;
+      const again = protocol.isRetryable ? protocol.isRetryable(e.code) : isRetryable(e.code);
+      if (attempt > retries || !again || signal?.aborted) throw e;
       journal.emit({ type: 'retry', attempt, of: retries + 1, code: e.code, message: e.message });
       await sleep(pauseMs * attempt, signal).catch((err: unknown) => {
         throw journal.fail(err);

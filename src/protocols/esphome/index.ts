@@ -42,6 +42,9 @@ export const esphome: OtaProtocol<EsphomeOptions, EsphomeObservation> = {
   ports: [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266],
   // A bare -i HOST that ArduinoOTA finds nothing at is probed for ESPHome (registry.ts).
   detectOrder: 10,
+  // espota2.py: a network failure (OTANetworkError) may be retried; a device-reported error byte
+  // is final, and so is a failure once the whole image was sent (INCOMPLETE: it may have committed).
+  isRetryable: (code) => code === 'NETWORK_ERROR' || code === 'TIMEOUT',
   async probe(target, options) {
     const r = await probe(target, options);
     return {
