@@ -163,11 +163,12 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
           : undefined;
       if (found) {
         detected = true;
+        const before = protocol;
         protocol = found;
         journal = found.begin(options, target);
         journal.emit({
           type: 'hint',
-          message: `${target.host} does not answer ArduinoOTA's invitation but speaks ${found.title}: updating it as ${found.id}://.`,
+          message: `${target.host} does not answer ${before.title} but speaks ${found.title}: updating it as ${found.id}://.`,
         });
         attempt = 0;
         continue;
