@@ -5,7 +5,7 @@
  * Writes bench/results/latest.json and docs/benchmarks.md and exits 1 when a target is missed.
  *
  * Environment: BENCH_RUNS (default 3) runs per client and profile; BENCH_ONLY=profiles,memory,
- * fleet,parsers runs a subset (results then go to a temporary file, the docs are not touched);
+ * fleet,parsers,esphome runs a subset (results then go to a temporary file, the docs are not touched);
  * BENCH_PROFILES=loopback,rtt20 limits the profiles likewise; ESPOTA_ESP32_VERSION /
  * ESPOTA_ESP8266_VERSION label the espota.py scripts in the results. `--quick` runs one profile
  * (loopback, ESP32) once per client and the memory runs (≈ 1 minute; a partial run). `--render`
@@ -31,6 +31,7 @@ import {
 } from '../src/formats/index.ts';
 import type { CoreKind } from '../src/protocols/arduino-ota/wire/index.ts';
 import { type CompiledClients, compileClients } from './lib/clients.ts';
+import { benchEsphome, type EsphomeBenchResult, esphomeTargets } from './lib/esphome.ts';
 import { benchMemory } from './lib/memory.ts';
 import {
   airflashArgs,
@@ -74,7 +75,9 @@ const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : Math.max(1, Number(process.env['BENCH_RUNS'] ?? 3));
 const LOSSY_RUNS = QUICK ? 1 : Math.max(RUNS, 5);
 const ONLY = new Set(
-  (QUICK ? 'profiles,memory' : (process.env['BENCH_ONLY'] ?? 'profiles,memory,fleet,parsers')).split(','),
+  (QUICK ? 'profiles,memory' : (process.env['BENCH_ONLY'] ?? 'profiles,memory,fleet,parsers,esphome')).split(
+    ',',
+  ),
 );
 const PROFILE_FILTER = QUICK ? ['loopback'] : process.env['BENCH_PROFILES']?.split(',');
 const CORE_FILTER: CoreKind[] | undefined = QUICK ? ['esp32'] : undefined;
@@ -512,7 +515,7 @@ async function main(): Promise<number> {
     log(
       `airflash bench of ${head.commit?.slice(0, 12) ?? 'no commit'}${head.dirty ? ' (uncommitted changes)' : ''} on ${m.cpus} × ${m.cpuModel}, node ${m.node}; ${RUNS} runs per client${QUICK ? ' (quick)' : ''}`,
     );
-    if (ONLY.has('profiles')) compiled = await compileClients(dir);
+    if (ONLY.has('profiles') || ONLY.has('esphome')) compiled = await compileClients(dir);
 
     const profiles: ProfileResult[] = [];
     if (ONLY.has('profiles')) {
@@ -536,6 +539,11 @@ async function main(): Promise<number> {
       fleet = await benchFleet(fleetImage);
     }
     const parsers = ONLY.has('parsers') ? benchParsers(big.bytes) : [];
+    let esphome: EsphomeBenchResult | null = null;
+    if (ONLY.has('esphome')) {
+      log('esphome: 5, 20, 50 ms RTT');
+      esphome = await benchEsphome(images.esp32, (compiled as CompiledClients).esphome, RUNS, log);
+    }
 
     const base = {
       version: 1 as const,
@@ -560,8 +568,9 @@ async function main(): Promise<number> {
       memory,
       fleet,
       parsers,
+      esphome,
     };
-    const targets = evaluate(base);
+    const targets = [...evaluate(base), ...(esphome ? esphomeTargets(esphome) : [])];
     const results: BenchResults = { ...base, targets, ok: targets.every((x) => x.ok) };
     const json = `${JSON.stringify(results, null, 2)}\n`;
     if (PARTIAL) {

@@ -48,7 +48,7 @@ describe('esphome host budgets (memory transport)', () => {
           dev.write(Uint8Array.from((steps.shift() as [number, number[]])[1]));
       });
       const transport = new MemoryTransport();
-      transport.connect = () => Promise.resolve(host);
+      transport.onConnect = () => host;
       const obs: EsphomeObservation = {
         protocol: 'esphome',
         host: 'x',
@@ -72,6 +72,11 @@ describe('esphome host budgets (memory transport)', () => {
       for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
       assert.equal(obs.stage, 'data');
       assert.equal(got - 43, 2 * 8192, 'two blocks in flight');
+      assert.deepEqual(
+        transport.connects.map((c) => c.noDelay),
+        [true],
+        'one connect, with TCP_NODELAY (no Nagle hold of the window)',
+      );
       mock.timers.tick(ESPHOME_TIMEOUTS.ackMs - 1);
       for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
       const outcome = (): unknown => settled;

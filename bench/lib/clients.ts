@@ -11,9 +11,11 @@ import { ROOT } from './procs.ts';
 export interface CompiledClients {
   stopAndWait: string;
   stream: string;
+  /** bench/esphome-client.ts: espota2.py's method and the streaming limit for ESPHome. */
+  esphome: string;
 }
 
-/** Compile bench/stop-and-wait.ts and bench/stream-client.ts (with the src/ they import) into `dir`. */
+/** Compile bench/stop-and-wait.ts, bench/stream-client.ts and bench/esphome-client.ts (with the src/ they import) into `dir`. */
 export async function compileClients(dir: string): Promise<CompiledClients> {
   const out = join(dir, 'clients');
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -45,5 +47,6 @@ export async function compileClients(dir: string): Promise<CompiledClients> {
   return {
     stopAndWait: join(out, 'bench', 'stop-and-wait.js'),
     stream: join(out, 'bench', 'stream-client.js'),
+    esphome: join(out, 'bench', 'esphome-client.js'),
   };
 }

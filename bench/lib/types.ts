@@ -145,6 +145,8 @@ export interface BenchResults {
   memory: MemoryResult | null;
   fleet: FleetResult | null;
   parsers: ParserResult[];
+  /** The ESPHome section (bench/lib/esphome.ts); absent in runs before it. */
+  esphome?: import('./esphome.ts').EsphomeBenchResult | null;
   targets: TargetResult[];
   ok: boolean;
 }

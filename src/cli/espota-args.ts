@@ -18,6 +18,7 @@ export type UploadOptionName =
   | 'port'
   | 'host_port'
   | 'auth'
+  | 'key'
   | 'md5_target'
   | 'file'
   | 'spiffs'
@@ -71,6 +72,13 @@ export const UPLOAD_OPTIONS: readonly OptionSpec<UploadOptionName>[] = [
     kind: 'string',
     espota: true,
     help: 'OTA password (or set AIRFLASH_PASSWORD)',
+  },
+  {
+    name: 'key',
+    long: 'key',
+    kind: 'string',
+    arg: 'BASE64',
+    help: 'ESPHome: the encryption key (Noise PSK; or set AIRFLASH_ESPHOME_KEY)',
   },
   { name: 'file', long: 'file', short: 'f', kind: 'string', espota: true, help: 'image file (.bin)' },
   {

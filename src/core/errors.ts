@@ -33,6 +33,10 @@ export const ERROR_CODES = [
   'DOWNGRADE_REFUSED',
   'ENCRYPTION_REQUIRED',
   'OTA_VERSION_UNSUPPORTED',
+  // ESPHome native OTA, Noise encryption (src/protocols/esphome/noise/, issue 16)
+  'HANDSHAKE_MAC_FAILURE',
+  'NOISE_HANDSHAKE_FAILED',
+  'ENCRYPTION_UNAVAILABLE',
   // lifecycle
   'INTERRUPTED',
   'TIMEOUT',

@@ -14,6 +14,8 @@ import {
 import type { FollowUpResult } from '../protocols/arduino-ota/host/probe-types.ts';
 import { observationOf } from '../protocols/arduino-ota/model/observation-of.ts';
 import type { UploadObservation } from '../protocols/arduino-ota/model/options.ts';
+import { esphomeRules } from '../protocols/esphome/diagnose/rules.ts';
+import { isUploadError } from '../protocols/upload-error.ts';
 import type { CauseCandidate, Diagnosis, DiagnosisCause, Likelihood, ProtocolRules } from './types.ts';
 
 export interface DiagnoseOptions {
@@ -24,7 +26,17 @@ export interface DiagnoseOptions {
 /** The cause rules of each protocol family, by the observation's `protocol` tag. */
 const RULES: Readonly<Record<string, ProtocolRules<UploadObservation, FollowUpResult>>> = {
   'arduino-ota': { failureCauses, successCauses, needsFollowUp: arduinoNeedsFollowUp },
+  // Its rules read its own observation (the tag picks them; see observed()).
+  esphome: esphomeRules as unknown as ProtocolRules<UploadObservation, FollowUpResult>,
 };
+
+/** The observation to diagnose: the one given, another family's from its UploadError, or ArduinoOTA's. */
+function observed(observation: UploadObservation | undefined, error: unknown): UploadObservation | undefined {
+  if (observation !== undefined) return observation;
+  if (isUploadError(error) && error.protocol !== 'arduino-ota' && RULES[error.protocol] !== undefined)
+    return error.observation as UploadObservation;
+  return observationOf(error);
+}
 
 /** The protocol an observation belongs to (observations without a tag are ArduinoOTA's). */
 function protocolOf(observation: UploadObservation | undefined): string {
@@ -72,7 +84,7 @@ export function diagnose(
   error?: unknown,
   options: DiagnoseOptions = {},
 ): Diagnosis {
-  const obs = observation ?? observationOf(error);
+  const obs = observed(observation, error);
   const rules = RULES[protocolOf(obs)];
   const ok = error === undefined && obs?.outcome?.ok === true;
   if (rules === undefined) {
@@ -97,7 +109,7 @@ export function diagnose(
 
 /** Whether an active follow-up (other ports, ICMP, mDNS) can sharpen this diagnosis. */
 export function needsFollowUp(observation: UploadObservation | undefined, error?: unknown): boolean {
-  const obs = observation ?? observationOf(error);
+  const obs = observed(observation, error);
   return RULES[protocolOf(obs)]?.needsFollowUp(obs, error) ?? false;
 }
 

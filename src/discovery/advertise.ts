@@ -25,6 +25,8 @@ export interface AdvertiseOptions {
   hostname: string;
   /** The OTA port (SRV). */
   port: number;
+  /** The service type (default `_arduino._tcp.local`; an ESPHome device: `_esphomelib._tcp.local`). */
+  service?: string;
   /** IPv4 and/or IPv6 addresses for the A / AAAA records. */
   addresses: string[];
   /** TXT entries in the order the device sends them (see arduinoTxt). */
@@ -107,7 +109,8 @@ export async function advertise(options: AdvertiseOptions): Promise<Advertisemen
   const bad = options.addresses.find((a) => !isIPv4(a) && !isIPv6(a));
   if (bad !== undefined) throw new AirflashError('BAD_ARGUMENT', `"${bad}" is not an IP address.`);
   const ttl = options.ttl ?? 120;
-  const instance = `${options.name}.${ARDUINO_SERVICE}`;
+  const service = options.service ?? ARDUINO_SERVICE;
+  const instance = `${options.name}.${service}`;
   const host = withLocal(options.hostname).toLowerCase();
   const owned = options.transport === undefined;
   let transport: MdnsTransport;
@@ -127,8 +130,8 @@ export async function advertise(options: AdvertiseOptions): Promise<Advertisemen
     });
   }
 
-  const ptr: DnsRecord = { name: ARDUINO_SERVICE, type: 'PTR', ttl, data: instance };
-  const enumeration: DnsRecord = { name: SERVICES_ENUMERATION, type: 'PTR', ttl, data: ARDUINO_SERVICE };
+  const ptr: DnsRecord = { name: service, type: 'PTR', ttl, data: instance };
+  const enumeration: DnsRecord = { name: SERVICES_ENUMERATION, type: 'PTR', ttl, data: service };
   const srv: DnsRecord = {
     name: instance,
     type: 'SRV',
@@ -144,7 +147,7 @@ export async function advertise(options: AdvertiseOptions): Promise<Advertisemen
   );
   const all = [ptr, srv, txt, ...addressRecords, enumeration];
 
-  const lowerService = canonicalName(ARDUINO_SERVICE);
+  const lowerService = canonicalName(service);
   const lowerEnum = canonicalName(SERVICES_ENUMERATION);
   const lowerInstance = canonicalName(instance);
 

@@ -9,11 +9,14 @@ import {
   encodeMessage,
   isResponse,
 } from './dns-packet.ts';
+import { parseEsphomeTxt } from './esphome-txt.ts';
 import { createMdnsTransport } from './transport.ts';
 import {
   ARDUINO_SERVICE,
+  BROWSED_SERVICES,
   type DiscoveredDevice,
   type DiscoveryEvent,
+  ESPHOME_SERVICE,
   type MdnsEndpoint,
   type MdnsTransport,
 } from './types.ts';
@@ -36,6 +39,11 @@ export interface DiscoverOptions {
   transport?: MdnsTransport;
   /** Aborting ends the iteration (without an error) after the events seen so far. */
   signal?: AbortSignal;
+  /**
+   * The services to browse, of BROWSED_SERVICES. Default `_arduino._tcp.local` only: a list that
+   * updates its devices as ArduinoOTA (fleet, dashboard) never sees an ESPHome device's API port.
+   */
+  services?: readonly string[];
   /** Longest pause between browse queries. Default 30 000 ms (arduino mdns-discovery's cadence). */
   maxQueryIntervalMs?: number;
 }
@@ -45,7 +53,9 @@ const TXT_GRACE_MS = 1000;
 const TICK_MS = 100;
 const FOLLOW_UP_INTERVAL_MS = 1000;
 const FOLLOW_UP_LIMIT = 4;
-const SERVICE_SUFFIX = `.${ARDUINO_SERVICE}`;
+const SERVICES = BROWSED_SERVICES.map((x) => canonicalName(x));
+/** The browsed service an instance name belongs to (`name.service`), if any. */
+const serviceOf = (instance: string): string | undefined => SERVICES.find((x) => instance.endsWith(`.${x}`));
 
 interface CacheEntry {
   record: DnsRecord;
@@ -81,11 +91,12 @@ function recordKey(record: DnsRecord): string {
 }
 
 function instanceLabel(instance: string): string {
-  return instance.slice(0, instance.length - SERVICE_SUFFIX.length);
+  const service = serviceOf(canonicalName(instance)) ?? '';
+  return instance.slice(0, instance.length - service.length - 1);
 }
 
 /**
- * Browse `_arduino._tcp.local` and report devices as they appear (`up`), change (`update`) and,
+ * Browse `_arduino._tcp.local` and `_esphomelib._tcp.local` and report devices as they appear (`up`), change (`update`) and,
  * when their records expire or say goodbye, disappear (`down`). A device is reported once its
  * PTR, SRV and at least one address are known and its TXT too (or TXT did not come within 1 s);
  * missing records are asked for with follow-up queries.
@@ -102,6 +113,9 @@ export async function* discover(
   const watch = options.watch === true;
   const timeoutMs = options.timeoutMs ?? (watch ? Number.POSITIVE_INFINITY : 3000);
   const maxInterval = options.maxQueryIntervalMs ?? 30_000;
+  const wanted = (options.services ?? [ARDUINO_SERVICE])
+    .map((x) => canonicalName(x))
+    .filter((x) => SERVICES.includes(x));
   const owned = options.transport === undefined;
   const transport =
     options.transport ??
@@ -163,7 +177,7 @@ export async function* discover(
     const txt: Record<string, string> = {};
     for (const [k, v] of pairs) if (!(k in txt)) txt[k] = v;
     const lastSeen = Math.max(
-      ...[srvEntry, txtEntry, ...v4, ...v6, ...entriesFor(canonicalName(ARDUINO_SERVICE), 'PTR')]
+      ...[srvEntry, txtEntry, ...v4, ...v6, ...entriesFor(serviceOf(instance) ?? '', 'PTR')]
         .filter((e): e is CacheEntry => e !== undefined)
         .map((e) => e.receivedAt),
     );
@@ -181,18 +195,24 @@ export async function* discover(
     if (board !== undefined) device.board = board;
     const auth = pairs.find(([k]) => k.toLowerCase() === 'auth_upload')?.[1];
     if (auth !== undefined) device.authUpload = auth.toLowerCase() === 'yes';
-    const core = inferCore(pairs, srv.port);
-    if (core !== undefined) device.core = core;
+    const service = serviceOf(instance);
+    if (service !== undefined) device.service = service.replace(/\.local$/, '');
+    if (service === canonicalName(ESPHOME_SERVICE)) device.esphome = parseEsphomeTxt(pairs);
+    else {
+      const core = inferCore(pairs, srv.port);
+      if (core !== undefined) device.core = core;
+    }
     return { device, missing };
   };
 
   const evaluate = (now: number): void => {
     const instances = new Set<string>();
-    for (const entry of entriesFor(canonicalName(ARDUINO_SERVICE), 'PTR')) {
-      if (entry.record.type !== 'PTR') continue;
-      const instance = canonicalName(entry.record.data);
-      if (instance.endsWith(SERVICE_SUFFIX)) instances.add(instance);
-    }
+    for (const service of wanted)
+      for (const entry of entriesFor(service, 'PTR')) {
+        if (entry.record.type !== 'PTR') continue;
+        const instance = canonicalName(entry.record.data);
+        if (serviceOf(instance) === service) instances.add(instance);
+      }
     const followUps: DnsQuestion[] = [];
     for (const instance of instances) {
       let state = tracked.get(instance);
@@ -235,9 +255,10 @@ export async function* discover(
   const store = (record: DnsRecord, now: number): void => {
     if (record.type === 'OTHER') return;
     if (record.type === 'SRV' || record.type === 'TXT') {
-      if (!canonicalName(record.name).endsWith(SERVICE_SUFFIX)) return;
+      const service = serviceOf(canonicalName(record.name));
+      if (service === undefined || !wanted.includes(service)) return;
     }
-    if (record.type === 'PTR' && canonicalName(record.name) !== canonicalName(ARDUINO_SERVICE)) return;
+    if (record.type === 'PTR' && !wanted.includes(canonicalName(record.name))) return;
     const key = recordKey(record);
     if (record.ttl === 0) {
       cache.delete(key);
@@ -324,7 +345,7 @@ export async function* discover(
   let interval = 1000;
   let queryTimer: ReturnType<typeof setTimeout> | undefined;
   const browse = (): void => {
-    send([{ name: ARDUINO_SERVICE, type: 'PTR' }]);
+    send(wanted.map((name) => ({ name, type: 'PTR' as const })));
     queryTimer = setTimeout(browse, interval);
     interval = Math.min(interval * 2, maxInterval);
   };

@@ -28,6 +28,7 @@ export {
   typeCode,
   typeName,
 } from './dns-packet.ts';
+export { type EsphomeTxt, parseEsphomeTxt } from './esphome-txt.ts';
 export { type InterfaceSelection, type MdnsInterface, selectInterfaces } from './interfaces.ts';
 export {
   type ResolveHostOptions,
@@ -43,10 +44,12 @@ export {
 } from './transport.ts';
 export {
   ARDUINO_SERVICE,
+  BROWSED_SERVICES,
   type DeviceRecord,
   type DiscoveredCore,
   type DiscoveredDevice,
   type DiscoveryEvent,
+  ESPHOME_SERVICE,
   MDNS_GROUP_V4,
   MDNS_PORT,
   type MdnsEndpoint,

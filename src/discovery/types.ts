@@ -1,6 +1,12 @@
 /** The mDNS service every ArduinoOTA device advertises (protocol.md §6). */
 export const ARDUINO_SERVICE = '_arduino._tcp.local';
 
+/** The mDNS service an ESPHome device advertises (its native API; esphome mdns component). */
+export const ESPHOME_SERVICE = '_esphomelib._tcp.local';
+
+/** The services `discover()` browses, in this order. */
+export const BROWSED_SERVICES: readonly string[] = [ARDUINO_SERVICE, ESPHOME_SERVICE];
+
 /** The DNS-SD service enumeration name (RFC 6763 §9). */
 export const SERVICES_ENUMERATION = '_services._dns-sd._udp.local';
 
@@ -31,6 +37,13 @@ export interface DiscoveredDevice {
   core?: DiscoveredCore;
   /** Date.now() of the last packet that mentioned this device. */
   lastSeen: number;
+  /** The service it was found under, without `.local` (`_arduino._tcp`, `_esphomelib._tcp`). */
+  service?: string;
+  /**
+   * An ESPHome device's TXT fields (found as `_esphomelib._tcp`). Its `port` is then the native
+   * API's (6053), not the OTA port (3232 / 8266).
+   */
+  esphome?: import('./esphome-txt.ts').EsphomeTxt;
 }
 
 export type DiscoveryEvent =

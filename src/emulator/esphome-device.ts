@@ -15,10 +15,11 @@ import { BoardClock } from './board/clock.ts';
 import { Esp32Board } from './board/esp32-board.ts';
 import { parseFault } from './board/faults.ts';
 import { prng, seedFromText } from './board/firmware.ts';
+import { TIMING_MODEL } from './board/timing.ts';
 import { CORE_MOUNTS } from './core-mounts.ts';
 import { DeviceEvents } from './device-events.ts';
 import { checkAddress, nonNegative } from './device-options.ts';
-import { StreamConn } from './esphome-conn.ts';
+import { StreamConn, type StreamLink } from './esphome-conn.ts';
 import type {
   DeviceCounters,
   DeviceEvent,
@@ -60,6 +61,7 @@ export class EsphomeDevice implements EmulatedDevice {
   private readonly stop = new AbortController();
   private bootTimer: NodeJS.Timeout | undefined;
   private serving: Promise<void> = Promise.resolve();
+  private readonly link: StreamLink;
 
   constructor(options: DeviceOptions, flashSize: number, table: PartitionTable) {
     this.hub = new DeviceEvents(options.onEvent, options.onLog);
@@ -79,6 +81,16 @@ export class EsphomeDevice implements EmulatedDevice {
       `24:0a:c4:${[0, 8, 16].map((s) => ((this.seed >>> s) & 0xff).toString(16).padStart(2, '0')).join(':')}`
     ).toLowerCase();
     this.hostname = options.hostname ?? `esphome-${this.mac.replace(/:/g, '').slice(6)}`;
+    // The link model (esphome-conn.ts): rtt/2 each way and the ESP32's lwIP receive window
+    // (TIMING_MODEL.defaultWindow, CONFIG_LWIP_TCP_WND_DEFAULT) once an RTT or a window is asked for.
+    const rttMs = nonNegative('rttMs', options.rttMs ?? 0);
+    const window =
+      options.window === undefined
+        ? rttMs > 0
+          ? TIMING_MODEL.defaultWindow
+          : 0
+        : Math.max(1, nonNegative('window', options.window));
+    this.link = { rttMs, window };
     this.clock = new BoardClock(nonNegative('timeScale', options.timeScale ?? 1));
     const version = options.otaVersion ?? 2;
     if (version !== 1 && version !== 2)
@@ -92,12 +104,27 @@ export class EsphomeDevice implements EmulatedDevice {
         'BAD_ARGUMENT',
         `esphomeError ${String(errorByte)} is not an ESPHome error byte (0x80–0x94, 0xFF).`,
       );
+    const encryption = options.esphomeEncryption;
+    if (encryption !== undefined && encryption !== 'offered' && encryption !== 'required')
+      throw new AirflashError(
+        'BAD_ARGUMENT',
+        `esphomeEncryption "${String(encryption)}": use offered or required.`,
+      );
+    const psk = options.esphomeKey === undefined ? undefined : Buffer.from(options.esphomeKey, 'base64');
+    if ((encryption === undefined) !== (psk === undefined) || (psk !== undefined && psk.length !== 32))
+      throw new AirflashError(
+        'BAD_ARGUMENT',
+        'esphomeEncryption needs esphomeKey (base64 of 32 bytes), and the key needs esphomeEncryption.',
+      );
     this.board = new Esp32Board(flashSize, table, options.firmwareSize ?? 180_000 + (this.seed % 60_000));
     this.shell = new EsphomeOtaShell(this.shellHost(), this.board, {
       version,
       auth,
       ...(options.password === undefined ? {} : { password: options.password }),
       ...(errorByte === undefined ? {} : { errorByte }),
+      ...(encryption === undefined || psk === undefined
+        ? {}
+        : { encryption: { mode: encryption, psk: new Uint8Array(psk) } }),
       faults: (options.faults ?? []).map(parseFault),
     });
   }
@@ -204,7 +231,7 @@ export class EsphomeDevice implements EmulatedDevice {
   private run(stream: Stream, from: string): void {
     this.busy = true;
     this.serving = this.shell
-      .serve(new StreamConn(stream), from, this.stop.signal)
+      .serve(new StreamConn(stream, this.link), from, this.stop.signal)
       .catch((error: unknown) => {
         if (!this.stop.signal.aborted)
           this.hub.log(`internal error: ${error instanceof Error ? error.message : String(error)}`);

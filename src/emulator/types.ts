@@ -20,6 +20,10 @@ export interface DeviceOptions {
   esphomeAuth?: 'sha256' | 'md5';
   /** ESPHome: answer this error byte (0x80–0x94, 0xFF) once, at the step the real device sends it. */
   esphomeError?: number;
+  /** esphome: `ota: encryption:` (Noise) offered, or required (0x94 to a client without it). */
+  esphomeEncryption?: 'offered' | 'required';
+  /** esphome: the encryption key (base64 of 32 bytes), with esphomeEncryption. */
+  esphomeKey?: string;
   /** 'esp32' = arduino-esp32 ≥ 3.3.1 (64-hex nonce, PBKDF2); 'esp32-legacy' = 3.0–3.3.0; 'esp8266'. */
   core?: CoreKind;
   /** IPv4 loopback address (127.x.y.z) or '::1' (esp8266 only with `ipv6`). Default 127.0.0.1. */

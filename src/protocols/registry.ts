@@ -7,6 +7,9 @@
  *   4. the port (a protocol's default ports);
  *   5. the family default: the first registered protocol (ArduinoOTA, builtin.ts), so a bare
  *      `-i HOST` behaves exactly as espota does.
+ * A bare target whose protocol then finds nothing there (one of its `absentCodes`) is probed by
+ * the protocols that declare a `detectOrder` (`detectionOrder`); the one that answers is picked
+ * as step 3, a probe hint.
  */
 
 import { AirflashError } from '../core/errors.ts';
@@ -79,6 +82,23 @@ export function pickProtocol(target: Target, hints: PickHints = {}): AnyProtocol
   if (first === undefined)
     throw new AirflashError('INTERNAL', 'No protocol is registered (import src/protocols/builtin.ts).');
   return first;
+}
+
+/**
+ * The protocols to probe, in their declared `detectOrder`, when `picked` failed with `code` on a
+ * bare target (no scheme, no service): empty unless `code` is one of `picked.absentCodes`, so
+ * nothing extra happens on the default path.
+ */
+export function detectionOrder(
+  picked: RegisteredProtocol,
+  target: Target,
+  code: string,
+): RegisteredProtocol[] {
+  if (target.scheme !== undefined || target.service !== undefined) return [];
+  if (!picked.absentCodes?.includes(code)) return [];
+  return protocols
+    .filter((p) => p !== picked && p.detectOrder !== undefined && p.probe !== undefined)
+    .sort((a, b) => (a.detectOrder as number) - (b.detectOrder as number));
 }
 
 /**

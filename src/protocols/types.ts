@@ -211,6 +211,18 @@ export interface OtaProtocol<Options, Observation> {
   readonly services?: readonly string[];
   /** The ports its devices listen on by default, most common first. */
   readonly ports?: readonly number[];
+  /**
+   * Auto-detection of a bare target (registry.ts `detectionOrder`): the failure codes of this
+   * protocol that mean "no device of mine at that address" (ArduinoOTA: NO_INVITATION_REPLY).
+   */
+  readonly absentCodes?: readonly string[];
+  /** Asked (its `probe`) for a bare target where the picked protocol found nothing; lower first. */
+  readonly detectOrder?: number;
+  /**
+   * Whether a failed attempt with this code may be retried (`--retries`); without it the front's
+   * own rule (upload.ts `isRetryable`) applies.
+   */
+  isRetryable?(code: string): boolean;
   /** A short probe: does a device of this protocol answer at host:port? */
   probe?(target: Target & { port: number }, options: ProtocolProbeOptions): Promise<ProtocolProbe>;
   /** Waits `graceMs`, then probes (each probe up to `probeTimeoutMs`) until a just-updated device

@@ -11,6 +11,7 @@ export {
   resolveTarget,
 } from './node.ts';
 export type {
+  ConnectOptions,
   DatagramOptions,
   DatagramSocket,
   Dispose,

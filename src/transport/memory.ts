@@ -1,4 +1,5 @@
 import type {
+  ConnectOptions,
   DatagramOptions,
   DatagramSocket,
   Dispose,
@@ -222,8 +223,16 @@ export class MemoryTransport implements Transport {
     return Promise.resolve(l);
   }
 
-  /** No device accepts connections in memory unless a test connects ends itself. */
-  connect(to: Peer): Promise<Stream> {
+  /** Every `connect()` asked for, in order, with its TCP_NODELAY wish. */
+  readonly connects: Array<{ to: Peer; noDelay: boolean }> = [];
+  /** The test's answer to `connect()`: the host's end of a stream, or undefined to refuse. */
+  onConnect: ((to: Peer) => Stream | undefined) | undefined;
+
+  /** Refused unless `onConnect` hands over a stream (the test plays the device). */
+  connect(to: Peer, options: ConnectOptions = {}): Promise<Stream> {
+    this.connects.push({ to, noDelay: options.noDelay === true });
+    const stream = this.onConnect?.(to);
+    if (stream) return Promise.resolve(stream);
     return Promise.reject(
       Object.assign(new Error(`connect ECONNREFUSED ${to.address}:${to.port}`), { code: 'ECONNREFUSED' }),
     );

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { abortError, throwIfAborted } from '../core/abort.ts';
 import { AirflashError } from '../core/errors.ts';
 import type {
+  ConnectOptions,
   DatagramOptions,
   DatagramSocket,
   Dispose,
@@ -261,11 +262,11 @@ async function listen(o: ListenOptions): Promise<StreamListener> {
   };
 }
 
-function connect(to: Peer, options: { signal?: AbortSignal } = {}): Promise<Stream> {
+function connect(to: Peer, options: ConnectOptions = {}): Promise<Stream> {
   const { signal } = options;
   throwIfAborted(signal);
   return new Promise<Stream>((resolve, reject) => {
-    const s = netConnect({ host: to.address, port: to.port });
+    const s = netConnect({ host: to.address, port: to.port, noDelay: options.noDelay === true });
     const onAbort = (): void => {
       s.destroy();
       reject(abortError(signal as AbortSignal));

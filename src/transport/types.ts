@@ -72,6 +72,12 @@ export interface ListenOptions {
   noDelay?: boolean;
 }
 
+export interface ConnectOptions {
+  signal?: AbortSignal;
+  /** TCP_NODELAY on the new stream (no Nagle delay of small writes). Default false. */
+  noDelay?: boolean;
+}
+
 export interface StreamListener {
   readonly local: Peer;
   onConnection(listener: (stream: Stream) => void): Dispose;
@@ -85,7 +91,7 @@ export interface Transport {
   now(): number;
   openDatagram(options: DatagramOptions): Promise<DatagramSocket>;
   listen(options: ListenOptions): Promise<StreamListener>;
-  connect(to: Peer, options?: { signal?: AbortSignal }): Promise<Stream>;
+  connect(to: Peer, options?: ConnectOptions): Promise<Stream>;
   /** Addresses of a host name (no literal handling: see resolveTarget). */
   resolve(host: string, options: { signal?: AbortSignal }): Promise<string[]>;
   /** The local address the OS would use to reach `address`; undefined without a route. */

@@ -11,7 +11,7 @@ import { AirflashError, type ErrorCode } from '../core/errors.ts';
 import { DEFAULT_PORT, sendsSignedImage } from '../devices/family.ts';
 import type { UploadOptions, UploadResult } from '../protocols/arduino-ota/model/options.ts';
 import { resolveTimeouts } from '../protocols/arduino-ota/model/timeouts.ts';
-import { parseTarget, pickProtocol } from '../protocols/registry.ts';
+import { detectionOrder, parseTarget, pickProtocol, type RegisteredProtocol } from '../protocols/registry.ts';
 import type { AttemptJournal, FamilyCheck } from '../protocols/types.ts';
 import { resolveTarget } from '../transport/node.ts';
 import { chipFamilyRefusal, deviceFamily, familyCheck } from './chip-family.ts';
@@ -31,6 +31,33 @@ const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'INTERRUPTED',
 ]);
 
+/** Each detection probe of a bare target (after the family default found nothing there). */
+export const DETECT_PROBE_MS = 3000;
+
+/** The first protocol in `detectionOrder` whose probe answers at the target, if any. */
+async function detect(
+  picked: RegisteredProtocol,
+  target: ReturnType<typeof parseTarget>,
+  code: ErrorCode,
+  options: UploadOptions,
+): Promise<RegisteredProtocol | undefined> {
+  const port = target.port ?? DEFAULT_PORT.esp32;
+  for (const p of detectionOrder(picked, target, code)) {
+    const r = await p
+      .probe?.(
+        { ...target, port },
+        {
+          timeoutMs: DETECT_PROBE_MS * (options.timeScale && options.timeScale > 0 ? options.timeScale : 1),
+          ...(options.resolve ? { resolve: options.resolve } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      )
+      .catch(() => undefined);
+    if (r?.online) return pickProtocol(target, { probed: p.id });
+  }
+  return undefined;
+}
+
 export function isRetryable(code: ErrorCode): boolean {
   return !NOT_RETRYABLE.has(code) && !code.startsWith('PREFLIGHT_');
 }
@@ -46,7 +73,7 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
   const signal = options.signal;
   const retries = options.retries ?? 0;
   const target = parseTarget(options.host, options.port);
-  const protocol = pickProtocol(target);
+  let protocol = pickProtocol(target);
   const pauseMs = resolveTimeouts(options).retryPauseMs;
 
   let journal: AttemptJournal<unknown> = protocol.begin(options, target);
@@ -111,6 +138,7 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
     throw journal.fail(error);
   }
 
+  let detected = false; // once: a detected protocol that finds nothing does not detect again
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await protocol.upload({
@@ -128,7 +156,25 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
       return { ...(result as Omit<UploadResult, 'attempts'>), attempts: attempt };
     } catch (error) {
       const e = journal.fail(error);
-      if (attempt > retries || !isRetryable(e.code) || signal?.aborted) throw e;
+      // A bare target with nobody of the picked protocol there: another protocol's probe may answer.
+      const found =
+        attempt === 1 && !detected && !signal?.aborted
+          ? await detect(protocol, target, e.code, options)
+          : undefined;
+      if (found) {
+        detected = true;
+        const before = protocol;
+        protocol = found;
+        journal = found.begin(options, target);
+        journal.emit({
+          type: 'hint',
+          message: `${target.host} does not answer ${before.title} but speaks ${found.title}: updating it as ${found.id}://.`,
+        });
+        attempt = 0;
+        continue;
+      }
+      const again = protocol.isRetryable ? protocol.isRetryable(e.code) : isRetryable(e.code);
+      if (attempt > retries || !again || signal?.aborted) throw e;
       journal.emit({ type: 'retry', attempt, of: retries + 1, code: e.code, message: e.message });
       await sleep(pauseMs * attempt, signal).catch((err: unknown) => {
         throw journal.fail(err);

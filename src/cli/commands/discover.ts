@@ -1,6 +1,6 @@
 import { AirflashError, EXIT } from '../../core/errors.ts';
 import { discover } from '../../discovery/browse.ts';
-import type { DiscoveredDevice, DiscoveryEvent } from '../../discovery/types.ts';
+import { BROWSED_SERVICES, type DiscoveredDevice, type DiscoveryEvent } from '../../discovery/types.ts';
 import { mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, parseCommandArgs } from '../options.ts';
 import { safeJson, safeText } from '../render/safe-text.ts';
@@ -24,6 +24,8 @@ const HELP = `Usage: airflash discover [--timeout S] [--watch] [--interface NAME
 Find ArduinoOTA devices on the local network: browses the mDNS service _arduino._tcp (what
 the Arduino IDE shows as network ports) and lists each device's name, addresses, OTA port,
 board, whether it wants a password, and the core (esp32 / esp8266) its advertisement implies.
+ESPHome devices (_esphomelib._tcp) are listed too, with their ESPHome version and whether their
+encryption key is required (TXT api_encryption); their PORT is the native API's (6053), not OTA.
 
 Options:
   --timeout S       how long to listen, in seconds (default 3; with --watch: until Ctrl-C)
@@ -59,8 +61,16 @@ function cell(device: DiscoveredDevice): string[] {
 }
 
 const HEADER = ['NAME', 'ADDRESSES', 'PORT', 'BOARD', 'PASSWORD', 'CORE'];
+/** Shown only when an ESPHome device (`_esphomelib._tcp`) is in the list: its version and encryption. */
+const ESPHOME_HEADER = ['ESPHOME', 'ENCRYPTION'];
 
-function table(rows: string[][]): string {
+function esphomeCells(device: DiscoveredDevice): string[] {
+  const e = device.esphome;
+  return (e === undefined ? ['-', '-'] : [e.version ?? '?', e.encryption ? 'required' : 'no']).map(safeText);
+}
+
+function table(rows: string[][], header: string[] = HEADER): string {
+  const HEADER = header;
   const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string =>
     r
@@ -73,7 +83,9 @@ function table(rows: string[][]): string {
 function watchLine(event: DiscoveryEvent): string {
   const d = event.device;
   const [name, addresses, port, board, password, core] = cell(d);
-  return `${event.type.padEnd(6)}  ${name}  ${addresses}  port=${port}  board=${board}  password=${password}  core=${core}\n`;
+  const [version, encryption] = esphomeCells(d);
+  const esphome = d.esphome === undefined ? '' : `  esphome=${version}  encryption=${encryption}`;
+  return `${event.type.padEnd(6)}  ${name}  ${addresses}  port=${port}  board=${board}  password=${password}  core=${core}${esphome}\n`;
 }
 
 function jsonLine(event: DiscoveryEvent): string {
@@ -100,6 +112,8 @@ export const command: Command = {
 
     const devices = new Map<string, DiscoveredDevice>();
     const events = discover({
+      // ArduinoOTA and ESPHome devices: the list shows which is which.
+      services: BROWSED_SERVICES,
       watch,
       signal: io.signal,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
@@ -115,8 +129,10 @@ export const command: Command = {
       else if (watch) io.stdout.write(watchLine(event));
     }
     if (!json && !watch && devices.size > 0) {
-      const rows = [...devices.values()].sort((a, b) => a.name.localeCompare(b.name)).map(cell);
-      io.stdout.write(table(rows));
+      const sorted = [...devices.values()].sort((a, b) => a.name.localeCompare(b.name));
+      const withEsphome = sorted.some((d) => d.esphome !== undefined);
+      const rows = sorted.map((d) => (withEsphome ? [...cell(d), ...esphomeCells(d)] : cell(d)));
+      io.stdout.write(table(rows, withEsphome ? [...HEADER, ...ESPHOME_HEADER] : HEADER));
     }
     if (io.signal.aborted && !watch) return EXIT.interrupted;
     if (watch) return EXIT.ok;

@@ -16,6 +16,7 @@ Device
   --ota-version 1|2   esphome: ota version (default 2: an ack per 8 KiB)
   --esphome-auth A    esphome: sha256 (2026.1+, default) or md5 (a device before SHA-256 auth)
   --esphome-error B   esphome: answer this error byte once (0x80-0x94, 0xFF) at its step
+  --esphome-encryption offered|required   esphome: Noise encryption (with --esphome-key BASE64)
   --core esp32|esp32-legacy|esp8266   esp32 = arduino-esp32 >= 3.3.1 (PBKDF2, 64-hex nonce; default),
                                       esp32-legacy = 3.0-3.3.0 (MD5), esp8266
   --address A         loopback address to listen on (default 127.0.0.1; ::1 too, except esp8266)
@@ -112,6 +113,15 @@ export const EMULATE_OPTIONS = [
     arg: 'B',
     help: 'esphome: answer this error byte',
   },
+  {
+    long: 'esphome-encryption',
+    to: 'esphomeEncryption',
+    kind: 'string',
+    arg: 'M',
+    choices: ['offered', 'required'],
+    help: 'esphome: Noise encryption offered or required',
+  },
+  { long: 'esphome-key', to: 'esphomeKey', kind: 'string', arg: 'BASE64', help: 'esphome: encryption key' },
   {
     long: 'core',
     kind: 'string',

@@ -30,7 +30,7 @@ Options (the ones marked by espota.py letters keep espota's meaning and defaults
 ${optionsHelp(UPLOAD_OPTIONS)}
 
 The password may also come from the environment variable AIRFLASH_PASSWORD (then it does not
-appear in the process list). Waits adapt to a device whose loop() calls ArduinoOTA.handle()
+appear in the process list); an ESPHome device's encryption key likewise from AIRFLASH_ESPHOME_KEY. Waits adapt to a device whose loop() calls ArduinoOTA.handle()
 rarely; see docs/upload.md for the default timeouts.
 
 Exit codes: 0 updated, 1 failed, 2 usage or input to fix (nothing was tried: unknown option, missing
@@ -78,6 +78,10 @@ export function uploadOptionsFromArgs(
         ? fromEnv
         : undefined;
   const passwordSource: 'option' | 'env' = password === given ? 'option' : 'env';
+  // ESPHome's encryption key: --key, else AIRFLASH_ESPHOME_KEY; never printed (masked in -d).
+  const keyGiven = str(v.key);
+  const esphomeKey =
+    keyGiven !== undefined && keyGiven !== '' ? keyGiven : env['AIRFLASH_ESPHOME_KEY'] || undefined;
   const timeScale = num(v.time_scale);
   const attemptMs = seconds(num(v.timeout)) ?? Math.round(DEFAULTS.attemptTimeoutMs * (timeScale ?? 1));
   const inviteTotal = seconds(num(v.invite_timeout));
@@ -93,6 +97,7 @@ export function uploadOptionsFromArgs(
     file,
     port: num(v.port) ?? DEFAULT_PORT.esp32,
     ...(password === undefined ? {} : { password, passwordSource }),
+    ...opt('esphomeKey', esphomeKey),
     ...opt('filesystem', v.spiffs === true ? true : undefined),
     ...opt('md5Target', v.md5_target === true ? true : undefined),
     ...opt('hostIp', str(v.host_ip)),
@@ -146,7 +151,11 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   for (const n of parsed.notes) renderer.event({ type: 'warning', code: n.code, message: n.message });
   if (v.debug === true)
     io.stderr.write(
-      `Options: ${safeJson({ ...options, password: options.password === undefined ? undefined : '***' })}\n`,
+      `Options: ${safeJson({
+        ...options,
+        password: options.password === undefined ? undefined : '***',
+        esphomeKey: options.esphomeKey === undefined ? undefined : '***',
+      })}\n`,
     );
   const context = options.context ?? {};
   try {

@@ -25,6 +25,8 @@ export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> =
   writes: ['app', 'filesystem'],
   services: ['_arduino._tcp'],
   ports: [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266],
+  // No answer to the invitation (or the system's port unreachable): other protocols may be asked.
+  absentCodes: ['NO_INVITATION_REPLY'],
 
   async probe(target, options) {
     const r = await probeDevice({ ...options, host: target.host, port: target.port });

@@ -2,7 +2,8 @@
  * ESPHome's native OTA ("espota2", protocols-next.md §1) as an `OtaProtocol`: `esphome://HOST[:PORT]`
  * forces it; devices announce `_esphomelib._tcp`; ESPHome's default OTA ports are 3232 (ESP32)
  * and 8266 (ESP8266) (esphome `components/esphome/ota/__init__.py`). A bare `-i HOST` stays
- * ArduinoOTA (the registry's family default; auto-detection by probing is not built yet).
+ * ArduinoOTA (the registry's family default) unless ArduinoOTA finds nobody there and this
+ * family's safe probe answers (`detectOrder`).
  */
 import { sleep } from '../../core/abort.ts';
 import { AirflashError } from '../../core/errors.ts';
@@ -39,6 +40,11 @@ export const esphome: OtaProtocol<EsphomeOptions, EsphomeObservation> = {
   writes: ['app'],
   services: ['_esphomelib._tcp'],
   ports: [DEFAULT_PORT.esp32, DEFAULT_PORT.esp8266],
+  // A bare -i HOST that ArduinoOTA finds nothing at is probed for ESPHome (registry.ts).
+  detectOrder: 10,
+  // espota2.py: a network failure (OTANetworkError) may be retried; a device-reported error byte
+  // is final, and so is a failure once the whole image was sent (INCOMPLETE: it may have committed).
+  isRetryable: (code) => code === 'NETWORK_ERROR' || code === 'TIMEOUT',
   async probe(target, options) {
     const r = await probe(target, options);
     return {
@@ -96,6 +102,7 @@ export const esphome: OtaProtocol<EsphomeOptions, EsphomeObservation> = {
       port: obs.port,
       image,
       ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.esphomeKey === undefined ? {} : { key: options.esphomeKey }),
       timeScale: options.timeScale ?? 1,
       journal,
       ...(signal ? { signal } : {}),

@@ -39,6 +39,8 @@ export interface UploadOptions {
   filesystem?: boolean;
   /** Password (espota `-a`). Empty string = no password. */
   password?: string;
+  /** ESPHome native OTA: the Noise encryption key (`--key`, base64 of 32 bytes); never printed. */
+  esphomeKey?: string;
   /** Hash the password with MD5 for 64-hex nonces instead of trying SHA-256 first (espota `-m`). */
   md5Target?: boolean;
   /** Local address to bind the UDP socket and the TCP listener to (espota `-I`). Default: the

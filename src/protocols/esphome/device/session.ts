@@ -10,9 +10,20 @@ import type { BoardClock } from '../../../emulator/board/clock.ts';
 import type { Esp32Board } from '../../../emulator/board/esp32-board.ts';
 import type { Fault } from '../../../emulator/board/faults.ts';
 import { ESP32_ERR } from '../../../emulator/board/updater.ts';
-import { BLOCK_SIZE, decodeSize, FEATURE, isMagic, NONCE_LENGTH, RESPONSE, textOf } from '../wire/index.ts';
+import {
+  BLOCK_SIZE,
+  decodeSize,
+  FEATURE,
+  isMagic,
+  NONCE_LENGTH,
+  otaPrologue,
+  RESPONSE,
+  SERVER_FLAG,
+  textOf,
+} from '../wire/index.ts';
 import { type DeviceAuth, deviceNonce, expectedAnswer } from './auth.ts';
 import { type ErrorStep, errorStep } from './faults.ts';
+import { noiseRespond } from './noise-conn.ts';
 
 /** The device's TCP client as the session uses it (the emulator implements it over a socket). */
 export interface EsphomeConn {
@@ -33,6 +44,8 @@ export interface EsphomeDeviceConfig {
   password?: string;
   /** An error byte to answer at its step (faults.ts). */
   errorByte?: number;
+  /** `ota: encryption:`: Noise offered (a plaintext client is still served) or required (0x94 without). */
+  encryption?: { mode: 'offered' | 'required'; psk: Uint8Array };
   /** Board faults: `drop@P` closes the connection after P % of the image; `stall@P` goes silent there. */
   faults: readonly Fault[];
 }
@@ -104,8 +117,10 @@ export class EsphomeOtaShell {
     conn.write(Uint8Array.of(byte));
   }
 
-  private async session(conn: EsphomeConn, from: string, signal: AbortSignal): Promise<void> {
+  private async session(plain: EsphomeConn, from: string, signal: AbortSignal): Promise<void> {
     const { clock } = this.host;
+    // The connection: plaintext, then the encrypted one once the Noise handshake ran.
+    let conn = plain;
     const deadline = performance.now() + clock.scaledTimeout(HANDSHAKE_MS);
     const left = (): number => Math.max(0, deadline - performance.now());
     const hs = (n: number): Promise<Uint8Array | undefined> => conn.readExactly(n, left());
@@ -121,10 +136,22 @@ export class EsphomeOtaShell {
     if (features === undefined) return;
     const sha = this.config.auth === 'sha256';
     const extended = sha && (features & FEATURE.extended) !== 0;
-    // ESP32: no compression (only the ESP8266 backend inflates), no partition access, no Noise.
-    conn.write(extended ? Uint8Array.of(RESPONSE.featureFlags, 0x00) : Uint8Array.of(RESPONSE.headerOk));
+    // ESP32: no compression (only the ESP8266 backend inflates), no partition access; Noise when
+    // the config has `encryption:` (server flag 04, ESPHome 2026.9+).
+    const noise = this.config.encryption;
+    const flags = noise ? SERVER_FLAG.noiseOffered : 0x00;
+    conn.write(extended ? Uint8Array.of(RESPONSE.featureFlags, flags) : Uint8Array.of(RESPONSE.headerOk));
     const encryption = this.injected('features');
     if (encryption !== undefined) return this.fail(conn, encryption, 'encrypted connection required');
+    if (noise && extended && (features & FEATURE.noise) !== 0) {
+      const prologue = otaPrologue(this.config.version, features, flags);
+      const r = await noiseRespond(conn, noise.psk, prologue, left());
+      if ('refused' in r) return this.host.log(`OTA: noise handshake refused: ${r.refused}`);
+      if ('gone' in r) return this.host.log('OTA: noise handshake failed or the client left');
+      conn = r.conn;
+      this.host.log('OTA: encrypted session');
+    } else if (noise?.mode === 'required')
+      return this.fail(conn, 0x94, 'encrypted connection required (the client offered no encryption)');
     // 5–7: auth
     const password = this.config.password;
     if (password === undefined || password === '') conn.write(Uint8Array.of(RESPONSE.authOk));
@@ -202,7 +229,7 @@ export class EsphomeOtaShell {
     // 16: the end ack (a missing one is non-fatal, EOD-A)
     await conn.readExactly(1, clock.scaledTimeout(1000));
     counters.updatesCompleted++;
-    this.host.emit({ event: 'update-complete', address, md5: this.board.runningImageMd5(), size, partition });
+    this.host.emit({ event: 'update-complete', address, md5: update.md5Hex(), size, partition });
     this.host.log('OTA update finished');
     conn.close();
     await clock.delay(110, signal); // close, 10 ms, callbacks, 100 ms, safe_reboot() (step 17)

@@ -15,18 +15,22 @@ import {
   BLOCK_SIZE,
   END_ACK,
   encodeSize,
+  FEATURE,
   HOST_FEATURES,
   MAGIC,
   makeCnonce,
   NONCE_LENGTH,
   OTA_TYPE,
   type OtaVersion,
+  otaPrologue,
   RESPONSE,
+  SERVER_FLAG,
   textOf,
 } from '../wire/index.ts';
 import { connectWithin } from './connect.ts';
 import { afterCommitError, deviceResponseError, expectResponse, unexpectedResponse } from './errors.ts';
 import { ByteReader } from './reader.ts';
+import { type Channel, decodeNoiseKey, NoiseChannel, noiseHandshake, plainChannel } from './secure.ts';
 
 export interface AttemptInput {
   transport: Transport;
@@ -34,6 +38,8 @@ export interface AttemptInput {
   port: number;
   image: PreparedImage;
   password?: string;
+  /** The Noise PSK, base64 of 32 bytes (`--key`): encrypt the session, never fall back to plaintext. */
+  key?: string;
   /** Multiplies the named timeouts. */
   timeScale: number;
   journal: AttemptJournal<EsphomeObservation>;
@@ -50,6 +56,7 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
   const connectMs = ESPHOME_TIMEOUTS.connectMs * scale;
   const ackMs = ESPHOME_TIMEOUTS.ackMs * scale;
   const window = Math.max(1, Math.floor(input.windowBlocks ?? ESPHOME_WINDOW_BLOCKS));
+  const psk = input.key === undefined ? undefined : decodeNoiseKey(input.key);
   j.setPhase('connect');
   obs.stage = 'connect';
   const stream = await connectWithin(
@@ -59,8 +66,9 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
     signal,
   );
   const reader = new ByteReader(stream);
+  let ch: Channel = plainChannel(stream, reader);
   const read1 = async (ms: number, what: string): Promise<number> =>
-    (await reader.take(1, ms, what, signal))[0] as number;
+    (await ch.take(1, ms, what, signal))[0] as number;
   let sent = 0;
   try {
     // 1–2: magic, version
@@ -84,7 +92,8 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
     j.log(`device supports OTA version ${version}`);
     // 3–4: features
     obs.stage = 'features';
-    stream.write(Uint8Array.of(HOST_FEATURES));
+    const features = HOST_FEATURES | (psk ? FEATURE.noise : 0);
+    stream.write(Uint8Array.of(features));
     const answer = await read1(connectMs, 'answering the feature byte');
     expectResponse(
       answer,
@@ -94,6 +103,31 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
     );
     obs.extended = answer === RESPONSE.featureFlags;
     if (obs.extended) obs.serverFlags = await read1(connectMs, 'sending its feature flags');
+    obs.noiseOffered = ((obs.serverFlags ?? 0) & SERVER_FLAG.noiseOffered) !== 0;
+    if (psk) {
+      // Fail closed (espota2.py): with a key, never send the image in plaintext.
+      if (!obs.noiseOffered)
+        throw new AirflashError(
+          'ENCRYPTION_UNAVAILABLE',
+          'An encryption key was given, but the device does not offer encrypted OTA; the image was not sent.',
+          {
+            hint: 'A firmware before OTA encryption (ESPHome 2026.9) takes one update without --key (on a trusted network or over USB) with `ota: encryption:` in its config; then upload with --key.',
+          },
+        );
+      j.setPhase('auth');
+      obs.stage = 'encryption';
+      const ciphers = await noiseHandshake(
+        stream,
+        reader,
+        psk,
+        otaPrologue(version, features, obs.serverFlags ?? 0),
+        connectMs,
+        signal,
+      );
+      ch = new NoiseChannel(stream, reader, ciphers);
+      obs.encrypted = true;
+      j.log('Noise handshake complete: the session is encrypted');
+    }
     // 5–7: auth
     j.setPhase('auth');
     obs.stage = 'auth';
@@ -106,10 +140,10 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
         throw new AirflashError('AUTH_REQUIRED', 'The device requests a password, but none was given.', {
           hint: 'Pass the OTA password of the ESPHome config (`ota: password:`) with -a PASSWORD.',
         });
-      const nonce = textOf(await reader.take(NONCE_LENGTH[kind], connectMs, 'sending its nonce', signal));
+      const nonce = textOf(await ch.take(NONCE_LENGTH[kind], connectMs, 'sending its nonce', signal));
       const cnonce = makeCnonce(kind);
-      stream.write(ascii(cnonce));
-      stream.write(ascii(authResponse(kind, input.password, nonce, cnonce)));
+      ch.send(ascii(cnonce));
+      ch.send(ascii(authResponse(kind, input.password, nonce, cnonce)));
       const verdict = await read1(connectMs, 'checking the password');
       expectResponse(verdict, [RESPONSE.authOk], 'checking the password', obs);
     } else
@@ -126,8 +160,8 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
     // 8–10: type, size, prepare (the erase may take long: the ack budget)
     j.setPhase('transfer');
     obs.stage = 'prepare';
-    if (obs.extended) stream.write(Uint8Array.of(OTA_TYPE.app));
-    stream.write(encodeSize(image.size));
+    if (obs.extended) ch.send(Uint8Array.of(OTA_TYPE.app));
+    ch.send(encodeSize(image.size));
     expectResponse(
       await read1(ackMs, 'preparing the flash'),
       [RESPONSE.updatePrepareOk],
@@ -136,7 +170,7 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
     );
     // 11–12: MD5
     obs.stage = 'md5';
-    stream.write(ascii(image.md5));
+    ch.send(ascii(image.md5));
     expectResponse(await read1(ackMs, 'after the MD5'), [RESPONSE.binMd5Ok], 'after the MD5', obs);
     // 13: data
     obs.stage = 'data';
@@ -177,9 +211,8 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
       });
     const send = async (block: Uint8Array): Promise<void> => {
       if (version === 2) while (inFlight >= window) await ack();
-      if (reader.closed)
-        throw new AirflashError('NETWORK_ERROR', `The connection closed after ${sent} bytes.`);
-      const more = stream.write(block);
+      if (ch.closed) throw new AirflashError('NETWORK_ERROR', `The connection closed after ${sent} bytes.`);
+      const more = ch.send(block);
       sent += block.length;
       obs.bytesSent = sent;
       if (version === 2) inFlight++;
@@ -213,7 +246,7 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
       while (inFlight > 0) await ack();
     } catch (error) {
       // A send failure: the device may have written its error byte just before closing (espota2.py).
-      const peeked = reader.poll();
+      const peeked = ch.poll();
       const fromDevice =
         peeked === undefined ? undefined : deviceResponseError(peeked, `after ${sent} bytes`, obs);
       if (fromDevice) throw fromDevice;
@@ -242,7 +275,7 @@ export async function runAttempt(input: AttemptInput): Promise<void> {
       const e = toAirflashError(error);
       throw e.code === 'NETWORK_ERROR' || e.code === 'TIMEOUT' ? afterCommitError(e) : e;
     }
-    stream.write(END_ACK); // a failed end ack counts as success (espota2.py)
+    ch.send(END_ACK); // a failed end ack counts as success (espota2.py)
     obs.stage = 'done';
   } finally {
     reader.dispose();

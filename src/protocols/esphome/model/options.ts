@@ -10,6 +10,8 @@ import type { AuthKind, OtaVersion } from '../wire/index.ts';
 export interface EsphomeOptions {
   /** The OTA password (`-a`); ESPHome's `ota: password:`. */
   password?: string;
+  /** The Noise key (`--key` / AIRFLASH_ESPHOME_KEY): base64 of 32 bytes, ESPHome's `encryption: key:`. */
+  esphomeKey?: string;
   /** A filesystem image: ESPHome's native OTA writes the application only (refused). */
   filesystem?: boolean;
   /** Multiplies the timeouts below (to match an emulated device's `--time-scale`). */
@@ -39,11 +41,25 @@ export interface EsphomeObservation {
   port: number;
   address?: string;
   /** The step reached (protocols-next.md §1.2 numbering in words). */
-  stage: 'connect' | 'magic' | 'features' | 'auth' | 'prepare' | 'md5' | 'data' | 'end' | 'done';
+  stage:
+    | 'connect'
+    | 'magic'
+    | 'features'
+    | 'encryption'
+    | 'auth'
+    | 'prepare'
+    | 'md5'
+    | 'data'
+    | 'end'
+    | 'done';
   otaVersion?: OtaVersion;
   /** The device answered the extended protocol (`48` + flags). */
   extended?: boolean;
   serverFlags?: number;
+  /** The device offers Noise encryption (server flag `04`). */
+  noiseOffered?: boolean;
+  /** The session ran encrypted (Noise). */
+  encrypted?: boolean;
   auth?: AuthKind | 'none';
   bytesSent: number;
   /** Bytes the device acked (version 2), or sent (version 1). */

@@ -13,4 +13,16 @@ export {
   RESPONSE,
   SERVER_FLAG,
 } from './constants.ts';
+export {
+  encodeFrame,
+  frameLength,
+  NOISE_FRAME_HEADER,
+  NOISE_FRAME_INDICATOR,
+  NOISE_HANDSHAKE_OK,
+  NOISE_MAC,
+  NOISE_MAC_FAILURE_REASON,
+  NOISE_MAX_HANDSHAKE_PAYLOAD,
+  NOISE_MAX_PLAINTEXT,
+  otaPrologue,
+} from './noise-frames.ts';
 export { type EsphomeResponseError, hexByte, RESPONSE_ERRORS, responseError } from './responses.ts';
