@@ -89,6 +89,8 @@ async function startSerialDevice(options: SerialDeviceOptions): Promise<SerialDe
       const wireIn = slipEncode(payload).length;
       chain = chain.then(async () => {
         if (closed) return;
+        const log = loader.bootLogOnce();
+        if (log) await write(log);
         const result = loader.receive(payload);
         await spend(lineMs(wireIn) + result.workMs);
         for (const item of result.out) {

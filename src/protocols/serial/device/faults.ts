@@ -3,7 +3,7 @@
  * - `no-download-mode`: the chip boots the app (prints its boot log) and never answers a SYNC;
  * - `drop-byte`: one byte of the `atReply`-th reply frame is lost on the wire;
  * - `lost-reply`: the reply to the `atBlock`-th flash data block never comes;
- * - `write-error`: the `atBlock`-th flash data block fails with the flash write error 0x08;
+ * - `write-error`: every flash data block from the `atBlock`-th on fails with the flash write error 0x08;
  * - `reset-mid-write`: the board resets after the `atBlock`-th block (boot log, then silence).
  */
 const SERIAL_FAULT_KINDS = [

@@ -40,6 +40,7 @@ class RomLoader {
   private memLeft = 0;
   private dataBlocks = 0;
   private pendingRead = 0;
+  private bootLogged = false;
   baud: number;
   private readonly chip: ChipModel;
   private readonly flash: SparseFlash;
@@ -70,15 +71,34 @@ class RomLoader {
   onOpen(): Uint8Array | undefined {
     if (!this.has('no-download-mode')) return undefined;
     this.mode = 'app';
+    return undefined;
+  }
+
+  /** The boot log a chip not held in download mode prints (once, on the host's first frame: its reset). */
+  bootLogOnce(): Uint8Array | undefined {
+    if (this.mode !== 'app' || this.bootLogged || !this.has('no-download-mode')) return undefined;
+    this.bootLogged = true;
     return new TextEncoder().encode(this.chip.bootLog);
   }
 
   receive(frame: Uint8Array): LoaderOutput {
-    if (this.mode === 'app') return { out: [], workMs: 0 };
     if (this.pendingRead > 0 && frame.length === 4) return { out: [], workMs: 0 }; // READ_FLASH ack
     const req = decodeRequest(frame);
     if (!req) return { out: [], workMs: 0 };
+    // DTR/RTS do not cross a pty: a SYNC after the stub (or after a reset mid-write) stands for the
+    // host's reset into download mode, so the ROM starts again at 115200 (docs/emulator.md).
+    if (req.op === OP.SYNC && this.mode !== 'rom' && !this.has('no-download-mode')) this.restart();
+    if (this.mode === 'app') return { out: [], workMs: 0 };
     return this.command(req.op, req.data, req.checksum);
+  }
+
+  private restart(): void {
+    this.mode = 'rom';
+    this.baud = 115200;
+    this.writer = undefined;
+    this.pendingRead = 0;
+    this.memLeft = 0;
+    this.regs.clear();
   }
 
   private has(kind: SerialFault['kind']): boolean {
@@ -251,7 +271,10 @@ class RomLoader {
     this.dataBlocks++;
     const at = (f: SerialFault | undefined): boolean =>
       f !== undefined && this.dataBlocks === (f.atBlock ?? 1);
-    if (at(this.fault('write-error'))) return this.error(op, ROM_ERROR.flashWriteError);
+    // A failing flash: every block from `atBlock` on fails (one failure alone is retried by the host).
+    const failing = this.fault('write-error');
+    if (failing && this.dataBlocks >= (failing.atBlock ?? 1))
+      return this.error(op, ROM_ERROR.flashWriteError);
     let ms: number;
     try {
       ms = writer.block(block);

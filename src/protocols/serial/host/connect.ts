@@ -113,7 +113,7 @@ function mapFailure(
       deviceText: w.tail.slice(-200),
       cause: error,
     });
-  if (/status 1,8|status 1,0,8/.test(text.replace(/\s/g, '')))
+  if (/status1,(0,)?8\b/.test(text.replace(/\s/g, '')))
     return new AirflashError('SERIAL_WRITE_FAILED', 'The board reported a flash write error.', {
       hint: 'Erase the flash (airflash erase) and try again; check the power supply.',
       cause: error,
