@@ -1,11 +1,9 @@
-import { ClassicReset, CustomReset, ESPLoader, Transport, UsbJtagSerialReset } from 'esptool-js';
+import { ESPLoader, Transport } from 'esptool-js';
 import { AirflashError } from '../../../core/errors.ts';
 import { type LineDriver, NodeLineDriver } from './port/driver.ts';
 import { pickPort, type SerialPortEntry } from './port/list.ts';
 import { WebSerialAdapter } from './port/web-serial.ts';
-
-/** How the board is put into download mode (esptool's `--before`). */
-type ResetMode = 'auto' | 'classic' | 'usb-jtag' | 'none' | { custom: string };
+import { type ResetMode, resetConstructors } from './reset.ts';
 
 /** Options shared by every serial operation. */
 interface SerialOptions {
@@ -34,30 +32,6 @@ interface LoaderSession {
   path: string;
   log: string[];
   close(): Promise<void>;
-}
-
-const CUSTOM_STEP = /^(D[01]|R[01]|W\d{1,5})$/;
-
-/** Check a custom reset sequence (`D0|R1|W100|D1|R0|W50|D0`): esptool-js ignores a bad one silently. */
-function checkCustomReset(sequence: string): string {
-  const steps = sequence.split('|');
-  if (steps.length === 0 || steps.some((s) => !CUSTOM_STEP.test(s)))
-    throw new AirflashError('BAD_ARGUMENT', `Bad reset sequence "${sequence}".`, {
-      hint: 'Steps D0/D1 (DTR), R0/R1 (RTS) and W<ms> (wait), joined by |, e.g. D0|R1|W100|D1|R0|W50|D0.',
-    });
-  return sequence;
-}
-
-/** The reset constructors esptool-js uses for `mode` (its defaults, or one forced / custom). */
-function resetConstructors(mode: ResetMode): Record<string, unknown> {
-  if (typeof mode === 'object') {
-    const seq = checkCustomReset(mode.custom);
-    const custom = (t: Transport) => new CustomReset(t, seq);
-    return { classicReset: custom, usbJTAGSerialReset: custom };
-  }
-  if (mode === 'classic') return { usbJTAGSerialReset: (t: Transport) => new ClassicReset(t, 50) };
-  if (mode === 'usb-jtag') return { classicReset: (t: Transport) => new UsbJtagSerialReset(t) };
-  return {};
 }
 
 /** Turn what esptool-js threw, and what the line saw, into a stable code and advice. */
@@ -211,12 +185,4 @@ async function withSession<T>(options: SerialOptions, work: (s: LoaderSession) =
   }
 }
 
-export {
-  checkCustomReset,
-  type LoaderSession,
-  mapFailure,
-  openSession,
-  type ResetMode,
-  type SerialOptions,
-  withSession,
-};
+export { type LoaderSession, mapFailure, openSession, type SerialOptions, withSession };
