@@ -75,7 +75,9 @@ function request(op: number, data: Uint8Array, checksum = 0): Uint8Array {
 }
 const u32s = (...n: number[]): Uint8Array => {
   const b = new Uint8Array(n.length * 4);
-  n.forEach((x, i) => new DataView(b.buffer).setUint32(i * 4, x, true));
+  n.forEach((x, i) => {
+    new DataView(b.buffer).setUint32(i * 4, x, true);
+  });
   return b;
 };
 

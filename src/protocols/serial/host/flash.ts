@@ -53,7 +53,7 @@ async function flashSerial(options: FlashSerialOptions): Promise<FlashSerialResu
     emit({ type: 'chip', chip });
     emit({ type: 'phase', phase: 'preflight' });
     const parts: FlashPart[] = options.parts.map((p, i) => ({
-      address: p.address ?? defaultAddress(p.data, chip.family),
+      address: p.address ?? defaultAddress(p.data, chip),
       data: p.data,
       name: p.name ?? `part ${i + 1}`,
     }));

@@ -22,11 +22,18 @@ interface ConnectedChip {
 const TABLE_OFFSET = 0x8000;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/** The default address of a lone file: a merged image at 0, an app at 0x10000 (ESP32) / 0 (ESP8266). */
-function defaultAddress(data: Uint8Array, family: 'esp32' | 'esp8266'): number {
+/**
+ * The default address of a part by what it is: a merged image at 0; a bootloader at 0x1000
+ * (ESP32, ESP32-S2) or 0x0 (later chips); a partition table at 0x8000; otadata at 0xe000 (the
+ * Arduino `boot_app0.bin` place); an app at 0x10000 (ESP32 family) or 0x0 (ESP8266).
+ */
+function defaultAddress(data: Uint8Array, chip: { family: 'esp32' | 'esp8266'; chipId: string }): number {
   const kind = inspectImage(data).kind;
-  if (kind === 'merged' || family === 'esp8266') return 0;
-  return kind === 'bootloader' ? (family === 'esp32' ? 0x1000 : 0) : 0x10000;
+  if (kind === 'merged' || chip.family === 'esp8266') return 0;
+  if (kind === 'bootloader') return chip.chipId === 'esp32' || chip.chipId === 'esp32s2' ? 0x1000 : 0;
+  if (kind === 'partition-table') return TABLE_OFFSET;
+  if (kind === 'otadata') return 0xe000;
+  return 0x10000;
 }
 
 /**
