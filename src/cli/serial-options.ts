@@ -61,16 +61,6 @@ export function serialOptionsFrom(
   };
 }
 
-/** `--port auto` needs the machine's port list. */
-export async function withPortList(options: SerialOptions): Promise<SerialOptions> {
-  if (options.port !== 'auto') return options;
-  const { listSerialPorts } = await import('../protocols/serial/host/port/list.ts');
-  return {
-    ...options,
-    ports: await listSerialPorts({ ...(options.signal ? { signal: options.signal } : {}) }),
-  };
-}
-
 /** With --json a failure is one JSON object on stdout too; the exit code is the error's. */
 export async function runJsonAware(json: boolean, io: CliIO, work: () => Promise<unknown>): Promise<void> {
   if (!json) {

@@ -74,6 +74,7 @@ export const ERROR_CODES = [
   'IMAGE_IN_USE',
   'TOO_MANY_CONNECTIONS',
   // USB serial ROM loader (src/protocols/serial/)
+  'SERIAL_UNAVAILABLE',
   'SERIAL_NO_PORT',
   'SERIAL_PORT_AMBIGUOUS',
   'SERIAL_OPEN_FAILED',

@@ -2,7 +2,7 @@ import { EXIT } from '../../core/errors.ts';
 import type { ChipInfo } from '../../protocols/serial/host/chip-info.ts';
 import { parseCommandArgs } from '../options.ts';
 import { safeText } from '../render/safe-text.ts';
-import { runJsonAware, SERIAL_COMMON_OPTIONS, serialOptionsFrom, withPortList } from '../serial-options.ts';
+import { runJsonAware, SERIAL_COMMON_OPTIONS, serialOptionsFrom } from '../serial-options.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash chip --port PORT [--baud BAUD] [--reset MODE] [--json]
@@ -50,8 +50,8 @@ export const command: Command = {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const options = await withPortList(serialOptionsFrom(values, io, 'chip'));
-    const { chipInfo } = await import('../../protocols/serial/host/chip-info.ts');
+    const options = serialOptionsFrom(values, io, 'chip');
+    const { chipInfo } = await import('../../protocols/serial/index.ts');
     await runJsonAware(values.json === true, io, async () => {
       const info = await chipInfo(options);
       if (values.json !== true) io.stdout.write(renderChip(info));

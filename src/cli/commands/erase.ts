@@ -2,13 +2,7 @@ import { AirflashError, EXIT } from '../../core/errors.ts';
 import { parseCommandArgs } from '../options.ts';
 import { chooseMode } from '../render/progress.ts';
 import { serialRenderer } from '../render/serial.ts';
-import {
-  parseAddress,
-  runJsonAware,
-  SERIAL_COMMON_OPTIONS,
-  serialOptionsFrom,
-  withPortList,
-} from '../serial-options.ts';
+import { parseAddress, runJsonAware, SERIAL_COMMON_OPTIONS, serialOptionsFrom } from '../serial-options.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash erase --port PORT [--region OFFSET SIZE] [--json]
@@ -52,10 +46,10 @@ export const command: Command = {
       region = { offset: parseAddress(values.region, 'OFFSET'), size: parseAddress(size, 'SIZE') };
     } else if (positionals.length > 0)
       throw new AirflashError('BAD_ARGUMENT', `Unexpected argument "${positionals[0]}".`);
-    const options = await withPortList(serialOptionsFrom(values, io, 'erase'));
+    const options = serialOptionsFrom(values, io, 'erase');
     const json = values.json === true;
     const r = serialRenderer(chooseMode({ json, isTTY: io.isTTY }), io.stderr);
-    const { eraseSerial } = await import('../../protocols/serial/host/flash.ts');
+    const { eraseSerial } = await import('../../protocols/serial/index.ts');
     await runJsonAware(json, io, async () => {
       const result = await eraseSerial({ ...options, ...(region ? { region } : {}), onEvent: r.onEvent });
       r.end();

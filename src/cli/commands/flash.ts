@@ -6,13 +6,7 @@ import { parseCommandArgs } from '../options.ts';
 import { chooseMode } from '../render/progress.ts';
 import { safeText } from '../render/safe-text.ts';
 import { serialRenderer } from '../render/serial.ts';
-import {
-  parseAddress,
-  runJsonAware,
-  SERIAL_COMMON_OPTIONS,
-  serialOptionsFrom,
-  withPortList,
-} from '../serial-options.ts';
+import { parseAddress, runJsonAware, SERIAL_COMMON_OPTIONS, serialOptionsFrom } from '../serial-options.ts';
 import type { CliIO, Command } from '../types.ts';
 
 const HELP = `Usage: airflash flash --port PORT FILE [ADDRESS FILE …] [--erase] [--baud BAUD] [--json]
@@ -146,10 +140,10 @@ export const command: Command = {
       values.env !== undefined
         ? await partsFromEnv(String(values.env), positionals[0], io)
         : await partsFromArgs(positionals, io);
-    const options = await withPortList(serial);
+    const options = serial;
     const json = values.json === true;
     const r = serialRenderer(chooseMode({ json, isTTY: io.isTTY }), io.stderr, parts.length);
-    const { flashSerial } = await import('../../protocols/serial/host/flash.ts');
+    const { flashSerial } = await import('../../protocols/serial/index.ts');
     await runJsonAware(json, io, async () => {
       const result = await flashSerial({
         ...options,

@@ -6,7 +6,7 @@ import { AirflashError, EXIT } from '../../core/errors.ts';
 import { formatFlashSize } from '../../formats/index.ts';
 import { parseCommandArgs } from '../options.ts';
 import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
-import { SERIAL_COMMON_OPTIONS, serialOptionsFrom, withPortList } from '../serial-options.ts';
+import { SERIAL_COMMON_OPTIONS, serialOptionsFrom } from '../serial-options.ts';
 import type { CliIO } from '../types.ts';
 
 const OPTIONS = [
@@ -44,8 +44,8 @@ export async function runPartitionsPort(argv: string[], io: CliIO): Promise<numb
       'BAD_ARGUMENT',
       'With --port the table comes from the board: name no table file.',
     );
-  const options = await withPortList(serialOptionsFrom(values, io, 'partitions'));
-  const { readPartitionsSerial } = await import('../../protocols/serial/host/read-partitions.ts');
+  const options = serialOptionsFrom(values, io, 'partitions');
+  const { readPartitionsSerial } = await import('../../protocols/serial/index.ts');
   const board = await readPartitionsSerial(options);
   const dir = await mkdtemp(join(tmpdir(), 'airflash-table-'));
   try {

@@ -53,7 +53,7 @@ export const command: Command = {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const { listSerialPorts } = await import('../../protocols/serial/host/port/list.ts');
+    const { listSerialPorts } = await import('../../protocols/serial/index.ts');
     const ports = await listSerialPorts({ signal: io.signal });
     io.stdout.write(values.json === true ? `${safeJson(ports)}\n` : renderPorts(ports));
     return EXIT.ok;
