@@ -204,6 +204,47 @@ describe('flash over the pty', () => {
   });
 });
 
+describe('the line as a byte rate', () => {
+  test('at 115200 baud a 16 KiB incompressible app takes at least its line time; at 921600 far less', async () => {
+    const app = buildEsp32App({ size: 16 * 1024, seed: 4 }); // seeded filler: deflate gains nothing
+    const writeMs = async (baud: number): Promise<number> =>
+      withBoard('esp32', async (pty) => {
+        let t0 = 0;
+        let t1 = 0;
+        await flashSerial({
+          port: pty.host,
+          baud,
+          parts: [{ data: app }],
+          onEvent: (e) => {
+            if (e.type === 'phase' && e.phase === 'write') t0 = performance.now();
+            if (e.type === 'phase' && e.phase === 'reset') t1 = performance.now();
+          },
+        });
+        return t1 - t0;
+      });
+    const lineMs = ((app.length * 10) / 115200) * 1000; // ≈ 1422 ms
+    const slow = await writeMs(115200);
+    const fast = await writeMs(921600);
+    assert.ok(slow >= lineMs * 0.95, `115200 baud: ${slow} ms for ${lineMs} ms of line time`);
+    assert.ok(fast < slow / 3, `921600 baud: ${fast} ms, 115200: ${slow} ms`);
+  });
+
+  test('a file with an ESP image header that cannot be read is refused before writing (PREFLIGHT_CORRUPT)', async () => {
+    const app = buildEsp32App({ size: 16 * 1024 });
+    const bad = app.slice();
+    new DataView(bad.buffer).setUint32(0x18 + 4, 0x7fffffff, true); // segment 0 declares 2 GiB
+    await withBoard('esp32', async (pty, dev) => {
+      await assert.rejects(
+        flashSerial({ port: pty.host, baud: 921600, parts: [{ data: bad, name: 'bad.bin' }] }),
+        (e) =>
+          isAirflashError(e, 'PREFLIGHT_CORRUPT') &&
+          /bad\.bin is not a readable ESP image/.test((e as Error).message),
+      );
+      assert.ok(dev.board.flash.read(0x10000, 16).every((b) => b === 0xff));
+    });
+  });
+});
+
 describe('erase over the pty', () => {
   test('whole chip, and a region (exact sectors; an unaligned one refused before connecting)', async () => {
     await withBoard('esp32', async (pty, dev) => {

@@ -68,6 +68,7 @@ async function startSerialDevice(options: SerialDeviceOptions): Promise<SerialDe
   );
   let clock = 0; // modelled device time (performance.now() ms) up to which the line is busy
   let busy = 0;
+  let flashFreeAt = 0; // when the stub's background flash work is done
   let replies = 0;
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
@@ -92,7 +93,19 @@ async function startSerialDevice(options: SerialDeviceOptions): Promise<SerialDe
         const log = loader.bootLogOnce();
         if (log) await write(log);
         const result = loader.receive(payload);
-        await spend(lineMs(wireIn) + result.workMs);
+        if (result.background) {
+          // The stub writes this block while the next arrives: it only waits for the previous write.
+          await spend(lineMs(wireIn));
+          const now = Math.max(clock, performance.now());
+          if (flashFreeAt > now) await spend(flashFreeAt - now);
+          flashFreeAt = Math.max(clock, performance.now()) + result.workMs;
+          busy += result.workMs;
+        } else {
+          await spend(lineMs(wireIn));
+          const now = Math.max(clock, performance.now());
+          if (flashFreeAt > now) await spend(flashFreeAt - now); // a command after writes waits for them
+          await spend(result.workMs);
+        }
         for (const item of result.out) {
           let bytes = 'raw' in item ? item.raw : slipEncode(item.frame);
           if ('frame' in item) {

@@ -20,6 +20,12 @@ interface LoaderOutput {
   out: Array<{ frame: Uint8Array } | { raw: Uint8Array }>;
   /** Device ms of work before the first output (flash erase / program / hashing). */
   workMs: number;
+  /**
+   * The work runs behind the reply: the stub acks a data block when it arrived and writes it
+   * while the next one comes in (esptool-js `writeFlash()`: "Stub ACKs when block is received,
+   * then writes to flash while receiving the block after it"); the ROM writes before it acks.
+   */
+  background?: boolean;
   /** A new baud rate takes effect after the outputs (CHANGE_BAUDRATE). */
   baud?: number;
 }
@@ -287,7 +293,7 @@ class RomLoader {
       return { out: [{ raw: new TextEncoder().encode(this.chip.bootLog) }], workMs: this.scaled(ms) };
     }
     if (at(this.fault('lost-reply'))) return { out: [], workMs: this.scaled(ms) };
-    return { ...this.reply(op), workMs: this.scaled(ms) };
+    return { ...this.reply(op), workMs: this.scaled(ms), background: this.mode === 'stub' };
   }
 
   private md5(op: number, data: Uint8Array): LoaderOutput {

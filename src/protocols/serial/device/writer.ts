@@ -3,12 +3,13 @@ import type { SparseFlash } from '../../../emulator/board/flash.ts';
 import { TIMING_MODEL } from '../../../emulator/board/timing.ts';
 
 const SECTOR = TIMING_MODEL.flash.sectorSize;
+const BLOCK = TIMING_MODEL.flash.blockSize;
 
 /**
  * One FLASH_BEGIN / FLASH_DEFL_BEGIN write in progress: blocks must arrive in sequence; every
  * block is written at once (the deflate stream is inflated so far with a sync flush, and the new
- * bytes programmed), erasing each 4 KiB sector just before its first byte is programmed, as the
- * stub does while it writes (the ROM erases the whole region up front: `eraseUpFront`).
+ * bytes programmed), erasing ahead of the write (a 64 KiB block where the region covers one,
+ * else a 4 KiB sector) just before its first byte is programmed, as the stub does while it writes (the ROM erases the whole region up front: `eraseUpFront`).
  * Every call returns the device time it costs (TIMING_MODEL.flash).
  */
 class FlashWriter {
@@ -75,11 +76,15 @@ class FlashWriter {
     return this.written;
   }
 
+  /** Erase ahead up to `end`: a whole 64 KiB block where the region covers one, else a sector. */
   private eraseTo(end: number): number {
     let ms = 0;
+    const regionEnd = this.offset + this.size;
     while (this.erasedUpTo < end && this.erasedUpTo < this.flash.size) {
-      ms += this.flash.erase(this.erasedUpTo, SECTOR);
-      this.erasedUpTo += SECTOR;
+      const at = this.erasedUpTo;
+      const n = at % BLOCK === 0 && at + BLOCK <= regionEnd && at + BLOCK <= this.flash.size ? BLOCK : SECTOR;
+      ms += this.flash.erase(at, n);
+      this.erasedUpTo += n;
     }
     return ms;
   }

@@ -52,11 +52,10 @@ async function flashSerial(options: FlashSerialOptions): Promise<FlashSerialResu
     const chip = await readChipInfo(s);
     emit({ type: 'chip', chip });
     emit({ type: 'phase', phase: 'preflight' });
-    const parts: FlashPart[] = options.parts.map((p, i) => ({
-      address: p.address ?? defaultAddress(p.data, chip),
-      data: p.data,
-      name: p.name ?? `part ${i + 1}`,
-    }));
+    const parts: FlashPart[] = options.parts.map((p, i) => {
+      const name = p.name ?? `part ${i + 1}`;
+      return { address: p.address ?? defaultAddress(p.data, chip, name), data: p.data, name };
+    });
     preflightParts(parts, {
       chipId: chip.chipId,
       family: chip.family,

@@ -22,13 +22,34 @@ interface ConnectedChip {
 const TABLE_OFFSET = 0x8000;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
+/** What a part is; an ESP image that cannot be read (a bad segment, cut short) is refused. */
+function inspect(data: Uint8Array, name: string): ReturnType<typeof inspectImage> {
+  try {
+    return inspectImage(data);
+  } catch (error) {
+    if (
+      error instanceof AirflashError &&
+      (error.code === 'IMAGE_INVALID' || error.code === 'IMAGE_TRUNCATED')
+    )
+      throw new AirflashError('PREFLIGHT_CORRUPT', `${name} is not a readable ESP image: ${error.message}`, {
+        hint: 'Build it again, or check that you picked the right file.',
+        cause: error,
+      });
+    throw error;
+  }
+}
+
 /**
  * The default address of a part by what it is: a merged image at 0; a bootloader at 0x1000
  * (ESP32, ESP32-S2) or 0x0 (later chips); a partition table at 0x8000; otadata at 0xe000 (the
  * Arduino `boot_app0.bin` place); an app at 0x10000 (ESP32 family) or 0x0 (ESP8266).
  */
-function defaultAddress(data: Uint8Array, chip: { family: 'esp32' | 'esp8266'; chipId: string }): number {
-  const kind = inspectImage(data).kind;
+function defaultAddress(
+  data: Uint8Array,
+  chip: { family: 'esp32' | 'esp8266'; chipId: string },
+  name = 'the file',
+): number {
+  const kind = inspect(data, name).kind;
   if (kind === 'merged' || chip.family === 'esp8266') return 0;
   if (kind === 'bootloader') return chip.chipId === 'esp32' || chip.chipId === 'esp32s2' ? 0x1000 : 0;
   if (kind === 'partition-table') return TABLE_OFFSET;
