@@ -136,6 +136,19 @@ test('a board not in download mode: exit 1 with the advice; no --port: exit 2; p
         m.stderr(),
         /error \[SERIAL_NOT_IN_DOWNLOAD_MODE\]: The board is not in download mode .*hold BOOT and press EN/,
       );
+      assert.match(
+        m.stderr(),
+        /Diagnosis \(most likely first\):\n {2}1\. \[high\] The board booted its app: nothing pulled GPIO0 low at reset \(NO_AUTO_RESET\)/,
+      );
+      assert.match(
+        m.stderr(),
+        /seen: the board.s last output: "(.* )?rst:0x1 \(POWERON_RESET\),boot:0x13 \(SPI_FAST_FLASH_BOOT\)"/,
+      );
+      const j = memoryIO();
+      assert.equal(await runCli(['chip', '--port', port, '--connect-attempts', '1', '--json'], j.io), 1);
+      const out = JSON.parse(j.stdout());
+      assert.equal(out.error.code, 'SERIAL_NOT_IN_DOWNLOAD_MODE');
+      assert.equal(out.diagnosis.causes[0].id, 'NO_AUTO_RESET');
     },
     [{ kind: 'no-download-mode' }],
   );

@@ -227,3 +227,43 @@ test('port listing: USB ids parsed from hex and named; --port auto with one, non
   );
   assert.equal(pickPort('/dev/ttyXYZ', ports).path, '/dev/ttyXYZ');
 });
+
+test('the serial diagnosis ranks causes from the code and what the line saw', async () => {
+  const { AirflashError } = await import('../src/core/errors.ts');
+  const { diagnoseSerial } = await import('../src/protocols/serial/diagnose/rules.ts');
+  const seen = (usb: boolean) => ({
+    serial: {
+      stage: 'connect',
+      port: '/dev/ttyX',
+      ...(usb ? { usbVendorId: 0x10c4, usbProductId: 0xea60 } : {}),
+      reset: 'auto',
+      bytesReceived: 0,
+      lastText: '',
+      loaderLog: [],
+    },
+  });
+  const noData = (usb: boolean) =>
+    diagnoseSerial(
+      new AirflashError('SERIAL_NO_DATA', 'No data from the board: is this a charge-only cable?', {
+        data: seen(usb),
+      }),
+    );
+  assert.deepEqual(
+    noData(false).causes.map((c) => c.id),
+    ['WRONG_PORT', 'CHARGE_ONLY_CABLE', 'ADAPTER_TX_RX'],
+  );
+  assert.deepEqual(
+    noData(true).causes.map((c) => c.id),
+    ['CHARGE_ONLY_CABLE', 'ADAPTER_TX_RX'],
+  );
+  assert.match(noData(true).causes[0]?.evidence[0] ?? '', /\/dev\/ttyX is USB 10c4:ea60/);
+  const jtag = diagnoseSerial(
+    new AirflashError('SERIAL_NOT_IN_DOWNLOAD_MODE', 'not in download mode', {
+      data: { serial: { ...seen(false).serial, usbVendorId: 0x303a, usbProductId: 0x1001 } },
+    }),
+  );
+  assert.equal(jtag.causes[1]?.id, 'RESET_SEQUENCE');
+  assert.equal(jtag.causes[1]?.likelihood, 'medium');
+  assert.match(jtag.causes[1]?.next[0] ?? '', /--reset usb-jtag/);
+  assert.equal(diagnoseSerial(new AirflashError('SERIAL_BOARD_RESET', 'reset')).causes[0]?.id, 'BROWNOUT');
+});

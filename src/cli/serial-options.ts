@@ -2,7 +2,7 @@ import { AirflashError } from '../core/errors.ts';
 import type { SerialOptions } from '../protocols/serial/host/connect.ts';
 import type { ResetMode } from '../protocols/serial/host/reset.ts';
 import type { OptionSpec } from './options.ts';
-import { safeJson } from './render/safe-text.ts';
+import { safeBlock, safeJson } from './render/safe-text.ts';
 import type { CliIO } from './types.ts';
 
 /** The options every serial command takes (`airflash chip|flash|erase|partitions --port`). */
@@ -61,17 +61,28 @@ export function serialOptionsFrom(
   };
 }
 
-/** With --json a failure is one JSON object on stdout too; the exit code is the error's. */
+/**
+ * Run a serial command's work. A failure of the board or the line comes with a diagnosis (the
+ * ranked causes of src/protocols/serial/diagnose/) on stderr, or with --json in the one JSON
+ * object on stdout; the exit code is the error's.
+ */
 export async function runJsonAware(json: boolean, io: CliIO, work: () => Promise<unknown>): Promise<void> {
-  if (!json) {
-    await work();
-    return;
-  }
   try {
-    io.stdout.write(`${safeJson(await work())}\n`);
+    const result = await work();
+    if (json) io.stdout.write(`${safeJson(result)}\n`);
   } catch (error) {
-    if (error instanceof AirflashError)
-      io.stdout.write(`${safeJson({ ok: false, error: error.toJSON() })}\n`);
+    if (!(error instanceof AirflashError)) throw error;
+    const diagnosis = error.code.startsWith('SERIAL_')
+      ? (await import('../protocols/serial/diagnose/rules.ts')).diagnoseSerial(error)
+      : undefined;
+    if (json)
+      io.stdout.write(
+        `${safeJson({ ok: false, error: error.toJSON(), ...(diagnosis ? { diagnosis } : {}) })}\n`,
+      );
+    else if (diagnosis && diagnosis.causes.length > 0) {
+      const { renderDiagnosis } = await import('../diagnosis/diagnose.ts');
+      io.stderr.write(safeBlock(renderDiagnosis(diagnosis)));
+    }
     throw error;
   }
 }

@@ -40,6 +40,8 @@ interface SerialDevice {
 }
 
 const MB = 1024 * 1024;
+/** Line silence that stands for a reset the pty cannot carry (docs/emulator.md). */
+const RESET_QUIET_MS = 140;
 
 /** A blank board of `chip` (ESP32 / ESP32-S3: the default partition table; ESP8266: the 4M2M layout). */
 function serialBoard(chip: SerialChip, flashSize = 4 * MB): Board {
@@ -68,6 +70,7 @@ async function startSerialDevice(options: SerialDeviceOptions): Promise<SerialDe
   );
   let clock = 0; // modelled device time (performance.now() ms) up to which the line is busy
   let busy = 0;
+  let lastFrameAt = Number.NEGATIVE_INFINITY;
   let flashFreeAt = 0; // when the stub's background flash work is done
   let replies = 0;
   let chain: Promise<void> = Promise.resolve();
@@ -90,7 +93,11 @@ async function startSerialDevice(options: SerialDeviceOptions): Promise<SerialDe
       const wireIn = slipEncode(payload).length;
       chain = chain.then(async () => {
         if (closed) return;
-        const log = loader.bootLogOnce();
+        // A frame after a quiet line follows the host's reset (esptool waits ≥ 150 ms in every
+        // sequence): a board not held in download mode prints its boot log again then.
+        const quiet = performance.now() - lastFrameAt >= RESET_QUIET_MS;
+        lastFrameAt = performance.now();
+        const log = quiet ? loader.bootLogAfterReset() : undefined;
         if (log) await write(log);
         const result = loader.receive(payload);
         if (result.background) {

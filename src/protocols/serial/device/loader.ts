@@ -46,7 +46,6 @@ class RomLoader {
   private memLeft = 0;
   private dataBlocks = 0;
   private pendingRead = 0;
-  private bootLogged = false;
   baud: number;
   private readonly chip: ChipModel;
   private readonly flash: SparseFlash;
@@ -80,10 +79,9 @@ class RomLoader {
     return undefined;
   }
 
-  /** The boot log a chip not held in download mode prints (once, on the host's first frame: its reset). */
-  bootLogOnce(): Uint8Array | undefined {
-    if (this.mode !== 'app' || this.bootLogged || !this.has('no-download-mode')) return undefined;
-    this.bootLogged = true;
+  /** The boot log a chip not held in download mode prints after a reset (undefined otherwise). */
+  bootLogAfterReset(): Uint8Array | undefined {
+    if (this.mode !== 'app' || !this.has('no-download-mode')) return undefined;
     return new TextEncoder().encode(this.chip.bootLog);
   }
 

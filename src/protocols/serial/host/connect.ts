@@ -39,7 +39,44 @@ function mapFailure(
   error: unknown,
   adapter: WebSerialAdapter,
   stage: 'connect' | 'operation',
+  context: { path: string; reset: ResetMode; log: readonly string[] },
 ): AirflashError {
+  const e = classify(error, adapter, stage);
+  // What the line saw, for the diagnosis (src/protocols/serial/diagnose/): never secret, the
+  // board's own text is printed escaped by the CLI.
+  if (e.data['serial'] === undefined) {
+    const info = adapter.getInfo();
+    const observation: SerialObservation = {
+      stage,
+      port: context.path,
+      ...(info.usbVendorId === undefined
+        ? {}
+        : { usbVendorId: info.usbVendorId, usbProductId: info.usbProductId ?? 0 }),
+      reset: typeof context.reset === 'object' ? `custom ${context.reset.custom}` : context.reset,
+      bytesReceived: adapter.witness.bytesReceived,
+      lastText: adapter.witness.tail.slice(-200),
+      loaderLog: context.log.slice(-8),
+    };
+    e.data['serial'] = observation;
+  }
+  return e;
+}
+
+/** What one serial operation saw: the diagnosis's evidence. */
+interface SerialObservation {
+  stage: 'connect' | 'operation';
+  port: string;
+  usbVendorId?: number;
+  usbProductId?: number;
+  reset: string;
+  bytesReceived: number;
+  /** The last bytes received, as latin1 text (a boot log, noise). */
+  lastText: string;
+  /** esptool-js's last progress lines. */
+  loaderLog: string[];
+}
+
+function classify(error: unknown, adapter: WebSerialAdapter, stage: 'connect' | 'operation'): AirflashError {
   if (error instanceof AirflashError) return error;
   const text = error instanceof Error ? error.message : String(error);
   const w = adapter.witness;
@@ -164,7 +201,7 @@ async function openSession(options: SerialOptions): Promise<LoaderSession> {
     ]);
   } catch (error) {
     await close();
-    throw mapFailure(error, adapter, 'connect');
+    throw mapFailure(error, adapter, 'connect', { path: entry.path, reset: options.reset ?? 'auto', log });
   } finally {
     limit.stop();
   }
@@ -178,11 +215,22 @@ async function withSession<T>(options: SerialOptions, work: (s: LoaderSession) =
   try {
     return await Promise.race([work(session), limit.promise]);
   } catch (error) {
-    throw mapFailure(error, session.adapter, 'operation');
+    throw mapFailure(error, session.adapter, 'operation', {
+      path: session.path,
+      reset: options.reset ?? 'auto',
+      log: session.log,
+    });
   } finally {
     limit.stop();
     await session.close();
   }
 }
 
-export { type LoaderSession, mapFailure, openSession, type SerialOptions, withSession };
+export {
+  type LoaderSession,
+  mapFailure,
+  openSession,
+  type SerialObservation,
+  type SerialOptions,
+  withSession,
+};
