@@ -81,3 +81,43 @@ test('a dropped byte in a reply during connect: esptool-js retries the SYNC and 
   assert.equal(error, undefined);
   assert.equal(flashed, true);
 });
+
+test('AbortSignal mid-write: INTERRUPTED, the port closed (a second run works), not reported as flashed', async () => {
+  const pty = await ptyPair();
+  // Real flash time, so the write of 48 KiB takes long enough to be cut.
+  const dev = await startSerialDevice({ path: pty.device, flashTimeScale: 1 });
+  try {
+    const ac = new AbortController();
+    const run = flashSerial({
+      port: pty.host,
+      baud: 921600,
+      parts: [{ data: app }],
+      signal: ac.signal,
+      onEvent: (e) => {
+        if (e.type === 'progress' && e.written > 0) ac.abort();
+      },
+    });
+    await assert.rejects(run, (e) => isAirflashError(e, 'INTERRUPTED'));
+    const r = await chipInfo({ port: pty.host, baud: 921600 });
+    assert.equal(r.chip, 'ESP32', 'the port was released: a new session opens it');
+  } finally {
+    await dev.close();
+    await pty.close();
+  }
+});
+
+test('the named connect timeout: TIMEOUT "Connecting to the board took longer than …" on a silent line', async () => {
+  const pty = await ptyPair();
+  try {
+    const t0 = performance.now();
+    await assert.rejects(
+      chipInfo({ port: pty.host, timeouts: { connectMs: 400 } }),
+      (e) =>
+        isAirflashError(e, 'TIMEOUT') &&
+        /Connecting to the board took longer than 400 ms/.test((e as Error).message),
+    );
+    assert.ok(performance.now() - t0 < 5000, 'it gave up at the deadline, not after all the attempts');
+  } finally {
+    await pty.close();
+  }
+});
