@@ -159,3 +159,11 @@ test('a board not in download mode: exit 1 with the advice; no --port: exit 2; p
   assert.equal(await runCli(['ports', '--json'], p.io), 0);
   assert.ok(Array.isArray(JSON.parse(p.stdout())));
 });
+
+test('a port name with control characters is printed escaped (no raw ESC reaches the terminal)', async () => {
+  const m = memoryIO();
+  assert.equal(await runCli(['chip', '--port', '/tmp/no-such-\u001b[31mport'], m.io), 1);
+  assert.ok(!m.stderr().includes('\u001b'), m.stderr());
+  assert.match(m.stderr(), /error \[SERIAL_OPEN_FAILED\]/);
+  assert.match(m.stderr(), /PORT_MISSING/);
+});

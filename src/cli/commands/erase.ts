@@ -1,6 +1,7 @@
 import { AirflashError, EXIT } from '../../core/errors.ts';
 import { parseCommandArgs } from '../options.ts';
 import { chooseMode } from '../render/progress.ts';
+import { safeText } from '../render/safe-text.ts';
 import { serialRenderer } from '../render/serial.ts';
 import { parseAddress, runJsonAware, SERIAL_COMMON_OPTIONS, serialOptionsFrom } from '../serial-options.ts';
 import type { Command } from '../types.ts';
@@ -56,8 +57,8 @@ export const command: Command = {
       if (!json)
         io.stdout.write(
           region
-            ? `Erased 0x${region.offset.toString(16)}..0x${(region.offset + region.size).toString(16)} on ${result.port}.\n`
-            : `Erased the whole flash on ${result.port}.\n`,
+            ? `Erased 0x${region.offset.toString(16)}..0x${(region.offset + region.size).toString(16)} on ${safeText(result.port)}.\n`
+            : `Erased the whole flash on ${safeText(result.port)}.\n`,
         );
       return result;
     });

@@ -49,8 +49,17 @@ const OPTIONS = [
 
 type Part = { address?: number; data: Uint8Array; name: string };
 
+/** The largest flash of any ESP chip (128 MB): a bigger file cannot be flashed, and is not read. */
+const MAX_PART = 128 * 1024 * 1024;
+
 async function readPart(path: string, io: CliIO): Promise<{ data: Uint8Array; name: string }> {
   const full = resolve(io.cwd, path);
+  const size = (await stat(full).catch(() => undefined))?.size;
+  if (size !== undefined && size > MAX_PART)
+    throw new AirflashError(
+      'PREFLIGHT_TOO_BIG',
+      `${path} is ${size} bytes, more than any ESP flash (128 MB).`,
+    );
   try {
     return { data: new Uint8Array(await readFile(full)), name: relative(io.cwd, full) || path };
   } catch (error) {
