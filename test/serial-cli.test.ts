@@ -24,14 +24,24 @@ import { ptyPair } from './helpers/pty.ts';
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
 
 async function onBoard(
-  run: (port: string, flash: (o: number, n: number) => Uint8Array, dir: string) => Promise<void>,
+  run: (
+    port: string,
+    flash: (o: number, n: number) => Uint8Array,
+    dir: string,
+    load: (o: number, b: Uint8Array) => void,
+  ) => Promise<void>,
   faults: SerialFault[] = [],
 ): Promise<void> {
   const pty = await ptyPair();
   const dev = await startSerialDevice({ path: pty.device, faults, flashTimeScale: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'airflash-serial-cli-'));
   try {
-    await run(pty.host, (o, n) => dev.board.flash.read(o, n), dir);
+    await run(
+      pty.host,
+      (o, n) => dev.board.flash.read(o, n),
+      dir,
+      (o, b) => dev.board.flash.load(o, b),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await dev.close();
@@ -69,8 +79,8 @@ test('airflash flash --port FILE: plain progress lines, the next step over the a
   });
 });
 
-test('airflash flash --env NAME --erase on a TTY: bootloader, table and app from .pio/build/NAME, a bar', async () => {
-  await onBoard(async (port, flash, dir) => {
+test('airflash flash --env NAME on a TTY: bootloader, table, blank otadata and app from .pio/build/NAME, a bar', async () => {
+  await onBoard(async (port, flash, dir, load) => {
     writeFileSync(
       join(dir, 'platformio.ini'),
       '[env:esp32dev]\nplatform = espressif32\nboard = esp32dev\nframework = arduino\n',
@@ -83,14 +93,26 @@ test('airflash flash --env NAME --erase on a TTY: bootloader, table and app from
     writeFileSync(join(build, 'bootloader.bin'), boot);
     writeFileSync(join(build, 'partitions.bin'), table);
     writeFileSync(join(build, 'firmware.bin'), app);
+    // otadata left by earlier OTA updates (pointing at app1): the build must start app0 again
+    load(0xe000, new Uint8Array(32).fill(0x02));
     const m = memoryIO({ cwd: dir, isTTY: true });
     assert.equal(
-      await runCli(['flash', '--port', port, '--baud', '921600', '--env', 'esp32dev', '--erase'], m.io),
+      await runCli(['flash', '--port', port, '--baud', '921600', '--env', 'esp32dev'], m.io),
       0,
       m.stderr(),
     );
-    assert.match(m.stderr(), /Erasing the flash/);
-    assert.match(m.stderr(), /\r {2}part 3\/3 at 0x10000 \[=+\] 100%/);
+    assert.doesNotMatch(m.stderr(), /Erasing the flash/);
+    assert.match(m.stderr(), /\r {2}part 4\/4 at 0x10000 \[=+\] 100%/);
+    assert.ok(
+      flash(0xe000, 0x2000).every((b) => b === 0xff),
+      'otadata blank, as boot_app0.bin leaves it',
+    );
+    const e = memoryIO({ cwd: dir });
+    assert.equal(
+      await runCli(['flash', '--port', port, '--baud', '921600', '--env', 'esp32dev', '--erase'], e.io),
+      0,
+    );
+    assert.match(e.stderr(), /Erasing the flash/);
     assert.equal(md5(flash(0x1000, boot.length)), md5(boot));
     assert.equal(md5(flash(0x8000, table.length)), md5(table));
     assert.equal(md5(flash(0x10000, app.length)), md5(app));

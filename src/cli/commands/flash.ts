@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { AirflashError, EXIT } from '../../core/errors.ts';
+import { blankOtadata, decodePartitionTable } from '../../formats/index.ts';
 import type { FlashSerialResult } from '../../protocols/serial/host/flash.ts';
 import { parseCommandArgs } from '../options.ts';
 import { chooseMode } from '../render/progress.ts';
@@ -16,8 +17,9 @@ Flash a board over USB serial (the first flash, or after a partition change):
   FILE                 alone: an app goes to 0x10000 (ESP32 family) / 0x0 (ESP8266), a merged
                        full-flash image to 0x0, a bootloader / partition table to its place
   ADDRESS FILE …       a flash plan, e.g. 0x1000 bootloader.bin 0x8000 partitions.bin 0x10000 app.bin
-  --env NAME           PlatformIO's build output .pio/build/NAME: bootloader.bin, partitions.bin
-                       and firmware.bin (ESP8266: firmware.bin), as "upload --env" reads the project
+  --env NAME           PlatformIO's build output .pio/build/NAME: bootloader.bin, partitions.bin,
+                       a blank otadata (as boot_app0.bin: boot the first app) and firmware.bin
+                       (ESP8266: firmware.bin), as "upload --env" reads the project
 
 Before writing, every part is checked against the connected board: its chip, the flash size in
 its header against the real flash, and each app against its slot in the partition table being
@@ -109,6 +111,18 @@ async function partsFromEnv(name: string, dir: string | undefined, io: CliIO): P
   for (const file of ['bootloader.bin', 'partitions.bin']) {
     const path = join(build, file);
     if ((await stat(path).catch(() => undefined))?.isFile()) parts.push(await readPart(path, io));
+  }
+  // What PlatformIO's boot_app0.bin does: a blank otadata, so the bootloader starts app0 (the app
+  // written now) and not an older image another slot's otadata entry still points at.
+  const table = parts.find((p) => p.name.endsWith('partitions.bin'));
+  if (table) {
+    try {
+      const od = decodePartitionTable(table.data).entries.find((e) => e.type === 1 && e.subtype === 0);
+      if (od)
+        parts.push({ address: od.offset, data: blankOtadata(), name: 'otadata (blank: boot the first app)' });
+    } catch {
+      // not a table the decoder reads: the pre-flight says so for the part itself
+    }
   }
   parts.push(await readPart(upload.firmware, io));
   return parts;
