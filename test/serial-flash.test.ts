@@ -11,6 +11,7 @@ import { type SerialDevice, startSerialDevice } from '../src/emulator/serial/rom
 import {
   buildEsp32App,
   buildEsp8266Sketch,
+  buildMergedImage,
   encodePartitionTable,
   requireBuiltinPartitionTable,
 } from '../src/formats/index.ts';
@@ -129,6 +130,27 @@ describe('flash over the pty', () => {
         dev.board.flash.read(0x300000, 4096).every((b) => b === 0xff),
         'erased',
       );
+    });
+  });
+
+  test('a merged full-flash image alone goes to 0x0; on an ESP32-S3 an S3 app to 0x10000', async () => {
+    const app = buildEsp32App({ size: 24 * 1024, seed: 8 });
+    const merged = buildMergedImage({ app, flashSize: 0x20000 });
+    await withBoard('esp32', async (pty, dev) => {
+      const r = await flashSerial({
+        port: pty.host,
+        baud: 921600,
+        parts: [{ data: merged, name: 'merged.bin' }],
+      });
+      assert.equal(r.parts[0]?.address, 0);
+      assert.equal(md5(dev.board.flash.read(0, merged.length)), md5(merged));
+    });
+    const s3 = buildEsp32App({ size: 24 * 1024, chip: 'esp32s3', seed: 8 });
+    await withBoard('esp32s3', async (pty, dev) => {
+      const r = await flashSerial({ port: pty.host, baud: 921600, parts: [{ data: s3 }] });
+      assert.equal(r.parts[0]?.address, 0x10000);
+      assert.equal(r.chip.chipId, 'esp32s3');
+      assert.equal(md5(dev.board.flash.read(0x10000, s3.length)), md5(s3));
     });
   });
 
