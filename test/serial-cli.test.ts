@@ -189,3 +189,22 @@ test('a port name with control characters is printed escaped (no raw ESC reaches
   assert.match(m.stderr(), /error \[SERIAL_OPEN_FAILED\]/);
   assert.match(m.stderr(), /PORT_MISSING/);
 });
+
+test('airflash emulate --serial: a board on a pty until Ctrl-C, answering airflash chip', async () => {
+  const ac = new AbortController();
+  const em = memoryIO({ signal: ac.signal });
+  const running = runCli(['emulate', '--serial', '--chip', 'esp32s3'], em.io);
+  let path: string | undefined;
+  for (let i = 0; i < 250 && path === undefined; i++) {
+    path = /on (\S+): airflash chip --port/.exec(em.stdout())?.[1];
+    if (path === undefined) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(path, em.stdout());
+  const m = memoryIO();
+  assert.equal(await runCli(['chip', '--port', path, '--baud', '921600'], m.io), 0, m.stderr());
+  assert.match(m.stdout(), /^ESP32-S3 \(QFN56\), 4MB flash/);
+  ac.abort();
+  assert.equal(await running, 0);
+  assert.match(em.stderr(), /emulator stopped/);
+  assert.equal(await runCli(['emulate', '--serial', '--serial-fault', 'nonsense'], memoryIO().io), 2);
+});
