@@ -178,6 +178,23 @@ export {
 export { rebootMarkDir } from './protocols/arduino-ota/host/reboot-marks.ts';
 export { deviceErrorHint } from './protocols/arduino-ota/host/transfer.ts';
 export * as protocol from './protocols/arduino-ota/wire/index.ts';
+// USB serial: first flash, erase, chip info, the board's partitions (loaded when called).
+export {
+  type BoardPartitions,
+  type ChipInfo as SerialChipInfo,
+  chipInfo,
+  type EraseSerialOptions,
+  eraseSerial,
+  type FlashSerialOptions,
+  type FlashSerialResult,
+  flashSerial,
+  listSerialPorts,
+  type ResetMode,
+  readPartitionsSerial,
+  type SerialEvent,
+  type SerialOptions,
+  type SerialPortEntry,
+} from './protocols/serial/index.ts';
 // One device: `upload()`, the protocol registry and the contract a protocol family implements.
 export {
   type AttemptJournal,

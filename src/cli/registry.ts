@@ -55,4 +55,21 @@ export const COMMANDS: Record<string, RegisteredCommand> = {
     summary: 'Print a shell completion script: airflash completion bash|zsh|fish',
     load: async () => (await import('./commands/completion.ts')).command,
   },
+  // USB serial (src/protocols/serial/)
+  ports: {
+    summary: 'List serial ports with their USB ids (CP210x, CH340, FTDI, ESP USB-JTAG)',
+    load: async () => (await import('./commands/ports.ts')).command,
+  },
+  chip: {
+    summary: 'Show the chip, MAC and real flash size of a board on a serial port',
+    load: async () => (await import('./commands/chip.ts')).command,
+  },
+  flash: {
+    summary: 'Flash a board over USB serial (first flash, partitions): pre-flight, MD5 verify',
+    load: async () => (await import('./commands/flash.ts')).command,
+  },
+  erase: {
+    summary: 'Erase the flash (whole chip or a region) over USB serial',
+    load: async () => (await import('./commands/erase.ts')).command,
+  },
 };

@@ -77,6 +77,19 @@ export const ERROR_CODES = [
   'IMAGE_EMPTY',
   'IMAGE_IN_USE',
   'TOO_MANY_CONNECTIONS',
+  // USB serial ROM loader (src/protocols/serial/)
+  'SERIAL_UNAVAILABLE',
+  'SERIAL_NO_PORT',
+  'SERIAL_PORT_AMBIGUOUS',
+  'SERIAL_OPEN_FAILED',
+  'SERIAL_NO_DATA',
+  'SERIAL_NOT_IN_DOWNLOAD_MODE',
+  'SERIAL_NO_SYNC',
+  'SERIAL_PROTOCOL',
+  'SERIAL_WRITE_FAILED',
+  'SERIAL_VERIFY_FAILED',
+  'SERIAL_BOARD_RESET',
+  'PREFLIGHT_FLASH_SIZE',
   'INTERNAL',
 ] as const;
 
@@ -176,6 +189,9 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
   IMAGE_TRUNCATED: EXIT.preflight,
   OTADATA_INVALID: EXIT.preflight,
   INTERRUPTED: EXIT.interrupted,
+  // USB serial ROM loader: naming no port, or an ambiguous `--port auto`, is a usage error
+  SERIAL_NO_PORT: EXIT.usage,
+  SERIAL_PORT_AMBIGUOUS: EXIT.usage,
 };
 
 /** The exit code of an error code: the one mapping every command uses. */

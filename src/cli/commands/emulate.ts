@@ -10,6 +10,7 @@ import type { CliIO, Command } from '../types.ts';
 const HELP = `airflash emulate — run emulated ESP32 / ESP8266 ArduinoOTA devices on loopback
 
 Usage: airflash emulate [options]
+       airflash emulate --serial [--chip C] [--serial-fault K@N]   (a board on a USB serial line)
 
 Device
   --protocol P        arduino-ota (default) or esphome (ESPHome native OTA on TCP, ESP32 board)
@@ -340,6 +341,8 @@ export const command: Command = {
   help: HELP,
   options: EMULATE_OPTIONS,
   async run(argv: string[], io: CliIO): Promise<number> {
+    // `--serial`: a board behind a USB serial line (a socat pty pair), emulate-serial.ts.
+    if (argv.includes('--serial')) return (await import('./emulate-serial.ts')).runSerialEmulator(argv, io);
     const { base, fleetFile, json } = parseEmulateArgs(argv);
     // --mdns advertises on each device's loopback address; AIRFLASH_MDNS_PORT picks a private group.
     const { mdnsPort } = mdnsSettings(undefined, io.env);

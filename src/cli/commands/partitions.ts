@@ -58,6 +58,8 @@ OTA update (the largest firmware is one OTA slot, not the flash size).
   --format F        table (default), csv (gen_esp32part's CSV), bin (the 0xC00-byte binary
                     table, written to stdout)
   --json            the table, reserved areas, free space, verdict and fit as JSON
+  --port PORT       read the table and otadata off the board on a serial port instead, and say
+                    what it boots ("running from app1; app0 holds the image before it")
   --list            list the built-in schemes
 
 CSV is read exactly as ESP-IDF gen_esp32part.py v5.5.1 reads it, with its error messages.
@@ -160,6 +162,9 @@ export const command: Command = {
   help: HELP,
   options: PARTITIONS_OPTIONS,
   async run(argv, io) {
+    // `--port PORT`: the table and otadata read off a board over USB serial (partitions-port.ts).
+    if (argv.some((a) => a === '--port' || a.startsWith('--port=')))
+      return (await import('./partitions-port.ts')).runPartitionsPort(argv, io);
     const { values, positionals } = parseCommandArgs(argv, PARTITIONS_OPTIONS, 'partitions');
     if (values.list) {
       const rows = BUILTIN_SCHEMES.map((n) => {
