@@ -33,6 +33,15 @@ export const ERROR_CODES = [
   'DOWNGRADE_REFUSED',
   'ENCRYPTION_REQUIRED',
   'OTA_VERSION_UNSUPPORTED',
+  // web OTA over HTTP (src/protocols/web-ota/wire/device-texts.ts and wire/verdict.ts)
+  'ORIGIN_REFUSED',
+  'REFERER_REFUSED',
+  'PIN_REQUIRED',
+  'OTA_LOCKED',
+  'SUBNET_REFUSED',
+  'OTA_NOT_ENABLED',
+  'RELEASE_MISMATCH',
+  'SAFEBOOT_NOT_BACK',
   // lifecycle
   'INTERRUPTED',
   'TIMEOUT',
