@@ -7,30 +7,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { startDevice } from '../src/emulator/index.ts';
-import type { WebDevice } from '../src/emulator/web-device.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
 import { type UploadOptions, upload } from '../src/index.ts';
 import type { HttpObservation, HttpOptions, ProfileId } from '../src/protocols/web-ota/index.ts';
 import { PROFILE_IDS } from '../src/protocols/web-ota/index.ts';
+import { fast, url, withWeb } from './helpers/web-ota.ts';
 
-const SCALE = 0.05;
 const image = (version: string, projectName = 'ESP32'): Uint8Array =>
   buildEsp32App({ size: 90_000, seed: 18, version, projectName });
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
-
-type Opts = Parameters<typeof startDevice>[0];
-export async function withWeb<T>(options: Opts, fn: (d: WebDevice) => Promise<T>): Promise<T> {
-  const d = (await startDevice({ protocol: 'http', port: 0, timeScale: SCALE, ...options })) as WebDevice;
-  try {
-    return await fn(d);
-  } finally {
-    await d.close();
-  }
-}
-
-export const url = (d: { address: string; port: number }): string => `http://${d.address}:${d.port}`;
-export const fast = { timeScale: SCALE, httpTimeouts: { connectMs: 20_000, backOnlineMs: 200_000 } };
 
 describe('web OTA upload, every profile', () => {
   PROFILE_IDS.forEach((profile: ProfileId, i) => {
