@@ -110,12 +110,17 @@ export async function confirmVersion(profile: WebProfile, c: ConfirmInput): Prom
     else if (seenDown) {
       back = true;
       break;
-    } else if (
-      expected !== undefined &&
-      (await readVersion(profile, { ...c, timeoutMs: probeMs })) === expected
-    ) {
-      back = true;
-      break;
+    } else {
+      const now = await readVersion(profile, { ...c, timeoutMs: probeMs });
+      // A restart too quick to see: the new version shows it; a firmware that reports none
+      // counts as back once it kept answering for `rebootMs`.
+      if (
+        (expected !== undefined && now === expected) ||
+        (now === undefined && Date.now() - started >= c.timeouts.rebootMs)
+      ) {
+        back = true;
+        break;
+      }
     }
     await sleep(pollMs, c.signal);
   }
