@@ -174,6 +174,21 @@ describe('web OTA: Origin, Referer, WLED rules, ESPHome without OTA', () => {
       assert.equal(d.counters.updatesCompleted, 1);
     }));
 
+  it('elegantota-v3: the MD5 of /ota/start is checked at the end (a wrong one: 400 "MD5 Check Failed")', () =>
+    withWeb({ address: '127.0.181.69', profile: 'elegantota-v3' }, async (d) => {
+      const start = await fetch(`${url(d)}/ota/start?mode=fr&hash=${'0'.repeat(32)}`);
+      assert.equal(await start.text(), 'OK');
+      const r = await rawPost(d, '/ota/upload', {});
+      assert.deepEqual(r, { status: 400, body: 'MD5 Check Failed' });
+      assert.equal(d.counters.updatesCompleted, 0);
+      const bad = await fetch(`${url(d)}/ota/start?mode=fr&hash=xyz`);
+      assert.deepEqual([bad.status, await bad.text()], [400, 'MD5 parameter invalid']);
+      // Through airflash the hash is the image's: it updates, and the device's event names that MD5.
+      const done = d.waitFor('update-complete', undefined, 20_000);
+      const up1 = await up({ host: url(d) });
+      assert.equal(((await done) as { md5: string }).md5, up1.md5);
+    }));
+
   it('esphome without `ota: - platform: web_server`: OTA_NOT_ENABLED', () =>
     withWeb({ address: '127.0.181.67', profile: 'esphome', webOtaDisabled: true }, async (d) => {
       const f = await failure(up({ host: url(d), httpProfile: 'esphome' }));

@@ -41,7 +41,6 @@ export const ERROR_CODES = [
   'SUBNET_REFUSED',
   'OTA_NOT_ENABLED',
   'RELEASE_MISMATCH',
-  'SAFEBOOT_NOT_BACK',
   // lifecycle
   'INTERRUPTED',
   'TIMEOUT',

@@ -6,6 +6,7 @@
  * begin with UPDATE_SIZE_UNKNOWN and end "even if remaining"; the model's Update wants a size; an
  * upload without Content-Length is refused with 411, docs/emulator.md lists this).
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { BoardClock } from '../../../emulator/board/clock.ts';
 import type { Esp32Board } from '../../../emulator/board/esp32-board.ts';
@@ -19,10 +20,17 @@ export interface FilePart {
 }
 
 /** What the firmware decides when the file part starts: write it (command 0 app / 100 fs) or refuse. */
-export type FileGate = { command: 0 | 100 } | { refuse: string };
+export type FileGate = { command: 0 | 100; md5?: string } | { refuse: string };
 
 export type Received =
-  | { kind: 'ok'; size: number; partition: string; fields: Map<string, string>; head: Uint8Array }
+  | {
+      kind: 'ok';
+      size: number;
+      md5: string;
+      partition: string;
+      fields: Map<string, string>;
+      head: Uint8Array;
+    }
   | { kind: 'refused'; text: string; fields: Map<string, string> }
   | { kind: 'failed'; errno: number; text: string; fields: Map<string, string> }
   | { kind: 'bad-request'; status: number; text: string }
@@ -69,6 +77,7 @@ export async function receiveUpload(req: IncomingMessage, c: ReceiveContext): Pr
   const head: number[] = [];
   let headChecked = false;
   let bodyBytes = 0;
+  const md5 = createHash('md5');
   for await (const chunk of req as AsyncIterable<Buffer>) {
     bodyBytes += chunk.length;
     for (const e of reader.push(chunk)) {
@@ -88,6 +97,7 @@ export async function receiveUpload(req: IncomingMessage, c: ReceiveContext): Pr
           update = undefined;
           continue;
         }
+        if (g.md5 !== undefined) update.setMD5(g.md5); // Update.setMD5 (ElegantOTA's hash / MD5 field)
         c.onStart(size, g.command);
         cut = c.faults.find((f) => (f.kind === 'drop' || f.kind === 'stall') && !c.faultsUsed.has(f));
         if (cut) {
@@ -116,6 +126,7 @@ export async function receiveUpload(req: IncomingMessage, c: ReceiveContext): Pr
           continue;
         }
         got += bytes.length;
+        md5.update(bytes);
         const wait = r.costMs + (c.slowMsPerKiB * bytes.length) / 1024;
         if (wait > 0) await c.clock.delay(wait, c.signal);
         c.onProgress(got, size);
@@ -152,5 +163,5 @@ export async function receiveUpload(req: IncomingMessage, c: ReceiveContext): Pr
   if (failed !== undefined) return { kind: 'failed', ...failed, fields };
   if (size === 0 && update === undefined)
     return { kind: 'failed', errno: 0, text: 'No file selected', fields };
-  return { kind: 'ok', size, partition, fields, head: Uint8Array.from(head) };
+  return { kind: 'ok', size, md5: md5.digest('hex'), partition, fields, head: Uint8Array.from(head) };
 }

@@ -210,7 +210,7 @@ export class WebOtaShell implements ShellApi {
   /** Success: the event, the counters, and the restart `afterMs` later (device ms). */
   succeeded(r: Extract<Received, { kind: 'ok' }>, afterMs: number): void {
     this.host.counters.updatesCompleted++;
-    const md5 = this.board.runningImageMd5();
+    const md5 = r.md5; // the image received (the board boots it after the restart)
     this.host.emit({
       event: 'update-complete',
       address: this.host.address,
@@ -261,7 +261,10 @@ export class WebOtaShell implements ShellApi {
     const r = await this.receive(req, signal, () => {
       if (!authed) return { refuse: 'auth' };
       if (started === undefined) return { refuse: 'OTA could not begin' };
-      return { command: started.mode === 'fs' ? 100 : 0 };
+      return {
+        command: started.mode === 'fs' ? 100 : 0,
+        ...(started.md5 === '' ? {} : { md5: started.md5 }),
+      };
     });
     this.started = undefined;
     if (r.kind === 'cut') return undefined;
@@ -287,7 +290,7 @@ export class WebOtaShell implements ShellApi {
       const md5 = fields.get('MD5');
       if (md5 === undefined) return { refuse: 'MD5 parameter missing' };
       if (!/^[0-9a-fA-F]{32}$/.test(md5)) return { refuse: 'MD5 parameter invalid' };
-      return { command: filename === 'filesystem' ? 100 : 0 };
+      return { command: filename === 'filesystem' ? 100 : 0, md5: md5.toLowerCase() };
     });
     if (r.kind === 'cut') return undefined;
     if (r.kind === 'bad-request') return { status: r.status, type: 'text/plain', body: r.text };
