@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
-import { buildEsp32App, buildMergedImage } from '../src/formats/index.ts';
+import { buildEsp32App, buildEsp8266Sketch, buildMergedImage } from '../src/formats/index.ts';
 import { isUploadError, type UploadOptions, upload } from '../src/index.ts';
 import type { HttpObservation, HttpOptions, ProfileId } from '../src/protocols/web-ota/index.ts';
 import { fast, url, withWeb } from './helpers/web-ota.ts';
@@ -193,6 +193,14 @@ describe('web OTA: Origin, Referer, WLED rules, ESPHome without OTA', () => {
     withWeb({ address: '127.0.181.67', profile: 'esphome', webOtaDisabled: true }, async (d) => {
       const f = await failure(up({ host: url(d), httpProfile: 'esphome' }));
       assert.equal(f.code, 'OTA_NOT_ENABLED');
+    }));
+
+  it('an ESP8266 sketch to a WLED that reports an ESP32: PREFLIGHT_WRONG_CHIP after GETs only', () =>
+    withWeb({ address: '127.0.181.70', profile: 'wled' }, async (d) => {
+      const f = await failure(up({ host: url(d), data: buildEsp8266Sketch({}) }));
+      assert.equal(f.code, 'PREFLIGHT_WRONG_CHIP');
+      assert.ok(d.web.requests > 0);
+      assert.equal(d.web.sideEffects, 0);
     }));
 
   it('a factory image (bootloader + table at 0) is refused before any request: PREFLIGHT_NOT_APP', () =>

@@ -80,7 +80,7 @@ export const httpOta: OtaProtocol<HttpOptions, HttpObservation> = {
     });
     return basicJournal<HttpObservation>(HTTP_ID, fresh(), options.onEvent, fresh);
   },
-  async upload({ options, address, image, journal, target, signal }) {
+  async upload({ options, address, image, journal, target, familyCheck, signal }) {
     const obs = journal.observation;
     obs.address = address.address;
     const started = Date.now();
@@ -94,6 +94,7 @@ export const httpOta: OtaProtocol<HttpOptions, HttpObservation> = {
       image,
       timeouts: resolveHttpTimeouts(options),
       journal,
+      ...(familyCheck ? { familyCheck } : {}),
       ...(signal ? { signal } : {}),
     });
     journal.setPhase('done');

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirflashError } from '../../../core/errors.ts';
-import type { AttemptJournal, PreparedImage } from '../../types.ts';
+import type { AttemptJournal, FamilyCheck, PreparedImage } from '../../types.ts';
 import type { HttpObservation, HttpOptions, HttpTimeouts } from '../model/options.ts';
 import { deviceTextEntry } from '../wire/device-texts.ts';
 import { boundaryFrom, multipartChunks, planMultipart } from '../wire/multipart.ts';
@@ -25,6 +25,8 @@ export interface AttemptInput {
   image: PreparedImage;
   timeouts: HttpTimeouts;
   journal: AttemptJournal<HttpObservation>;
+  /** The front's wrong-chip-family check, answered from what identification found. */
+  familyCheck?: FamilyCheck;
   signal?: AbortSignal;
 }
 
@@ -81,6 +83,16 @@ export async function runAttempt(input: AttemptInput): Promise<Array<{ code: str
       );
     profile = PROFILES[id.profile];
     before = id.version;
+    if (id.chip !== undefined && input.familyCheck) {
+      const refusal = input.familyCheck.verdict({
+        family: id.chip,
+        how: `its web updater (${profile.title}) reports ${id.chip === 'esp32' ? 'an ESP32' : 'an ESP8266'}`,
+      });
+      if (refusal) {
+        journal.setPhase('preflight');
+        throw refusal;
+      }
+    }
     debug(`identified ${profile.title}${id.version ? ` ${id.version}` : ''}`);
   }
   if (profile.id === 'wled' && options.context?.force === true) profile = wledProfile(true);

@@ -123,9 +123,10 @@ export function identify(replies: Partial<Record<IdentifyPath, HttpReply>>): Web
     if (/name=['"]?firmware/i.test(page.body) && /name=['"]?filesystem/i.test(page.body)) {
       // The arduino-esp32 page accepts `.image` for the filesystem (protocols-next.md §2.2).
       const esp32 = /\.image/.test(page.body);
+      // No chip from this guess: the page is too alike on both cores to refuse an image by it.
       return esp32
-        ? { ...base, profile: 'arduino-esp32', chip: 'esp32', needs: ['origin'] }
-        : { ...base, profile: 'arduino-esp8266', chip: 'esp8266', needs: [] };
+        ? { ...base, profile: 'arduino-esp32', needs: ['origin'] }
+        : { ...base, profile: 'arduino-esp8266', needs: [] };
     }
   }
   if (
