@@ -173,6 +173,27 @@ describe('web OTA CLI', () => {
   });
 });
 
+describe('web OTA CLI arguments', () => {
+  it("-i HOST --protocol http is http://HOST with the scheme's port (80), -p keeps its port; a bare -i stays 3232", async () => {
+    const { uploadOptionsFromArgs } = await import('../src/cli/commands/upload.ts');
+    const { parseUploadArgs } = await import('../src/cli/espota-args.ts');
+    const read = (argv: string[]) => uploadOptionsFromArgs(parseUploadArgs(argv), {});
+    const a = read(['-i', '10.0.0.5', '--protocol', 'http', '-f', 'x.bin']);
+    assert.deepEqual([a.host, a.port], ['http://10.0.0.5', undefined]);
+    const b = read(['-i', 'fe80::1', '--protocol', 'http', '-p', '8080', '-f', 'x.bin']);
+    assert.deepEqual([b.host, b.port], ['http://[fe80::1]', 8080]);
+    const c = read(['-f', 'x.bin', 'http://wled.local']);
+    assert.deepEqual([c.host, c.port], ['http://wled.local', undefined]);
+    const d = read(['-i', '10.0.0.5', '-f', 'x.bin']);
+    assert.deepEqual([d.host, d.port], ['10.0.0.5', 3232]);
+    assert.throws(() => read(['-f', 'x.bin', 'wled.local']), { code: 'BAD_ARGUMENT' });
+    const e = uploadOptionsFromArgs(parseUploadArgs(['-f', 'x.bin', 'http://h', '--profile', 'wled']), {
+      AIRFLASH_HTTP_USER: 'ota',
+    }) as { user?: string; httpProfile?: string };
+    assert.deepEqual([e.user, e.httpProfile], ['ota', 'wled']);
+  });
+});
+
 describe('web OTA in fleets', () => {
   it('one uploadFleet() over an ArduinoOTA, an ESPHome and two web devices', async () => {
     const ao = await startDevice({ core: 'esp32', address: '127.0.183.20', port: 0, timeScale: SCALE });
