@@ -195,6 +195,20 @@ export {
   type SerialOptions,
   type SerialPortEntry,
 } from './protocols/serial/index.ts';
+// Web OTA over HTTP (issue 18): the protocol object (its probe names the firmware), its options
+// beside UploadOptions (`user`, `httpProfile`, `httpTimeouts`) and its observation.
+export {
+  HTTP_TIMEOUTS,
+  type HttpObservation,
+  type HttpOptions,
+  type HttpProbe,
+  type HttpTimeouts,
+  httpOta,
+  PROFILE_IDS,
+  type ProfileId,
+  type VersionCheck,
+  type WebIdentity,
+} from './protocols/web-ota/index.ts';
 // One device: `upload()`, the protocol registry and the contract a protocol family implements.
 export {
   type AttemptJournal,

@@ -62,6 +62,61 @@ async function measure(
   };
 }
 
+/**
+ * The same 16 MiB image over web OTA (issue 18): `airflash upload -f FILE http://ADDRESS:PORT` to
+ * an emulated ESPHome web_server on the same 16 MiB-slot board; the multipart body streams from
+ * the file (exact Content-Length, no buffering), so the peak RSS should match the ArduinoOTA run.
+ */
+async function benchWebMemory(
+  csv: string,
+  image: { path: string; bytes: Uint8Array; md5: string },
+): Promise<MemoryRun & { stdout: string }> {
+  const address = '127.0.0.61';
+  const emu = await EmulatorProcess.start([
+    '--protocol',
+    'http',
+    '--profile',
+    'esphome',
+    '--address',
+    address,
+    '--port',
+    '0',
+    '--flash-size',
+    '64MB',
+    '--partitions',
+    csv,
+    '--time-scale',
+    String(MEMORY_TIME_SCALE),
+  ]);
+  try {
+    const from = emu.cursor();
+    const run = await measure(
+      `web upload ${image.bytes.length >> 20} MiB`,
+      [
+        'upload',
+        '-f',
+        image.path,
+        `http://${address}:${emu.port(address)}`,
+        '--time-scale',
+        String(MEMORY_TIME_SCALE),
+        '--json',
+      ],
+      image.bytes.length,
+      (c, out) => c === 0 && resultLine(out)?.ok === true,
+    );
+    // measure() shortens what holds a '/' to its last part: the URL's address and port, by role.
+    run.command = run.command.replace(`${address}:${emu.port(address)}`, 'http://ADDRESS:PORT');
+    try {
+      await emu.waitFor((e) => e.event === 'update-complete' && e.md5 === image.md5, 5000, from);
+    } catch {
+      run.ok = false;
+    }
+    return run;
+  } finally {
+    await emu.close();
+  }
+}
+
 export async function benchMemory(
   dir: string,
   image: { path: string; bytes: Uint8Array; md5: string },
@@ -115,6 +170,8 @@ export async function benchMemory(
     await emu.close();
   }
   log(`  ${upload.name}: peak RSS ${upload.maxRssKiB} KiB, ${upload.ok ? 'ok' : `FAILED ${code}`}`);
+  const web = await benchWebMemory(csv, image);
+  log(`  ${web.name}: peak RSS ${web.maxRssKiB} KiB, ${web.ok ? 'ok' : 'FAILED'}`);
   const inspect = await measure(
     `image ${image.bytes.length >> 20} MiB`,
     ['image', image.path],
@@ -127,7 +184,7 @@ export async function benchMemory(
   // Random bytes are not a firmware image: refused (exit 3), in bounded memory.
   const refused = await measure('image 200 MB random', ['image', random], RANDOM_FILE_BYTES, (c) => c === 3);
   log(`  ${refused.name}: peak RSS ${refused.maxRssKiB} KiB, exit ${refused.exitCode}`);
-  const runs = [upload, inspect, refused].map(({ stdout: _stdout, ...run }) => run);
+  const runs = [upload, web, inspect, refused].map(({ stdout: _stdout, ...run }) => run);
   return {
     imageBytes: image.bytes.length,
     timeScale: MEMORY_TIME_SCALE,

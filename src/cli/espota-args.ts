@@ -40,6 +40,9 @@ export type UploadOptionName =
   | 'no_signed'
   | 'time_scale'
   | 'interface'
+  | 'protocol'
+  | 'user'
+  | 'profile'
   | 'help';
 
 /** What `parseUploadArgs` returns. */
@@ -232,6 +235,28 @@ export const UPLOAD_OPTIONS: readonly OptionSpec<UploadOptionName>[] = [
     kind: 'number',
     help: 'multiply every default wait (for emulated devices)',
     hidden: true,
+  },
+  // Other protocol families (web OTA, issue 18): a registry pick by name, the web user and firmware.
+  {
+    name: 'protocol',
+    long: 'protocol',
+    arg: 'NAME',
+    kind: 'string',
+    help: 'the protocol for -i DEVICE, as its scheme would (arduino-ota, esphome, http)',
+  },
+  {
+    name: 'user',
+    long: 'user',
+    arg: 'NAME',
+    kind: 'string',
+    help: 'web OTA user (or set AIRFLASH_HTTP_USER)',
+  },
+  {
+    name: 'profile',
+    long: 'profile',
+    arg: 'NAME',
+    kind: 'string',
+    help: 'web OTA firmware (arduino-esp8266, arduino-esp32, elegantota-v2, elegantota-v3, esphome, tasmota, wled); default: probed',
   },
   { name: 'help', long: 'help', short: 'h', kind: 'flag', help: 'show this help' },
 ];

@@ -18,6 +18,8 @@ import type { CliIO } from './types.ts';
 export function parseTargetSpec(spec: string): { host: string; port?: number } {
   const s = spec.trim();
   if (s === '') throw usage('--target needs HOST or HOST:PORT.');
+  // A URL (http://HOST[:PORT], esphome://HOST[:PORT]) is the protocol's to read.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return { host: s };
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
   let host = s;
   let portText: string | undefined;

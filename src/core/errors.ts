@@ -37,6 +37,14 @@ export const ERROR_CODES = [
   'HANDSHAKE_MAC_FAILURE',
   'NOISE_HANDSHAKE_FAILED',
   'ENCRYPTION_UNAVAILABLE',
+  // web OTA over HTTP (src/protocols/web-ota/wire/device-texts.ts and wire/verdict.ts)
+  'ORIGIN_REFUSED',
+  'REFERER_REFUSED',
+  'PIN_REQUIRED',
+  'OTA_LOCKED',
+  'SUBNET_REFUSED',
+  'OTA_NOT_ENABLED',
+  'RELEASE_MISMATCH',
   // lifecycle
   'INTERRUPTED',
   'TIMEOUT',

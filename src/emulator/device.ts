@@ -25,6 +25,7 @@ import type {
   EmulatedDevice,
 } from './types.ts';
 import { UdpEndpoint } from './udp-endpoint.ts';
+import { startWebDevice } from './web-device.ts';
 
 /**
  * One emulated device: a board (src/emulator/board/) with the ArduinoOTA shell of its core
@@ -371,9 +372,10 @@ export class Device implements EmulatedDevice {
 /** Start one emulated device; resolves when it listens. */
 export async function startDevice(options: DeviceOptions = {}): Promise<EmulatedDevice> {
   if (options.protocol === 'esphome') return startEsphomeDevice(options);
+  if (options.protocol === 'http') return startWebDevice(options);
   if (options.protocol !== undefined && options.protocol !== 'arduino-ota')
     throw new AirflashError('BAD_ARGUMENT', `Unknown protocol "${String(options.protocol)}".`, {
-      hint: 'Use arduino-ota or esphome.',
+      hint: 'Use arduino-ota, esphome or http.',
     });
   const core = options.core ?? 'esp32';
   // An unknown core is refused by the Device constructor, after the ESP32 loaders (as always).

@@ -3,6 +3,7 @@ import type { Advertisement, AdvertiseOptions, MdnsTransport } from '../discover
 import type { PartitionTable } from '../formats/index.ts';
 import type { ArduinoOtaCounters, ArduinoOtaEvent } from '../protocols/arduino-ota/device/session.ts';
 import type { CoreKind } from '../protocols/arduino-ota/wire/index.ts';
+import type { ProfileId } from '../protocols/web-ota/wire/profiles/index.ts';
 
 export { FAULT_KINDS, type Fault, type FaultKind } from './board/faults.ts';
 
@@ -12,7 +13,28 @@ export type DeviceAdvertiser = (options: AdvertiseOptions) => Promise<Pick<Adver
 export interface DeviceOptions {
   /** The OTA protocol the device speaks: 'arduino-ota' (default) or 'esphome' (ESPHome native OTA
    * on TCP, ESP32 board; docs/emulator.md "ESPHome native OTA"). */
-  protocol?: 'arduino-ota' | 'esphome';
+  protocol?: 'arduino-ota' | 'esphome' | 'http';
+  // Web OTA (protocol 'http', src/emulator/web-device.ts; docs/emulator.md "Web OTA"):
+  /** The firmware whose web updater is emulated (default arduino-esp32). */
+  profile?: ProfileId;
+  /** The web user for `password` (default admin). */
+  user?: string;
+  /** The auth the web server asks for when `password` is set (default basic). */
+  webAuth?: 'basic' | 'digest' | 'digest-sha256';
+  /** The version the running firmware reports before an update (after one: the image's app descriptor). */
+  firmwareVersion?: string;
+  /** Answer this failure text at the end of the next upload (e.g. "Not Enough Space"). */
+  webError?: string;
+  /** ESPHome web_server without `ota: - platform: web_server`. */
+  webOtaDisabled?: boolean;
+  /** A slow device: extra device ms per KiB received. */
+  webSlowMsPerKiB?: number;
+  /** WLED: OTA locked, settings PIN not entered, updates only from its own /24. */
+  wledOtaLock?: boolean;
+  wledPin?: boolean;
+  wledSameSubnet?: boolean;
+  /** WLED: its release name (default ESP32). */
+  wledRelease?: string;
   /** ESPHome: `ota: version:` 1 or 2 (default 2). */
   otaVersion?: number;
   /** ESPHome: 'sha256' = 2026.1+ (extended protocol, SHA-256 auth only, default); 'md5' = a device

@@ -6,7 +6,7 @@
 
 import { AirflashError, toAirflashError } from '../core/errors.ts';
 import { diagnoseUpload } from '../diagnosis/diagnose-upload.ts';
-import { parseTarget } from '../protocols/registry.ts';
+import { parseTarget, pickProtocol } from '../protocols/registry.ts';
 import {
   baseResult,
   errorFields,
@@ -23,6 +23,7 @@ import type {
   FleetOptions,
   FleetStopReason,
   FleetSummary,
+  FleetTarget,
   FleetTotals,
 } from './types.ts';
 
@@ -75,6 +76,14 @@ function validate(o: FleetOptions): void {
  * ran (failures are per device); throws before any traffic when the image itself is refused
  * (PREFLIGHT_*, FILE_NOT_FOUND) or the options are wrong (BAD_ARGUMENT).
  */
+/** A `scheme://HOST` target of a protocol whose ports exclude the family default (http: 80). */
+function schemePort(target: FleetTarget): number | undefined {
+  const t = parseTarget(target.host);
+  if (t.scheme === undefined) return undefined;
+  const ports = pickProtocol(t).ports ?? [];
+  return ports.includes(defaultPort(target)) ? undefined : ports[0];
+}
+
 export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> {
   validate(options);
   const started = performance.now();
@@ -100,7 +109,7 @@ export async function uploadFleet(options: FleetOptions): Promise<FleetSummary> 
 
   const slots: Slot[] = options.targets.map((target, index) => ({
     target,
-    port: target.port ?? parseTarget(target.host).port ?? defaultPort(target),
+    port: target.port ?? parseTarget(target.host).port ?? schemePort(target) ?? defaultPort(target),
     index,
     canary: false,
     warnings: [],

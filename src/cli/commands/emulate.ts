@@ -6,6 +6,7 @@ import { mdnsSettings } from '../mdns.ts';
 import { type OptionSpec, readOptions } from '../options.ts';
 import { safeBlock, safeJson } from '../render/safe-text.ts';
 import type { CliIO, Command } from '../types.ts';
+import { WEB_EMULATE_HELP, WEB_EMULATE_OPTIONS } from './emulate-web.ts';
 
 const HELP = `airflash emulate — run emulated ESP32 / ESP8266 ArduinoOTA devices on loopback
 
@@ -13,12 +14,12 @@ Usage: airflash emulate [options]
        airflash emulate --serial [--chip C] [--serial-fault K@N]   (a board on a USB serial line)
 
 Device
-  --protocol P        arduino-ota (default) or esphome (ESPHome native OTA on TCP, ESP32 board)
+  --protocol P        arduino-ota (default), esphome (ESPHome native OTA on TCP, ESP32 board) or http
   --ota-version 1|2   esphome: ota version (default 2: an ack per 8 KiB)
   --esphome-auth A    esphome: sha256 (2026.1+, default) or md5 (a device before SHA-256 auth)
   --esphome-error B   esphome: answer this error byte once (0x80-0x94, 0xFF) at its step
   --esphome-encryption offered|required   esphome: Noise encryption (with --esphome-key BASE64)
-  --core esp32|esp32-legacy|esp8266   esp32 = arduino-esp32 >= 3.3.1 (PBKDF2, 64-hex nonce; default),
+${WEB_EMULATE_HELP}  --core esp32|esp32-legacy|esp8266   esp32 = arduino-esp32 >= 3.3.1 (PBKDF2, 64-hex nonce; default),
                                       esp32-legacy = 3.0-3.3.0 (MD5), esp8266
   --address A         loopback address to listen on (default 127.0.0.1; ::1 too, except esp8266)
   --ipv6              esp8266: a build with an IPv6 lwIP variant (may listen on ::1)
@@ -95,9 +96,10 @@ export const EMULATE_OPTIONS = [
     long: 'protocol',
     kind: 'string',
     arg: 'P',
-    choices: ['arduino-ota', 'esphome'],
+    choices: ['arduino-ota', 'esphome', 'http'],
     help: 'the OTA protocol the device speaks',
   },
+  ...WEB_EMULATE_OPTIONS,
   { long: 'ota-version', to: 'otaVersion', kind: 'number', arg: '1|2', help: 'esphome: ota version' },
   {
     long: 'esphome-auth',

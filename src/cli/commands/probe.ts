@@ -7,6 +7,7 @@ import { safeBlock, safeJson, safeText } from '../render/safe-text.ts';
 import type { Command } from '../types.ts';
 
 const HELP = `Usage: airflash probe HOST [-p PORT] [--json]
+       airflash probe http://HOST[:PORT] [--json]   (which web updater answers, by GETs only)
 
 Ask a device what OTA service it runs, without changing its firmware:
   - whether an ArduinoOTA service answers, and on which UDP port (without -p: 3232, 8266 and the
@@ -151,6 +152,14 @@ export const command: Command = {
         'BAD_ARGUMENT',
         host === undefined ? 'No device given.' : `Unexpected argument "${rest[0]}".`,
         { hint: 'Usage: airflash probe HOST [-p PORT] [--json]' },
+      );
+    // Web OTA (issue 18): an http:// device is identified by read-only GETs (probe-web.ts).
+    if (/^http:\/\//i.test(host))
+      return (await import('./probe-web.ts')).runWebProbe(
+        host,
+        v.json === true,
+        Math.round((positive(v.timeout, '--timeout') ?? 5) * 1000),
+        io,
       );
     const port = positive(v.port, '--port', true);
     if (port !== undefined && port > 65535)

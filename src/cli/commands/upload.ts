@@ -3,6 +3,7 @@ import { AirflashError, EXIT, exitCodeFor, toAirflashError } from '../../core/er
 import { DEFAULT_PORT } from '../../devices/family.ts';
 import { rebootMarkDir } from '../../protocols/arduino-ota/host/reboot-marks.ts';
 import { observationOf } from '../../protocols/arduino-ota/model/observation-of.ts';
+import { PROFILE_IDS } from '../../protocols/web-ota/index.ts';
 import { createPreflight, DEFAULTS, type UploadOptions, upload } from '../../upload/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
 import { FLEET_HELP, FLEET_OPTIONS, isFleetInvocation } from '../fleet-options.ts';
@@ -19,6 +20,8 @@ Usage: airflash upload -i DEVICE -f FILE [options]
        airflash upload --env NAME [PROJECT_DIR] [options]   (port, flags, password, partitions
                       from platformio.ini's [env:NAME], image .pio/build/NAME/firmware.bin)
        airflash -i DEVICE -f FILE [espota.py options]      (drop-in for espota.py)
+       airflash upload -f FILE http://HOST[:PORT]          (web OTA: HTTPUpdateServer, ElegantOTA,
+                      ESPHome web_server, Tasmota, WLED; also -i HOST --protocol http)
 
 Examples:
   airflash upload -i 192.168.1.50 -f .pio/build/esp32dev/firmware.bin
@@ -48,17 +51,43 @@ function num(v: ParsedArgs['values'][keyof ParsedArgs['values']]): number | unde
   return typeof v === 'number' ? v : undefined;
 }
 
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** The web-OTA user and firmware profile (read by the http protocol; others ignore them). */
+function webOptions(
+  v: ParsedArgs['values'],
+  env: NodeJS.ProcessEnv,
+): { user?: string; httpProfile?: string } {
+  const user = str(v.user) ?? env['AIRFLASH_HTTP_USER'];
+  const profile = str(v.profile);
+  if (profile !== undefined && !PROFILE_IDS.includes(profile as never))
+    throw new AirflashError('BAD_ARGUMENT', `Unknown --profile "${profile}".`, {
+      hint: `Use one of: ${PROFILE_IDS.join(', ')}.`,
+    });
+  return {
+    ...(user === undefined || user === '' ? {} : { user }),
+    ...(profile === undefined ? {} : { httpProfile: profile }),
+  };
+}
+
 /** Map parsed arguments to upload() options (without callbacks). */
 export function uploadOptionsFromArgs(
   parsed: ParsedArgs,
   env: NodeJS.ProcessEnv,
 ): UploadOptions & { passwordSource?: 'option' | 'env' } {
   const v = parsed.values;
-  if (parsed.positionals.length > 0)
+  // A device written as a URL may come without -i (`airflash upload -f FILE http://HOST`).
+  const url = parsed.positionals.length === 1 && str(v.ip) === undefined ? parsed.positionals[0] : undefined;
+  if (parsed.positionals.length > 0 && (url === undefined || !SCHEME.test(url)))
     throw new AirflashError('BAD_ARGUMENT', `Unexpected argument "${parsed.positionals[0]}".`, {
-      hint: 'Give the device with -i and the image with -f (airflash upload --help).',
+      hint: 'Give the device with -i (or as a URL: http://HOST) and the image with -f (airflash upload --help).',
     });
-  const host = str(v.ip);
+  const protocol = str(v.protocol);
+  const named = url ?? str(v.ip);
+  const host =
+    protocol === undefined || named === undefined || SCHEME.test(named)
+      ? named
+      : `${protocol}://${named.includes(':') && !named.startsWith('[') ? `[${named}]` : named}`;
   const file = str(v.file);
   if (host === undefined || file === undefined)
     throw new AirflashError(
@@ -95,7 +124,12 @@ export function uploadOptionsFromArgs(
   return {
     host,
     file,
-    port: num(v.port) ?? DEFAULT_PORT.esp32,
+    // A URL's scheme brings its own default port (http: 80); a bare host keeps espota's 3232.
+    ...(num(v.port) !== undefined
+      ? { port: num(v.port) as number }
+      : SCHEME.test(host)
+        ? {}
+        : { port: DEFAULT_PORT.esp32 }),
     ...(password === undefined ? {} : { password, passwordSource }),
     ...opt('esphomeKey', esphomeKey),
     ...opt('filesystem', v.spiffs === true ? true : undefined),
@@ -112,12 +146,24 @@ export function uploadOptionsFromArgs(
     ...opt('resultTimeoutMs', seconds(num(v.result_timeout))),
     ...opt('retries', num(v.retries)),
     ...opt('timeScale', timeScale),
+    ...webOptions(v, env),
     context: {
       ...(str(v.chip) === undefined ? {} : { chip: str(v.chip) as string }),
       ...(str(v.partitions) === undefined ? {} : { partitions: str(v.partitions) as string }),
       ...(v.force === true ? { force: true } : {}),
     },
   };
+}
+
+/** Web OTA: what the board reports after its reboot ("runs 2.0.0, confirmed" / "not confirmed"). */
+function versionNote(observation: unknown): string {
+  const o = observation as { protocol?: string; version?: { state: string; after?: string } } | undefined;
+  if (o?.protocol !== 'http' || o.version === undefined) return '';
+  const v = o.version;
+  if (v.state === 'confirmed') return `; it runs ${v.after} (the image's version, confirmed)`;
+  if (v.state === 'changed') return `; it now reports ${v.after}`;
+  if (v.state === 'mismatch') return `; it reports ${v.after}: the new firmware is NOT confirmed`;
+  return '; the new firmware is not confirmed (the device reports no version)';
 }
 
 export async function runUpload(argv: string[], io: CliIO): Promise<number> {
@@ -146,7 +192,9 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   }
   const v = parsed.values;
   const mode = chooseMode({ json: v.json === true, progress: v.progress === true, isTTY: io.isTTY });
-  const label = `${options.host}:${options.port ?? DEFAULT_PORT.esp32}`;
+  const label = SCHEME.test(options.host)
+    ? options.host
+    : `${options.host}:${options.port ?? DEFAULT_PORT.esp32}`;
   const renderer = createRenderer({ stdout: io.stdout, stderr: io.stderr, mode, label });
   for (const n of parsed.notes) renderer.event({ type: 'warning', code: n.code, message: n.message });
   if (v.debug === true)
@@ -186,7 +234,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
     renderer.result({
       ok: true,
       code: null,
-      message: `Updated ${options.host} with ${formatBytes(result.bytes)} in ${secs.toFixed(1)} s (${formatBytes(Math.round(result.bytes / Math.max(secs, 0.001)))}/s)${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}${loop}.`,
+      message: `Updated ${options.host} with ${formatBytes(result.bytes)} in ${secs.toFixed(1)} s (${formatBytes(Math.round(result.bytes / Math.max(secs, 0.001)))}/s)${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}${loop}${versionNote(result.observation)}.`,
       diagnosis: null,
       seconds: Math.round(secs * 1000) / 1000,
       bytes: result.bytes,
