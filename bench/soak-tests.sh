@@ -19,7 +19,8 @@ BESIDE=${SOAK_BESIDE:-1}
 FILES=${SOAK_FILES:-"test/probe-honest.test.ts test/doctor-airflash.test.ts test/diagnosis.test.ts
   test/emulator-esp32-update.test.ts test/emulator-esp8266-update.test.ts test/upload-lossy.test.ts
   test/dashboard-resources.test.ts test/dashboard-cli.test.ts test/fuzz-emulator.test.ts
-  test/two-uploaders.test.ts test/transfer-stall.test.ts test/upload-timeouts.test.ts"}
+  test/two-uploaders.test.ts test/transfer-stall.test.ts test/upload-timeouts.test.ts
+  test/emulator-faults.test.ts"}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/airflash-soak-tests.XXXXXX")
 
 # Run a command in a fresh network namespace with loopback up.
