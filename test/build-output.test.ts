@@ -6,7 +6,9 @@
  * the young generation outgrew its 2 MiB semi-space during start-up (bench/memory-phases.mjs). Editors
  * still show the docs: they read the .d.ts files, and the source maps point at src/.
  *
- * The test runs the build script itself into a temporary folder.
+ * The build script runs tsc twice: tsconfig.build.json as it is (declarations with their comments,
+ * what a plain `tsc -p tsconfig.build.json` gives, e.g. test/helpers/docs-blocks.ts), then the
+ * JavaScript again with --removeComments. The test runs the script itself into a temporary folder.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
