@@ -83,6 +83,17 @@ describe('the CLI loads lazily', () => {
       assert.doesNotMatch(readFileSync(resolve(ROOT, file), 'utf8'), /^import [^;]*'node:zlib'/m, file);
   });
 
+  it('a single-device upload loads no formats barrel and no image builder', () => {
+    // Each module costs memory when it loads (bench/memory-phases.mjs); the barrel pulls in the
+    // image builders, which only the emulator, the demo and the bench run.
+    const loaded = loadedBefore(['src/cli/main.ts', 'src/cli/commands/upload.ts']);
+    const wrong = [...loaded]
+      .map(([file, from]) => [relative(ROOT, file), from] as const)
+      .filter(([file]) => /^src\/(formats\/index|formats\/image\/build[^/]*|core\/prng)\.ts$/.test(file))
+      .map(([file, from]) => `${file} (from ${from})`);
+    assert.deepEqual(wrong, []);
+  });
+
   it('doctor without --probe does not load the probe', () => {
     const loaded = [...loadedBefore(['src/cli/commands/doctor.ts']).keys()].map((f) => relative(ROOT, f));
     assert.ok(loaded.includes('src/doctor/doctor.ts'));

@@ -10,6 +10,13 @@ import { runCliInMemory } from './helpers/cli-io.ts';
 /** The emulated devices run 1:50. */
 const SCALE = '0.02';
 /**
+ * The devices' ArduinoOTA.setTimeout() (device ms, scaled like every device wait): 10 s, 200 ms
+ * real. At the ESP32's default 1 s it was 20 ms real, and beside a second npm test this process
+ * once wrote its first image byte later than that: the device gave up ("0 of 100000 bytes
+ * confirmed", INCOMPLETE). No test here is about the device's patience.
+ */
+const DEVICE_RECEIVE_TIMEOUT_MS = 10_000;
+/**
  * The uploader's waits (--time-scale) 1:5: every device here answers at once or refuses, so the
  * uploader's patience only matters when something stalls, and at 1:50 its 10 s stall timeout was
  * 200 ms real — shorter than a pause of this process on 2 loaded cores (TRANSFER_STALLED).
@@ -31,6 +38,7 @@ async function withDevice<T>(
     address: `127.0.0.${nextHost++}`,
     port: 0,
     timeScale: Number(SCALE),
+    receiveTimeoutMs: DEVICE_RECEIVE_TIMEOUT_MS,
     ...options,
   });
   try {

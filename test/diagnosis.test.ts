@@ -65,7 +65,9 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
       assert.ok(needsFollowUp(undefined, e));
       const before = diagnose(undefined, e);
       assert.ok(before.causes.some((c) => c.id === 'WRONG_PORT' && c.next.some((n) => /8266/.test(n))));
-      const fu = await followUp(e, { waitMs: 600 });
+      // The device answers at once and 3232 is refused at once, so the follow-up ends then; the
+      // wait only bounds a loaded machine (600 ms came back "silent" beside a second npm test).
+      const fu = await followUp(e, { waitMs: 3000 });
       assert.equal(fu.ports.find((p) => p.port === 3232)?.outcome, 'refused');
       assert.equal(fu.ports.find((p) => p.port === 8266)?.outcome, 'answered');
       const d = diagnose(obsOf(e), e, { followUp: fu });
@@ -105,7 +107,8 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
     // calls handle() as it starts, then on its schedule: the invitation must go out well before
     // the next call, and with the other tests of this file running beside it on a loaded machine
     // it went out more than 0.7 s after the start (a 1 s loop answered within the 0.3 s budget).
-    // The follow-up's answer comes two calls later (the late invitation is read first): ≈4 s.
+    // The follow-up's answer comes two calls later (the late invitation is read first): ≈4 s; it
+    // waits up to 12 s, as an answer ends the wait (6 s came back "silent" on a loaded machine).
     const dev = await startDevice({
       core: 'esp32',
       address: '127.0.55.3',
@@ -121,7 +124,7 @@ describe('diagnose() on real failed uploads', { concurrency: true }, () => {
         attemptTimeoutMs: 300,
       });
       assert.equal(e.code, 'NO_INVITATION_REPLY');
-      const fu = await followUp(e, { waitMs: 6000 });
+      const fu = await followUp(e, { waitMs: 12_000 });
       const own = fu.ports.find((p) => p.port === 3232);
       assert.equal(own?.outcome, 'answered');
       const c = top(diagnose(undefined, e, { followUp: fu }));

@@ -44,6 +44,9 @@ async function upload(dev: EmulatedDevice, img: Uint8Array, giveUpMs = 300): Pro
   }
 }
 
+/** Some try came back within two round trips of 120 ms. */
+const rtt240 = (tries: number[]): boolean => tries.some((t) => t < 240);
+
 let nextHost = 50;
 async function device(options: DeviceOptions): Promise<EmulatedDevice> {
   return startDevice({ address: `127.0.0.${nextHost++}`, ...FAST, ...options });
@@ -210,19 +213,28 @@ describe('link model', () => {
   });
 
   test('rttMs delays the invitation reply by one round trip', async () => {
-    const dev = await device({ core: 'esp32', rttMs: 120 });
-    try {
+    // Every reply comes one round trip (120 ms) late, never earlier; a second round trip would put
+    // every try at ≥ 240 ms. Three tries on fresh devices, so one scheduling stall of a loaded
+    // machine (a try of 351 ms was seen beside a second `npm test`) does not decide the upper bound.
+    const tries: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const dev = await device({ core: 'esp32', rttMs: 120 });
       const udp = await RawUdp.open();
-      const t0 = performance.now();
-      await udp.send(`0 1 4000 ${'0'.repeat(32)}\n`, dev.port, dev.address);
-      const r = await udp.recv(1000);
-      const rtt = performance.now() - t0;
-      assert.equal(r?.data.toString(), 'OK');
-      assert.ok(rtt >= 115 && rtt < 300, `reply after ${rtt.toFixed(0)} ms`);
-      await udp.close();
-    } finally {
-      await dev.close();
+      try {
+        const t0 = performance.now();
+        await udp.send(`0 1 4000 ${'0'.repeat(32)}\n`, dev.port, dev.address);
+        const r = await udp.recv(1000);
+        const rtt = performance.now() - t0;
+        assert.equal(r?.data.toString(), 'OK');
+        assert.ok(rtt >= 115, `reply after ${rtt.toFixed(0)} ms, before one round trip`);
+        tries.push(rtt);
+      } finally {
+        await udp.close();
+        await dev.close();
+      }
+      if (rtt240(tries)) break;
     }
+    assert.ok(rtt240(tries), `replies after ${tries.map((t) => t.toFixed(0)).join(', ')} ms`);
   });
 
   test('bandwidth throttles the data path (40 KB at 200 KB/s ≥ 0.2 s)', async () => {

@@ -15,7 +15,9 @@
 
 import { AirflashError } from '../core/errors.ts';
 import { type ChipFamily, familyOfBoard, imageFamily } from '../devices/family.ts';
-import { chipById, chipByName, chipLabel, readImageHeader } from '../formats/index.ts';
+// The modules themselves, not the formats barrel (which also loads the image builders).
+import { chipById, chipByName, chipLabel } from '../formats/image/chips.ts';
+import { readImageHeader } from '../formats/image/walk.ts';
 import type { FamilyCheck, FamilyEvidence } from '../protocols/types.ts';
 
 /** What is known of the device before anything is sent. */
