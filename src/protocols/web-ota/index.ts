@@ -15,6 +15,14 @@ import type { WebIdentity } from './wire/identify.ts';
 export const HTTP_ID = 'http';
 export const HTTP_DEFAULT_PORT = 80;
 
+/** The failures a new attempt can fix: the link's, not the device's answer. */
+const RETRYABLE: ReadonlySet<string> = new Set([
+  'NETWORK_ERROR',
+  'TIMEOUT',
+  'INCOMPLETE',
+  'TRANSFER_STALLED',
+]);
+
 export interface HttpProbe extends ProtocolProbe {
   /** What identification found (firmware, version, chip, what an upload needs). */
   identity?: WebIdentity;
@@ -47,6 +55,10 @@ export const httpOta: OtaProtocol<HttpOptions, HttpObservation> = {
   writes: ['app', 'filesystem'],
   services: ['_wled._tcp'],
   ports: [HTTP_DEFAULT_PORT],
+  // A cut or silent connection may go through on the next attempt; a device's answer (an error
+  // body, a refusal, wrong credentials, WLED's lock or PIN) is the same the next time, and a PIN
+  // tried again only adds to the board's lock-out (wled00/wled_server.cpp).
+  isRetryable: (code) => RETRYABLE.has(code),
   async probe(target, options): Promise<HttpProbe> {
     const id = await identifyAt(target, options);
     return {
