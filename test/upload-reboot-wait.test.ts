@@ -15,7 +15,12 @@ import { after, describe, it } from 'node:test';
 import { startDevice } from '../src/emulator/index.ts';
 import { buildEsp32App } from '../src/formats/index.ts';
 import { deviceKey, markUpdated } from '../src/protocols/arduino-ota/host/host-lock.ts';
-import { invitePlan, nextInvitationAt, rebootSpacing } from '../src/protocols/arduino-ota/host/invite-schedule.ts';
+import {
+  invitePlan,
+  nextInvitationAt,
+  rebootSpacing,
+} from '../src/protocols/arduino-ota/host/invite-schedule.ts';
+import { writeRebootMark } from '../src/protocols/arduino-ota/host/reboot-marks.ts';
 import { resolveTimeouts } from '../src/protocols/arduino-ota/model/timeouts.ts';
 import { upload } from '../src/upload/index.ts';
 import { advance, startAttempt } from './helpers/memory-device.ts';
@@ -61,7 +66,10 @@ describe('on the memory transport (mock.timers)', () => {
     assert.ok(a.outcome() && !a.outcome()?.ok, 'fails');
     assert.deepEqual(inviteTimes(a.obs), [0, 31_000, 62_000]);
     assert.ok(spent >= 100_000 && spent <= 100_100, `took ${spent} ms`);
-    assert.ok(a.obs.hints.some((h) => /rebooting.*one invitation every 31\.0 s/.test(h)), a.obs.hints.join('\n'));
+    assert.ok(
+      a.obs.hints.some((h) => /rebooting.*one invitation every 31\.0 s/.test(h)),
+      a.obs.hints.join('\n'),
+    );
   });
 
   it('the same device back after the first: its AUTH is answered at once (the lost one is not counted as queued)', async (ctx) => {
@@ -75,6 +83,59 @@ describe('on the memory transport (mock.timers)', () => {
     assert.deepEqual(inviteTimes(a.obs), [0, 31_000]);
     assert.equal(a.obs.backlogAtFirstAnswer, 0);
     assert.equal(a.device.authLines, 1);
+  });
+
+  it('a reboot mark that names no loop period (unknown): spaced by the whole window', async (ctx) => {
+    ctx.mock.timers.enable(TIMERS);
+    const address = '127.0.112.5';
+    const dir = join(root, 'marks-unknown');
+    assert.equal(
+      await writeRebootMark(dir, deviceKey(address, 3232), { at: Date.now(), md5: '0'.repeat(32) }),
+      true,
+    );
+    const a = startAttempt(
+      { address, password: 'pw', dropInvitations: all },
+      { password: 'pw', rebootMarks: dir },
+    );
+    await advance(tick(ctx), () => a.outcome() !== undefined, 200_000, 50);
+    assert.deepEqual(inviteTimes(a.obs), [0, 31_000, 62_000]);
+    assert.ok(
+      a.obs.hints.some((h) => /loop\(\) may be slow, so one invitation every 31\.0 s/.test(h)),
+      a.obs.hints.join('\n'),
+    );
+  });
+
+  it('a reboot mark with a 2 s loop: every 4 s', async (ctx) => {
+    ctx.mock.timers.enable(TIMERS);
+    const address = '127.0.112.6';
+    const dir = join(root, 'marks-2s');
+    const mark = { at: Date.now(), md5: '0'.repeat(32), loopMs: 2_000 };
+    assert.equal(await writeRebootMark(dir, deviceKey(address, 3232), mark), true);
+    const a = startAttempt(
+      { address, password: 'pw', dropInvitations: all },
+      { password: 'pw', rebootMarks: dir },
+    );
+    await advance(tick(ctx), () => a.outcome() !== undefined, 200_000, 50);
+    assert.deepEqual(
+      inviteTimes(a.obs),
+      [0, 4_000, 8_000, 12_000, 16_000, 20_000, 24_000, 28_000, 32_000, 36_000],
+    );
+  });
+
+  it('the other re-invite path, a later round (lost auth answer), with a password: never 3 invitations in 31 s', async (ctx) => {
+    ctx.mock.timers.enable(TIMERS);
+    const later = Array.from({ length: 40 }, (_, i) => i + 2);
+    const a = startAttempt(
+      { address: '127.0.112.7', password: 'pw', dropAuthAnswers: [1], dropInvitations: later, rttMs: 3 },
+      { password: 'pw' },
+    );
+    await advance(tick(ctx), () => a.outcome() !== undefined, 300_000, 50);
+    const round2 = a.obs.sent.filter((x) => x.kind === 'invitation' && x.reason !== 'first');
+    const r0 = round2[0]?.at ?? 0;
+    assert.deepEqual(
+      round2.slice(0, 4).map((x) => Math.round(x.at - r0)),
+      [0, 10_000, 31_000, 41_000],
+    );
   });
 
   for (const [label, loopMs, password] of [
@@ -115,14 +176,24 @@ describe('against the emulator: a password ESP32 with delay(30000) in loop() (1:
   const SCALE = 0.1;
 
   it('in one process: the second upload restarts WAITAUTH at most once and succeeds', async () => {
-    const dev = await startDevice({ core: 'esp32', address: '127.0.111.1', port: 0, password: 'pw', loopMs: 30_000, timeScale: SCALE });
+    const dev = await startDevice({
+      core: 'esp32',
+      address: '127.0.111.1',
+      port: 0,
+      password: 'pw',
+      loopMs: 30_000,
+      timeScale: SCALE,
+    });
     try {
       const opts = { host: dev.address, port: dev.port, password: 'pw', timeScale: SCALE };
       await upload({ ...opts, data: buildEsp32App({ size: 20_000, seed: 91 }) });
       const before = dev.counters.invitations;
       const r = await upload({ ...opts, data: buildEsp32App({ size: 20_000, seed: 92 }) });
       const label = JSON.stringify(inviteTimes(r.observation));
-      assert.ok(dev.counters.invitations - before <= 2, `${label}: ${dev.counters.invitations - before} AUTHs`);
+      assert.ok(
+        dev.counters.invitations - before <= 2,
+        `${label}: ${dev.counters.invitations - before} AUTHs`,
+      );
       assert.equal(r.observation.auth?.tries.length, 1, label);
       assert.equal(dev.counters.authFailures, 0);
       const boot = await dev.waitFor('booted', (e) => e.event === 'booted' && e.md5 === r.md5, 30_000);
@@ -133,7 +204,13 @@ describe('against the emulator: a password ESP32 with delay(30000) in loop() (1:
   });
 
   it('in two CLI processes (the reboot mark): the same', async () => {
-    const dev = await startDevice({ core: 'esp32', address: '127.0.111.2', password: 'pw', loopMs: 30_000, timeScale: SCALE });
+    const dev = await startDevice({
+      core: 'esp32',
+      address: '127.0.111.2',
+      password: 'pw',
+      loopMs: 30_000,
+      timeScale: SCALE,
+    });
     try {
       const env = { XDG_CACHE_HOME: join(root, 'cache') };
       const files = [93, 94].map((seed) => {
@@ -141,14 +218,27 @@ describe('against the emulator: a password ESP32 with delay(30000) in loop() (1:
         writeFileSync(f, buildEsp32App({ size: 20_000, seed }));
         return f;
       });
-      const args = (f: string) => ['upload', '-i', dev.address, '-a', 'pw', '-f', f, '--time-scale', String(SCALE)];
+      const args = (f: string) => [
+        'upload',
+        '-i',
+        dev.address,
+        '-a',
+        'pw',
+        '-f',
+        f,
+        '--time-scale',
+        String(SCALE),
+      ];
       const first = await cli(args(files[0] as string), env);
       assert.equal(first.code, 0, first.out);
       const before = dev.counters.invitations;
       const second = await cli(args(files[1] as string), env);
       assert.equal(second.code, 0, second.out);
       assert.match(second.out, /rebooting/);
-      assert.ok(dev.counters.invitations - before <= 2, `${dev.counters.invitations - before} AUTHs\n${second.out}`);
+      assert.ok(
+        dev.counters.invitations - before <= 2,
+        `${dev.counters.invitations - before} AUTHs\n${second.out}`,
+      );
     } finally {
       await dev.close();
     }
@@ -158,7 +248,12 @@ describe('against the emulator: a password ESP32 with delay(30000) in loop() (1:
 describe('against the emulator: a fast loop() keeps the quick reboot wait', () => {
   for (const password of [undefined, 'pw']) {
     it(`${password ? 'with' : 'without'} a password: the second upload is back within moments of the reboot`, async () => {
-      const dev = await startDevice({ core: 'esp32', address: password ? '127.0.111.3' : '127.0.111.4', port: 0, ...(password ? { password } : {}) });
+      const dev = await startDevice({
+        core: 'esp32',
+        address: password ? '127.0.111.3' : '127.0.111.4',
+        port: 0,
+        ...(password ? { password } : {}),
+      });
       try {
         const opts = { host: dev.address, port: dev.port, ...(password ? { password } : {}) };
         await upload({ ...opts, data: buildEsp32App({ size: 20_000, seed: 95 }) });
