@@ -89,12 +89,21 @@ describe('the reboot mark file', () => {
       '[1,5000]',
       'not json',
       `{"v":1,"at":5000,"md5":"${MD5}"}${' '.repeat(256)}`,
+      `{"v":1,"at":5000,"md5":"${MD5}","loopMs":-1}`,
+      `{"v":1,"at":5000,"md5":"${MD5}","loopMs":1.5}`,
+      `{"v":1,"at":5000,"md5":"${MD5}","loopMs":"30000"}`,
+      `{"v":1,"at":5000,"md5":"${MD5}","loopMs":3600001}`,
     ];
     for (const text of bad) {
       writeFileSync(file, text);
       assert.equal(await readRebootMark(dir, key, 6_000, 20_000), undefined, text.slice(0, 40));
     }
-    // 256 bytes is still read; 257 is not (the last case above).
+    // The loop period seen: 0 … an hour, whole ms.
+    for (const loopMs of [0, 30_000, 3_600_000]) {
+      writeFileSync(file, `{"v":1,"at":5000,"md5":"${MD5}","loopMs":${loopMs}}`);
+      assert.deepEqual(await readRebootMark(dir, key, 6_000, 20_000), { at: 5_000, md5: MD5, loopMs });
+    }
+    // 256 bytes is still read; 257 is not (the case with 256 spaces above).
     writeFileSync(file, `{"v":1,"at":5000,"md5":"${MD5}"}`.padEnd(256, ' '));
     assert.ok(await readRebootMark(dir, key, 6_000, 20_000));
     // A symlink in its place (pointing at a valid mark) is not followed.

@@ -70,11 +70,16 @@ describe('the schedule (pure)', () => {
     assert.equal(roundEnd(sent, plan), 100_000);
   });
 
-  it('after an answer or in a later round: one attempt timeout after the last, attempts counted', () => {
-    const mode = { quick: false, bounded: true };
+  it('after an answer or in a later round: one attempt timeout after the last, attempts counted; bounded, never 3 in the window', () => {
+    const mode = { quick: false, bounded: false };
     assert.equal(nextInvitationAt([5_000], plan, mode), 15_000);
     assert.equal(nextInvitationAt([0, 1, 2, 3, 4, 5, 6, 7, 8], plan, mode), 10_008);
     assert.equal(nextInvitationAt([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], plan, mode), undefined);
+    const bounded = { quick: false, bounded: true };
+    assert.equal(nextInvitationAt([5_000], plan, bounded), 15_000);
+    assert.equal(nextInvitationAt([0, 1, 2, 3, 4, 5, 6, 7, 8], plan, bounded), 31_007);
+    // Attempts counted apart from the send times (the reboot wait's are not attempts).
+    assert.equal(nextInvitationAt([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], plan, mode, 3), 10_009);
   });
 
   it('a time scale and -t scale the plan; the window never protects less than a 30 s loop', () => {

@@ -16,7 +16,7 @@ import type { UploadOptions, UploadResult } from '../model/options.ts';
 import type { Timeouts } from '../model/timeouts.ts';
 import { formatInvitation } from '../wire/index.ts';
 import { type HandshakeEvent, HandshakeState, handshake, RESET_DATAGRAM } from './handshake.ts';
-import { deviceKey, lockDevice, markUpdated, sinceUpdated } from './host-lock.ts';
+import { deviceKey, lockDevice, markUpdated, sinceUpdated, updatedLoopMs } from './host-lock.ts';
 import { readRebootMark, writeRebootMark } from './reboot-marks.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 import { transfer } from './transfer.ts';
@@ -146,7 +146,12 @@ export async function uploadOnce(
     const t0 = rec.now();
     const key = deviceKey(device.address, device.port);
     unlock = await lockDevice(key, signal);
-    const since = sinceUpdated(key) ?? (await markedSince(o.rebootMarks, key, t.rebootAllowanceMs, rec));
+    const own = sinceUpdated(key);
+    const recent =
+      own !== undefined
+        ? { since: own, loopMs: updatedLoopMs(key) }
+        : await markedSince(o.rebootMarks, key, t.rebootAllowanceMs, rec);
+    const since = recent?.since;
     const rebootingUntil =
       since !== undefined && since < t.rebootAllowanceMs
         ? rec.now() + t.rebootAllowanceMs - since
@@ -165,7 +170,7 @@ export async function uploadOnce(
         md5Target: o.md5Target === true,
         signal,
         connected,
-        ...(rebootingUntil === undefined ? {} : { rebootingUntil }),
+        ...(rebootingUntil === undefined ? {} : { rebootingUntil, rebootLoopMs: recent?.loopMs }),
         imageFamily: imageFamily(image.head, obs.image.command),
         force: o.context?.force === true,
       },
@@ -177,10 +182,13 @@ export async function uploadOnce(
     unlock();
     await transfer({ rec, t, socket: connection, image, signal });
     succeeded = true;
-    markUpdated(key); // ArduinoOTA reboots after every confirmed update (firmware and filesystem)
+    // ArduinoOTA reboots after every confirmed update (firmware and filesystem); the loop period
+    // seen tells the next upload's reboot wait whether queued invitations would cost (handshake-session.ts).
+    const loopMs = Math.round(loopEstimate(obs, t.loopSeenMs, t.lateAnswerMs)?.ms ?? 0);
+    markUpdated(key, Date.now(), loopMs);
     if (
       o.rebootMarks !== undefined &&
-      !(await writeRebootMark(o.rebootMarks, key, { at: Date.now(), md5: image.md5 }))
+      !(await writeRebootMark(o.rebootMarks, key, { at: Date.now(), md5: image.md5, loopMs }))
     )
       rec.log('could not leave the reboot mark for the next process (ignored)');
     return success(t, rec, target, image, device.port, hs);
@@ -210,13 +218,14 @@ export async function uploadOnce(
   }
 }
 
-/** Ms since another process's confirmed update of the device (its reboot mark), or undefined. */
+/** Ms since another process's confirmed update of the device (its reboot mark) and the loop
+ * period it saw, or undefined. */
 async function markedSince(
   dir: string | undefined,
   key: string,
   windowMs: number,
   rec: Recorder,
-): Promise<number | undefined> {
+): Promise<{ since: number; loopMs: number | undefined } | undefined> {
   if (dir === undefined) return undefined;
   const now = Date.now();
   const mark = await readRebootMark(dir, key, now, windowMs);
@@ -225,7 +234,7 @@ async function markedSince(
   rec.log(
     `another airflash process updated this device ${formatSeconds(since)} ago (image ${mark.md5}): it may be rebooting`,
   );
-  return since;
+  return { since, loopMs: mark.loopMs };
 }
 
 function success(

@@ -227,6 +227,10 @@ function inviteReply(s: Session, ev: Datagram, reply: Reply, record: ReceivedDat
       `answered ${formatSeconds(ev.at - latest)} after the latest invitation: the ${backlog} earlier ones were lost, not queued`,
     );
     backlog = 0;
+  } else if (backlog > 0 && s.spaced) {
+    // Spaced beyond the loop period: the device read each before the next came (or was away).
+    rec.log(`the ${backlog} earlier invitations were spaced beyond the loop period: none is queued`);
+    backlog = 0;
   }
   if (s.rounds === 1 && obs.backlogAtFirstAnswer === undefined) obs.backlogAtFirstAnswer = backlog;
   if (backlog === 0) {

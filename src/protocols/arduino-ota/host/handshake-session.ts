@@ -13,7 +13,14 @@ import {
   randomCnonce,
 } from '../wire/index.ts';
 import { udpError } from './handshake-errors.ts';
-import { type InviteMode, invitePlan, nextInvitationAt, roundEnd } from './invite-schedule.ts';
+import {
+  type InviteMode,
+  invitePlan,
+  nextInvitationAt,
+  nextSpacedAt,
+  rebootSpacing,
+  roundEnd,
+} from './invite-schedule.ts';
 import { formatSeconds, type Recorder } from './recorder.ts';
 
 export type HandshakeEvent =
@@ -45,6 +52,8 @@ export interface HandshakeContext {
   connected?: DatagramSocket | undefined;
   /** The device said OK to an upload of this process moments ago: it is rebooting (host-lock.ts). */
   rebootingUntil?: number;
+  /** The loop period the update before that reboot showed (0: not slow); undefined: unknown. */
+  rebootLoopMs?: number | undefined;
   /** The chip family the image is built for (ports.ts), and whether `--force` skips the check. */
   imageFamily?: 'esp32' | 'esp8266' | undefined;
   force?: boolean;
@@ -93,6 +102,8 @@ export class Session {
   stillInvitingHinted = false;
   /** Invitations sent on the connected socket (the first; during a reboot wait, every one). */
   connectedSends = 0;
+  /** This round's invitations went out spaced beyond the loop period (spaced reboot wait). */
+  spaced = false;
 
   constructor(ctx: HandshakeContext, state: HandshakeState) {
     this.ctx = ctx;
@@ -132,6 +143,13 @@ export class Session {
     );
     rec.log(`invitation ${this.attempt}/${t.inviteAttempts} (${reason})`);
     this.scheduleNext();
+    if (this.spaced && this.roundInvites.length === 1) {
+      this.obs.rebootWait = true;
+      const loop = this.ctx.rebootLoopMs;
+      rec.hint(
+        `the device is rebooting after the previous update; its loop() ${loop === undefined ? 'may be slow' : `called ArduinoOTA.handle() only every ${formatSeconds(loop)}`}, so one invitation every ${formatSeconds(this.spacing())} (queued ones would restart its password wait)`,
+      );
+    }
     // Doubling from rebootPollMs: a booted device answers at once, and a slow loop() after the
     // reboot finds only a few queued invitations.
     if (this.rebootWait())
@@ -147,18 +165,42 @@ export class Session {
     };
   }
 
+  /**
+   * A reboot wait that spaces its invitations: a password and an image that is not an ESP8266
+   * sketch (queued duplicates restart WAITAUTH), and the update before the reboot showed a slow
+   * loop or none is known (a reboot mark without one). Before any answer, in the first round.
+   */
+  spacedReboot(): boolean {
+    const { ctx, t } = this;
+    const loop = ctx.rebootLoopMs;
+    return (
+      !this.firstAnswerSeen &&
+      this.rounds === 1 &&
+      ctx.rebootingUntil !== undefined &&
+      this.inviteMode().bounded &&
+      (loop === undefined || loop >= t.loopSeenMs)
+    );
+  }
+
+  /** The interval of the spaced reboot wait (invite-schedule.ts `rebootSpacing`). */
+  spacing(): number {
+    return rebootSpacing(invitePlan(this.t), this.ctx.rebootLoopMs ?? Number.POSITIVE_INFINITY);
+  }
+
   /** Set the deadline: the next invitation's time, or the end of the round (`roundOver`). */
   private scheduleNext(): void {
     const plan = invitePlan(this.t);
     const mode = this.inviteMode();
     const now = this.rec.now();
-    const next = mode.quick
-      ? nextInvitationAt(this.roundInvites, plan, mode)
-      : this.attempt < plan.attempts
-        ? now + plan.attemptMs
-        : undefined;
+    this.spaced = this.spacedReboot();
+    const next = this.spaced
+      ? nextSpacedAt(this.roundInvites, plan, this.spacing())
+      : mode.quick
+        ? nextInvitationAt(this.roundInvites, plan, mode)
+        : nextInvitationAt(this.roundInvites, plan, mode, this.attempt);
     this.roundOver = next === undefined;
-    this.deadline = next ?? (mode.quick ? roundEnd(this.roundInvites, plan) : now + plan.attemptMs);
+    this.deadline =
+      next ?? (mode.quick || this.spaced ? roundEnd(this.roundInvites, plan) : now + plan.attemptMs);
   }
 
   /**
@@ -167,7 +209,13 @@ export class Session {
    */
   rebootWait(): boolean {
     const until = this.ctx.rebootingUntil;
-    return !this.firstAnswerSeen && this.rounds === 1 && until !== undefined && this.rec.now() < until;
+    return (
+      !this.firstAnswerSeen &&
+      this.rounds === 1 &&
+      until !== undefined &&
+      this.rec.now() < until &&
+      !this.spacedReboot()
+    );
   }
 
   /**
@@ -202,6 +250,7 @@ export class Session {
     this.mode = 'invite';
     this.attempt = 0;
     this.roundInvites = [];
+    this.spaced = false;
     this.rec.setPhase('invite');
     this.invite(reason);
   }

@@ -68,17 +68,24 @@ function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise
   });
 }
 
-/** When each device (`address:port`) last said OK at the end of an upload of this process (epoch ms). */
-const updatedAt = new Map<string, number>();
+/** When each device (`address:port`) last said OK at the end of an upload of this process (epoch ms),
+ * and the loop period that upload showed (0: not slow). */
+const updatedAt = new Map<string, { at: number; loopMs: number }>();
 
 /** Remember that the device just confirmed an update: it reboots now. */
-export function markUpdated(key: string, at: number = Date.now()): void {
-  updatedAt.set(key, at);
+export function markUpdated(key: string, at: number = Date.now(), loopMs = 0): void {
+  updatedAt.delete(key);
+  updatedAt.set(key, { at, loopMs });
   if (updatedAt.size > 1024) updatedAt.delete(updatedAt.keys().next().value as string);
 }
 
 /** Epoch ms since the device's last confirmed update by this process, or undefined. */
 export function sinceUpdated(key: string, now: number = Date.now()): number | undefined {
-  const at = updatedAt.get(key);
-  return at === undefined ? undefined : now - at;
+  const u = updatedAt.get(key);
+  return u === undefined ? undefined : now - u.at;
+}
+
+/** The loop period the last confirmed update of the device by this process showed, or undefined. */
+export function updatedLoopMs(key: string): number | undefined {
+  return updatedAt.get(key)?.loopMs;
 }

@@ -22,7 +22,13 @@ import type { Timeouts } from '../model/timeouts.ts';
  * - the round ends `attempts` × `-t` after its first invitation, as espota's does.
  *
  * After the first answer of any kind (the loop period is evident) and in later rounds, each
- * invitation waits one attempt timeout, as before. The auth phase never re-invites.
+ * invitation waits one attempt timeout, as before, and when bounded never 3 within `windowMs`.
+ * The auth phase never re-invites.
+ *
+ * The reboot wait (a device this process or another one just updated): invitations at
+ * `rebootPollMs`, doubling, while the device is away. When bounded and the update before the
+ * reboot showed a slow loop (or none is known), those would queue behind the first one the booted
+ * device reads: instead one invitation every `rebootSpacing` for the whole first round.
  */
 
 /** The loop period the bounded schedule protects at least (`delay(30000)`, × timeScale). */
@@ -64,16 +70,39 @@ export function nextInvitationAt(
   sent: readonly number[],
   plan: InvitePlan,
   mode: InviteMode,
+  counted: number = sent.length,
 ): number | undefined {
   const n = sent.length;
   const first = sent[0] ?? 0;
   const last = sent[n - 1] ?? first;
-  if (n >= plan.attempts) return undefined;
-  if (!mode.quick) return last + plan.attemptMs;
-  let due = n === 1 ? first + plan.quickMs : first + n * plan.attemptMs;
+  if (counted >= plan.attempts) return undefined;
   const beforeLast = sent[n - 2];
-  if (mode.bounded && beforeLast !== undefined) due = Math.max(due, beforeLast + plan.windowMs);
+  const windowed = (due: number): number =>
+    mode.bounded && beforeLast !== undefined ? Math.max(due, beforeLast + plan.windowMs) : due;
+  if (!mode.quick) return windowed(last + plan.attemptMs);
+  const due = windowed(n === 1 ? first + plan.quickMs : first + n * plan.attemptMs);
   return due > first + (plan.attempts - 1) * plan.attemptMs ? undefined : due;
+}
+
+/**
+ * The interval of a bounded reboot wait after an update that showed a loop period of `loopMs`:
+ * twice that period (the new image may loop a little slower), so that the booted device never
+ * finds a second invitation queued behind the one it reads; at least the quick delay, at most
+ * the window.
+ */
+export function rebootSpacing(plan: InvitePlan, loopMs: number): number {
+  return Math.min(plan.windowMs, Math.max(plan.quickMs, 2 * loopMs));
+}
+
+/** The next invitation of a spaced reboot wait, or undefined when none is due any more. */
+export function nextSpacedAt(
+  sent: readonly number[],
+  plan: InvitePlan,
+  spacingMs: number,
+): number | undefined {
+  const first = sent[0] ?? 0;
+  const due = (sent.at(-1) ?? first) + spacingMs;
+  return sent.length >= plan.attempts || due > first + (plan.attempts - 1) * plan.attemptMs ? undefined : due;
 }
 
 /** When a quick round whose invitations were sent at `sent` gives up waiting for an answer. */

@@ -5,7 +5,8 @@
  * rebooting (the reboot wait of handshake-timers.ts). Safety review: docs/upload.md "Right after
  * an update".
  *
- * A mark holds only the time of the `OK` and the image's MD5, is written atomically (a private
+ * A mark holds only the time of the `OK`, the image's MD5 and the loop period that upload showed
+ * (whole ms, 0 when not slow), is written atomically (a private
  * temporary file renamed over the old one) with mode 0600 in a 0700 directory, and is read
  * defensively: not a regular file, not the user's own, over 256 bytes, not the exact shape, from
  * the future or older than the reboot window → ignored. It is trusted for nothing but "this
@@ -20,11 +21,15 @@ import { isAbsolute, join } from 'node:path';
 const MARK_MAX_BYTES = 256;
 /** A mark time this far ahead of the clock is still taken (clocks of one host; rounding). */
 const FUTURE_SLACK_MS = 2_000;
+/** Largest loop period a mark may hold (an hour). */
+const LOOP_MAX_MS = 3_600_000;
 
 export interface RebootMark {
   /** Epoch ms of the device's `OK`. */
   at: number;
   md5: string;
+  /** The loop period the upload before the reboot showed (0: not slow); absent: unknown. */
+  loopMs?: number;
 }
 
 /**
@@ -51,7 +56,8 @@ export async function writeRebootMark(dir: string, key: string, mark: RebootMark
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = await open(tmp, 'wx', 0o600);
     try {
-      await file.writeFile(JSON.stringify({ v: 1, at: Math.round(mark.at), md5: mark.md5 }));
+      const loop = mark.loopMs === undefined ? {} : { loopMs: Math.round(mark.loopMs) };
+      await file.writeFile(JSON.stringify({ v: 1, at: Math.round(mark.at), md5: mark.md5, ...loop }));
     } finally {
       await file.close();
     }
@@ -77,12 +83,15 @@ export async function readRebootMark(
     if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return undefined;
     const value: unknown = JSON.parse(await readFile(path, 'utf8'));
     if (typeof value !== 'object' || value === null) return undefined;
-    const { v, at, md5, ...rest } = value as Record<string, unknown>;
+    const { v, at, md5, loopMs, ...rest } = value as Record<string, unknown>;
     if (v !== 1 || Object.keys(rest).length > 0) return undefined;
     if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
     if (typeof md5 !== 'string' || !/^[0-9a-f]{32}$/.test(md5)) return undefined;
     if (at > now + FUTURE_SLACK_MS || now - at >= windowMs) return undefined;
-    return { at, md5 };
+    if (loopMs === undefined) return { at, md5 };
+    if (typeof loopMs !== 'number' || !Number.isInteger(loopMs) || loopMs < 0 || loopMs > LOOP_MAX_MS)
+      return undefined;
+    return { at, md5, loopMs };
   } catch {
     return undefined;
   }
