@@ -133,4 +133,5 @@ export {
   type VersionCheck,
 } from './model/options.ts';
 export type { Need, WebIdentity } from './wire/identify.ts';
-export { isProfileId, PROFILE_IDS, type ProfileId } from './wire/profiles/index.ts';
+// The names only (types.ts): the profiles load with this family's upload or probe, not with every upload.
+export { isProfileId, PROFILE_IDS, type ProfileId } from './wire/profiles/types.ts';

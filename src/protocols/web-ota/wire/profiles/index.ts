@@ -16,10 +16,6 @@ export const PROFILES: Readonly<Record<ProfileId, WebProfile>> = {
   wled,
 };
 
-export function isProfileId(value: string): value is ProfileId {
-  return (PROFILE_IDS as readonly string[]).includes(value);
-}
-
 export type {
   HttpReply,
   PreRequest,
@@ -30,5 +26,5 @@ export type {
   WebImageKind,
   WebProfile,
 } from './types.ts';
-export { plainText } from './types.ts';
+export { isProfileId, plainText } from './types.ts';
 export { PROFILE_IDS, wledProfile };

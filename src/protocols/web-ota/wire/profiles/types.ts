@@ -17,6 +17,10 @@ export const PROFILE_IDS = [
 
 export type ProfileId = (typeof PROFILE_IDS)[number];
 
+export function isProfileId(value: string): value is ProfileId {
+  return (PROFILE_IDS as readonly string[]).includes(value);
+}
+
 export type WebImageKind = 'app' | 'filesystem';
 
 /** A reply as the host read it (the body bounded, as text). */
