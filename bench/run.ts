@@ -5,7 +5,7 @@
  * Writes bench/results/latest.json and docs/benchmarks.md and exits 1 when a target is missed.
  *
  * Environment: BENCH_RUNS (default 3) runs per client and profile; BENCH_ONLY=profiles,memory,
- * fleet,parsers,esphome runs a subset (results then go to a temporary file, the docs are not touched);
+ * fleet,parsers,esphome,serial runs a subset (results then go to a temporary file, the docs are not touched);
  * BENCH_PROFILES=loopback,rtt20 limits the profiles likewise; ESPOTA_ESP32_VERSION /
  * ESPOTA_ESP8266_VERSION label the espota.py scripts in the results. `--quick` runs one profile
  * (loopback, ESP32) once per client and the memory runs (≈ 1 minute; a partial run). `--render`
@@ -44,6 +44,7 @@ import {
 } from './lib/procs.ts';
 import { currentCommit, espotaInfo, renderRefusal } from './lib/provenance.ts';
 import { renderMarkdown } from './lib/report.ts';
+import { benchSerial, type SerialBenchResult, serialTargets } from './lib/serial.ts';
 import { median, round, spread } from './lib/stats.ts';
 import type {
   BenchResults,
@@ -75,9 +76,10 @@ const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : Math.max(1, Number(process.env['BENCH_RUNS'] ?? 3));
 const LOSSY_RUNS = QUICK ? 1 : Math.max(RUNS, 5);
 const ONLY = new Set(
-  (QUICK ? 'profiles,memory' : (process.env['BENCH_ONLY'] ?? 'profiles,memory,fleet,parsers,esphome')).split(
-    ',',
-  ),
+  (QUICK
+    ? 'profiles,memory'
+    : (process.env['BENCH_ONLY'] ?? 'profiles,memory,fleet,parsers,esphome,serial')
+  ).split(','),
 );
 const PROFILE_FILTER = QUICK ? ['loopback'] : process.env['BENCH_PROFILES']?.split(',');
 const CORE_FILTER: CoreKind[] | undefined = QUICK ? ['esp32'] : undefined;
@@ -544,6 +546,11 @@ async function main(): Promise<number> {
       log('esphome: 5, 20, 50 ms RTT');
       esphome = await benchEsphome(images.esp32, (compiled as CompiledClients).esphome, RUNS, log);
     }
+    let serial: SerialBenchResult | null = null;
+    if (ONLY.has('serial')) {
+      log('serial: 1 MiB at 921600 baud over a pty');
+      serial = await benchSerial(log);
+    }
 
     const base = {
       version: 1 as const,
@@ -569,8 +576,13 @@ async function main(): Promise<number> {
       fleet,
       parsers,
       esphome,
+      serial,
     };
-    const targets = [...evaluate(base), ...(esphome ? esphomeTargets(esphome) : [])];
+    const targets = [
+      ...evaluate(base),
+      ...(esphome ? esphomeTargets(esphome) : []),
+      ...(serial ? serialTargets(serial) : []),
+    ];
     const results: BenchResults = { ...base, targets, ok: targets.every((x) => x.ok) };
     const json = `${JSON.stringify(results, null, 2)}\n`;
     if (PARTIAL) {

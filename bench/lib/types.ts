@@ -147,6 +147,8 @@ export interface BenchResults {
   parsers: ParserResult[];
   /** The ESPHome section (bench/lib/esphome.ts); absent in runs before it. */
   esphome?: import('./esphome.ts').EsphomeBenchResult | null;
+  /** The USB serial section (bench/lib/serial.ts); absent in runs before it. */
+  serial?: import('./serial.ts').SerialBenchResult | null;
   targets: TargetResult[];
   ok: boolean;
 }
