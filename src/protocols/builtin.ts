@@ -6,6 +6,8 @@
 import { arduinoOta } from './arduino-ota/index.ts';
 import { esphome } from './esphome/index.ts';
 import { registerProtocol } from './registry.ts';
+import { serial } from './serial/protocol.ts';
 
 registerProtocol(arduinoOta);
 registerProtocol(esphome);
+registerProtocol(serial);
