@@ -56,8 +56,9 @@ async function bootedSlot(s: LoaderSession, chip: ChipInfo, data: Uint8Array): P
   try {
     table = decodePartitionTable(await s.loader.readFlash(TABLE_OFFSET, TABLE_SIZE));
   } catch {
-    return fallback; // a blank or foreign 0x8000: the board's layout is unknown
+    return fallback; // a foreign 0x8000: the board's layout is unknown
   }
+  if (table.entries.length === 0) return fallback; // blank flash at 0x8000 (a new or erased board)
   const slots = usableOtaSlots(table);
   const od = table.entries.find((e) => e.type === 1 && e.subtype === 0x00);
   const otadata = od && slots.length > 0 ? await s.loader.readFlash(od.offset, OTADATA_SIZE) : undefined;
