@@ -165,6 +165,8 @@ test('a wrong-family image: PREFLIGHT_WRONG_CHIP, exit 3, not a byte written', a
     const result = JSON.parse(m.stdout().trim().split('\n').at(-1) as string) as Record<string, unknown>;
     assert.equal(result['code'], 'PREFLIGHT_WRONG_CHIP');
     assert.equal(result['protocol'], 'serial');
+    assert.match(String(result['message']), /is built for ESP8266.*, the board is an ESP32\.$/);
+    assert.doesNotMatch(String(result['message']), /invitation|updater/, 'serial words, not OTA ones');
     assert.ok(blank(dev.board.flash.read(0, 0x8000)) && blank(dev.board.flash.read(0x10000, 0x140000)));
     // An ESP32-S3 app on the ESP32: the same refusal from the library, before any write.
     const s3 = buildEsp32App({ size: 16 * 1024, chip: 'esp32s3' });
@@ -222,4 +224,32 @@ test('a flash write error: SERIAL_WRITE_FAILED, never success; -s and --compress
     },
     { faults: [{ kind: 'write-error', atBlock: 1 }] },
   );
+});
+
+test('a lost reply mid-write is retried (--retries 1): a new connect writes the app again; without retries it fails', async () => {
+  for (const retries of [0, 1])
+    await onBoard(
+      async (port, dev, dir) => {
+        const app = buildEsp32App({ size: 60 * 1024, seed: 12 });
+        writeFileSync(join(dir, 'app.bin'), app);
+        const events: UploadEvent[] = [];
+        const run = upload({
+          host: `serial://${port}`,
+          file: join(dir, 'app.bin'),
+          retries,
+          onEvent: (e) => events.push(e),
+        });
+        if (retries === 0) {
+          await assert.rejects(run, { code: 'SERIAL_PROTOCOL' });
+          assert.notEqual(md5(dev.board.flash.read(0x10000, app.length)), md5(app));
+          return;
+        }
+        const r = await run;
+        assert.equal(r.attempts, 2);
+        const retry = events.find((e) => e.type === 'retry');
+        assert.equal(retry?.type === 'retry' ? retry.code : undefined, 'SERIAL_PROTOCOL');
+        assert.equal(md5(dev.board.flash.read(0x10000, app.length)), md5(app));
+      },
+      { faults: [{ kind: 'lost-reply', atBlock: 1 }] },
+    );
 });

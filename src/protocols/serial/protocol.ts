@@ -3,7 +3,7 @@
  * serial:///dev/ttyUSB0 -f app.bin` (also `serial://COM3`, `serial://auto`). The target is a
  * device path, not a network address (`addressless`: the front resolves nothing). One attempt:
  * connect to the ROM loader, the connected chip against the image (the chip the loader reports IS
- * the evidence, so the front's family check is answered before any byte), the app written at the
+ * the evidence: the front's family check is answered before any byte is written), the app written at the
  * slot the board boots (host/upload-app.ts), verified by the stub's MD5, a hard reset. The serial
  * host code (serialport, esptool-js) is loaded only when an upload runs.
  */
@@ -73,7 +73,10 @@ export const serial: OtaProtocol<SerialUploadOptions, SerialUploadObservation> =
     });
     return basicJournal<SerialUploadObservation>(SERIAL_ID, fresh(), _options.onEvent, fresh);
   },
-  async upload({ options, address, image, journal, target, familyCheck, signal }) {
+  // The front's `familyCheck` (a network device asked before its first byte) is answered here by
+  // the loader itself: upload-app.ts refuses an image for another family or chip with
+  // PREFLIGHT_WRONG_CHIP before any byte is written, in serial words (no OTA updater, no invitation).
+  async upload({ options, address, image, journal, target, signal }) {
     const obs = journal.observation;
     if (options.filesystem)
       throw new AirflashError(
@@ -104,14 +107,6 @@ export const serial: OtaProtocol<SerialUploadOptions, SerialUploadObservation> =
           connectMs: SERIAL_UPLOAD_TIMEOUTS.connectMs * scale,
           operationMs: SERIAL_UPLOAD_TIMEOUTS.operationMs * scale,
         },
-        checkChip: (chip) => {
-          obs.chip = chip.description;
-          const refusal = familyCheck?.verdict({
-            family: chip.family,
-            how: `the board on ${chip.port} is an ${chip.description} (its ROM loader says so)`,
-          });
-          if (refusal) throw refusal;
-        },
         onEvent: (e) => {
           if (e.type === 'stage') {
             obs.stage = e.stage;
@@ -119,8 +114,9 @@ export const serial: OtaProtocol<SerialUploadOptions, SerialUploadObservation> =
             if (e.stage === 'reset') journal.setPhase('result');
           } else if (e.type === 'chip') {
             obs.port = e.chip.port;
-            obs.slot = e.slot;
-          } else {
+            obs.chip = e.chip.description;
+          } else if (e.type === 'slot') obs.slot = e.slot;
+          else {
             obs.written = e.written;
             obs.compressedTotal = e.total;
             // The image bytes the acknowledged compressed bytes stand for (esptool-js deflates the whole image).

@@ -26,14 +26,13 @@ interface AppSlot {
 
 type UploadAppEvent =
   | { type: 'stage'; stage: 'connect' | 'chip' | 'write' | 'reset' }
-  | { type: 'chip'; chip: ChipInfo; slot: AppSlot }
+  | { type: 'chip'; chip: ChipInfo }
+  | { type: 'slot'; slot: AppSlot }
   /** `written` / `total`: compressed bytes the stub acknowledged. */
   | { type: 'progress'; written: number; total: number };
 
 interface UploadAppOptions extends SerialOptions {
   data: Uint8Array;
-  /** Called with the connected chip before anything is written: throw to refuse the image. */
-  checkChip?: (chip: ChipInfo) => void;
   onEvent?: (event: UploadAppEvent) => void;
 }
 
@@ -114,16 +113,19 @@ async function uploadAppSerial(options: UploadAppOptions): Promise<UploadAppResu
   return withSession(options, async (s) => {
     const chip = await readChipInfo(s);
     emit({ type: 'stage', stage: 'chip' });
-    options.checkChip?.(chip);
-    const slot = await bootedSlot(s, chip, data);
-    emit({ type: 'chip', chip, slot });
-    const name = 'the image';
-    preflightParts([{ address: slot.address, data, name }], {
+    emit({ type: 'chip', chip });
+    const connected = {
       chipId: chip.chipId,
       family: chip.family,
       chipName: chip.chip,
       ...(chip.flashSize === undefined ? {} : { flashSize: chip.flashSize }),
-    });
+    };
+    // The chip the loader reports against the image's (family and exact chip), before anything
+    // else is read or written; then the slot, and the image against the flash and the slot.
+    preflightParts([{ address: defaultAddress(data, chip), data, name: 'The image' }], connected);
+    const slot = await bootedSlot(s, chip, data);
+    emit({ type: 'slot', slot });
+    preflightParts([{ address: slot.address, data, name: 'The image' }], connected);
     if (slot.size !== undefined && data.length > slot.size)
       throw new AirflashError(
         'PREFLIGHT_TOO_BIG',
