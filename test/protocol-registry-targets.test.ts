@@ -27,7 +27,7 @@ describe('parseTarget', () => {
     const p = pickProtocol(parseTarget('serial:///dev/ttyUSB0'));
     assert.equal(p.id, 'serial');
     assert.equal(p.addressless, true);
-    assert.deepEqual(p.writes, ['app']);
+    assert.deepEqual(p.writes, ['app', 'filesystem']);
   });
 
   it('a device path of exactly the limit is read; one character more is refused', () => {

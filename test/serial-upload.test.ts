@@ -203,7 +203,7 @@ test('a board out of download mode: SERIAL_NOT_IN_DOWNLOAD_MODE, exit 1, not ret
   );
 });
 
-test('a flash write error: SERIAL_WRITE_FAILED, never success; -s and --compress are refused first', async () => {
+test('a flash write error: SERIAL_WRITE_FAILED, never success; --compress is refused first', async () => {
   await onBoard(
     async (port, dev, dir) => {
       const app = buildEsp32App({ size: 64 * 1024, seed: 8 });
@@ -216,11 +216,9 @@ test('a flash write error: SERIAL_WRITE_FAILED, never success; -s and --compress
       assert.equal(error.code, 'SERIAL_WRITE_FAILED');
       assert.equal(error.protocol, 'serial');
       assert.notEqual(md5(dev.board.flash.read(0x10000, app.length)), md5(app));
-      // (the front's pre-flight would refuse an app as a filesystem first: PREFLIGHT_NOT_FS)
-      for (const extra of [{ filesystem: true, preflight: false as const }, { compress: true }])
-        await assert.rejects(upload({ host: `serial://${port}`, file: join(dir, 'app.bin'), ...extra }), {
-          code: 'BAD_ARGUMENT',
-        });
+      await assert.rejects(upload({ host: `serial://${port}`, file: join(dir, 'app.bin'), compress: true }), {
+        code: 'BAD_ARGUMENT',
+      });
     },
     { faults: [{ kind: 'write-error', atBlock: 1 }] },
   );
@@ -252,4 +250,47 @@ test('a lost reply mid-write is retried (--retries 1): a new connect writes the 
       },
       { faults: [{ kind: 'lost-reply', atBlock: 1 }] },
     );
+});
+
+test("-s: the filesystem partition of the board's table; without a table (blank ESP32, ESP8266) BAD_ARGUMENT, exit 2", async () => {
+  const fsImage = new Uint8Array(48 * 1024).map((_, i) => (i * 7 + 3) & 0xff);
+  await onBoard(async (port, dev, dir) => {
+    writeFileSync(join(dir, 'fs.bin'), fsImage);
+    const blankBoard = memoryIO({ cwd: dir });
+    assert.equal(await runCli(['upload', '-i', `serial://${port}`, '-s', '-f', 'fs.bin'], blankBoard.io), 2);
+    assert.match(blankBoard.stderr(), /no partition table at 0x8000/);
+    const table = requireBuiltinPartitionTable('default');
+    const spiffs = table.entries.find((e) => e.name === 'spiffs');
+    assert.ok(spiffs);
+    dev.board.flash.load(0x8000, encodePartitionTable(table));
+    const r = await upload({ host: `serial://${port}`, file: join(dir, 'fs.bin'), filesystem: true });
+    assert.equal(md5(dev.board.flash.read(spiffs.offset, fsImage.length)), md5(fsImage));
+    assert.ok(blank(dev.board.flash.read(0x10000, 0x1000)), 'no app slot written');
+    assert.deepEqual((r.observation as unknown as { slot: unknown }).slot, {
+      address: spiffs.offset,
+      name: 'spiffs',
+      size: spiffs.size,
+      why: 'filesystem',
+    });
+    // One byte more than the partition holds: refused before a byte is written.
+    const big = new Uint8Array(spiffs.size + 1).fill(0x5a);
+    writeFileSync(join(dir, 'big.bin'), big);
+    await assert.rejects(upload({ host: `serial://${port}`, file: join(dir, 'big.bin'), filesystem: true }), {
+      code: 'PREFLIGHT_TOO_BIG',
+    });
+    assert.equal(md5(dev.board.flash.read(spiffs.offset, fsImage.length)), md5(fsImage));
+  });
+  await onBoard(
+    async (port, _dev, dir) => {
+      writeFileSync(join(dir, 'fs.bin'), fsImage);
+      await assert.rejects(
+        upload({ host: `serial://${port}`, file: join(dir, 'fs.bin'), filesystem: true }),
+        {
+          code: 'BAD_ARGUMENT',
+          message: /ESP8266 has no partition table/,
+        },
+      );
+    },
+    { chip: 'esp8266' },
+  );
 });

@@ -58,7 +58,9 @@ const RETRYABLE: ReadonlySet<string> = new Set([
 export const serial: OtaProtocol<SerialUploadOptions, SerialUploadObservation> = {
   id: SERIAL_ID,
   title: 'USB serial (ROM loader)',
-  writes: ['app'],
+  // A filesystem image goes to the filesystem partition of the board's own table (upload-app.ts);
+  // a board without one (an ESP8266, a blank ESP32) refuses -s with BAD_ARGUMENT.
+  writes: ['app', 'filesystem'],
   addressless: true,
   // A serial write starts over from the sync, and writing the same app again is harmless; a board
   // out of download mode, a missing port or a flash that fails its MD5 needs a person.
@@ -78,14 +80,6 @@ export const serial: OtaProtocol<SerialUploadOptions, SerialUploadObservation> =
   // PREFLIGHT_WRONG_CHIP before any byte is written, in serial words (no OTA updater, no invitation).
   async upload({ options, address, image, journal, target, signal }) {
     const obs = journal.observation;
-    if (options.filesystem)
-      throw new AirflashError(
-        'BAD_ARGUMENT',
-        'A serial upload writes the application only, not a filesystem (-s).',
-        {
-          hint: 'Leave out -s, or write the filesystem image at its partition: airflash flash --port PORT OFFSET FILE.',
-        },
-      );
     if (image.compressed)
       throw new AirflashError(
         'BAD_ARGUMENT',
@@ -103,6 +97,7 @@ export const serial: OtaProtocol<SerialUploadOptions, SerialUploadObservation> =
         port: address.address,
         baud: SERIAL_UPLOAD_BAUD,
         data,
+        kind: options.filesystem ? 'filesystem' : 'app',
         timeouts: {
           connectMs: SERIAL_UPLOAD_TIMEOUTS.connectMs * scale,
           operationMs: SERIAL_UPLOAD_TIMEOUTS.operationMs * scale,

@@ -21,7 +21,7 @@ interface AppSlot {
   size?: number;
   /** `otadata`: the slot otadata boots; `first-app`: blank otadata, the slot the bootloader then
    * boots; `default`: no table on the board (ESP8266, or a blank ESP32): the default address. */
-  why: 'otadata' | 'first-app' | 'default';
+  why: 'otadata' | 'first-app' | 'default' | 'filesystem';
 }
 
 type UploadAppEvent =
@@ -33,6 +33,9 @@ type UploadAppEvent =
 
 interface UploadAppOptions extends SerialOptions {
   data: Uint8Array;
+  /** `filesystem`: the image goes to the board's filesystem partition (its table's spiffs,
+   * littlefs or fat data partition); default `app`. */
+  kind?: 'app' | 'filesystem';
   onEvent?: (event: UploadAppEvent) => void;
 }
 
@@ -51,13 +54,8 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 async function bootedSlot(s: LoaderSession, chip: ChipInfo, data: Uint8Array): Promise<AppSlot> {
   const fallback: AppSlot = { address: defaultAddress(data, chip), why: 'default' };
   if (chip.family !== 'esp32') return fallback;
-  let table: PartitionTable;
-  try {
-    table = decodePartitionTable(await s.loader.readFlash(TABLE_OFFSET, TABLE_SIZE));
-  } catch {
-    return fallback; // a foreign 0x8000: the board's layout is unknown
-  }
-  if (table.entries.length === 0) return fallback; // blank flash at 0x8000 (a new or erased board)
+  const table = await boardTable(s);
+  if (table === undefined) return fallback; // a new, erased or foreign 0x8000: the default address
   const slots = usableOtaSlots(table);
   const od = table.entries.find((e) => e.type === 1 && e.subtype === 0x00);
   const otadata = od && slots.length > 0 ? await s.loader.readFlash(od.offset, OTADATA_SIZE) : undefined;
@@ -93,6 +91,40 @@ function inspectKind(data: Uint8Array): string {
   }
 }
 
+/** The board's table at 0x8000; undefined when there is none (blank, erased, foreign). */
+async function boardTable(s: LoaderSession): Promise<PartitionTable | undefined> {
+  try {
+    const table = decodePartitionTable(await s.loader.readFlash(TABLE_OFFSET, TABLE_SIZE));
+    return table.entries.length === 0 ? undefined : table;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Data subtypes a filesystem image goes to, in the order looked for (esp-idf esp_partition.h). */
+const FS_SUBTYPES = [0x82, 0x83, 0x81] as const; // spiffs (also Arduino's LittleFS), littlefs, fat
+
+/** The filesystem partition of the board's table; BAD_ARGUMENT when the board has none. */
+async function filesystemSlot(s: LoaderSession, chip: ChipInfo): Promise<AppSlot> {
+  const table = chip.family === 'esp32' ? await boardTable(s) : undefined;
+  const entry = table
+    ? FS_SUBTYPES.map((st) => table.entries.find((e) => e.type === 1 && e.subtype === st)).find(
+        (e) => e !== undefined,
+      )
+    : undefined;
+  if (entry === undefined)
+    throw new AirflashError(
+      'BAD_ARGUMENT',
+      chip.family === 'esp32'
+        ? table
+          ? "The board's partition table has no filesystem partition (spiffs, littlefs or fat)."
+          : 'The board has no partition table at 0x8000, so where its filesystem goes is unknown.'
+        : `The ${chip.chip} has no partition table: where its filesystem starts depends on the build's flash layout.`,
+      { hint: 'Write the image at its offset: airflash flash --port PORT OFFSET FILE.' },
+    );
+  return { address: entry.offset, name: entry.name, size: entry.size, why: 'filesystem' };
+}
+
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
 
 /** Write one app image at the slot the board boots; resolves after the MD5 verify and the reset. */
@@ -100,8 +132,9 @@ async function uploadAppSerial(options: UploadAppOptions): Promise<UploadAppResu
   const emit = options.onEvent ?? (() => {});
   const data = options.data;
   if (data.length === 0) throw new AirflashError('PREFLIGHT_EMPTY', 'The image is empty.');
-  const kind = inspectKind(data);
-  if (!APP_KINDS.has(kind))
+  const fs = options.kind === 'filesystem';
+  const kind = fs ? 'filesystem' : inspectKind(data);
+  if (!fs && !APP_KINDS.has(kind))
     throw new AirflashError(
       'BAD_ARGUMENT',
       `The file is a ${kind} image, not an app: upload writes one app.`,
@@ -122,14 +155,14 @@ async function uploadAppSerial(options: UploadAppOptions): Promise<UploadAppResu
     };
     // The chip the loader reports against the image's (family and exact chip), before anything
     // else is read or written; then the slot, and the image against the flash and the slot.
-    preflightParts([{ address: defaultAddress(data, chip), data, name: 'The image' }], connected);
-    const slot = await bootedSlot(s, chip, data);
+    if (!fs) preflightParts([{ address: defaultAddress(data, chip), data, name: 'The image' }], connected);
+    const slot = fs ? await filesystemSlot(s, chip) : await bootedSlot(s, chip, data);
     emit({ type: 'slot', slot });
     preflightParts([{ address: slot.address, data, name: 'The image' }], connected);
     if (slot.size !== undefined && data.length > slot.size)
       throw new AirflashError(
         'PREFLIGHT_TOO_BIG',
-        `The image is ${data.length} bytes; the board's slot ${slot.name} at ${hex(slot.address)} holds ${slot.size} bytes.`,
+        `The image is ${data.length} bytes; the board's partition ${slot.name} at ${hex(slot.address)} holds ${slot.size} bytes.`,
         {
           hint: 'Make the app smaller, or flash a partition scheme with a larger slot (airflash flash --env).',
         },
