@@ -14,6 +14,13 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 /** The relative modules `file` loads when it is evaluated: static value imports and re-exports. */
 function staticImports(file: string): string[] {
+  return staticSpecifiers(file)
+    .filter((s) => s.startsWith('.'))
+    .map((s) => resolve(dirname(file), s));
+}
+
+/** Every module specifier `file` loads when it is evaluated (relative and packages). */
+function staticSpecifiers(file: string): string[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
   const out: string[] = [];
   for (const node of source.statements) {
@@ -38,8 +45,7 @@ function staticImports(file: string): string[] {
         all.elements.every((e) => e.isTypeOnly);
       if (!typeOnly) specifier = node.moduleSpecifier;
     }
-    if (specifier !== undefined && ts.isStringLiteral(specifier) && specifier.text.startsWith('.'))
-      out.push(resolve(dirname(file), specifier.text));
+    if (specifier !== undefined && ts.isStringLiteral(specifier)) out.push(specifier.text);
   }
   return out;
 }
@@ -67,6 +73,25 @@ describe('the CLI loads lazily', () => {
       .map(([file, from]) => `${file} (from ${from})`);
     assert.deepEqual(wrong, []);
     assert.ok(loaded.has(resolve(ROOT, 'src/upload/upload.ts')), 'the walk follows the upload path');
+  });
+
+  it('a network upload loads neither esptool-js nor serialport (the serial protocol loads its host when it runs)', () => {
+    const serialPackages = (entries: string[]): string[] =>
+      [...loadedBefore(entries).keys()].flatMap((file) =>
+        staticSpecifiers(file)
+          .filter((s) => /^(esptool-js|serialport|@serialport\/)/.test(s))
+          .map((s) => `${relative(ROOT, file)} imports ${s}`),
+      );
+    const loaded = loadedBefore(['src/cli/main.ts', 'src/cli/commands/upload.ts']);
+    assert.ok(
+      loaded.has(resolve(ROOT, 'src/protocols/serial/protocol.ts')),
+      'the serial protocol is registered',
+    );
+    assert.deepEqual(serialPackages(['src/cli/main.ts', 'src/cli/commands/upload.ts']), []);
+    // The check sees them where they are: the serial host's upload module loads both.
+    assert.ok(
+      serialPackages(['src/protocols/serial/host/upload-app.ts']).some((l) => l.endsWith('esptool-js')),
+    );
   });
 
   it('the image, pre-flight and partition modules of an upload load no image builder and no zlib', () => {

@@ -6,8 +6,10 @@
 import { arduinoOta } from './arduino-ota/index.ts';
 import { esphome } from './esphome/index.ts';
 import { registerProtocol } from './registry.ts';
+import { serial } from './serial/protocol.ts';
 import { httpOta } from './web-ota/index.ts';
 
 registerProtocol(arduinoOta);
 registerProtocol(esphome);
 registerProtocol(httpOta);
+registerProtocol(serial);

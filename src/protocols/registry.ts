@@ -1,7 +1,7 @@
 /**
  * The protocol registry: `registerProtocol()` adds a protocol family (public API), and
  * `pickProtocol()` chooses one for a target, in this order:
- *   1. an explicit scheme (`arduino-ota://host:port`, later `esphome://`, `http://`, `serial:`);
+ *   1. an explicit scheme (`arduino-ota://host:port`, `esphome://`, `serial:///dev/ttyUSB0`, later `http://`);
  *   2. the mDNS service the target was discovered under;
  *   3. what a probe found (`hints.probed`: the id of the protocol that answered);
  *   4. the port (a protocol's default ports);
@@ -101,16 +101,51 @@ export function detectionOrder(
     .sort((a, b) => (a.detectOrder as number) - (b.detectOrder as number));
 }
 
+/** The longest device path an addressless target may name. */
+export const MAX_DEVICE_PATH = 1024;
+
+/** `scheme://DEVICE` of an addressless protocol (serial): an absolute path, or one name (`COM3`, `auto`). */
+function deviceTarget(text: string, scheme: string, rest: string): Target {
+  const forms = `Write ${scheme}:///dev/ttyUSB0 (a path: three slashes), ${scheme}://COM3 or ${scheme}://auto.`;
+  const bad = (why: string): AirflashError =>
+    new AirflashError('BAD_ARGUMENT', `"${text}" ${why}`, { hint: forms });
+  if (rest === '' || rest === '/') throw bad(`names no device after ${scheme}://.`);
+  if (rest.length > MAX_DEVICE_PATH)
+    throw bad(`names a device path longer than ${MAX_DEVICE_PATH} characters.`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(rest)) throw bad('holds a control character.');
+  if (rest.startsWith('/')) return { host: rest, scheme, path: rest };
+  if (rest.includes('/'))
+    throw bad(
+      `names a host and a path; a ${scheme} device is local (the path follows ${scheme}:// directly).`,
+    );
+  if (rest.includes(':')) throw bad(`names a port; a ${scheme} device has none.`);
+  if (!/^[A-Za-z0-9._-]+$/.test(rest)) throw bad('is not a device path or a port name.');
+  return { host: rest, scheme, path: rest };
+}
+
 /**
- * Split a target as written: `scheme://host[:port]` (IPv6 in brackets), `scheme:rest`, or a bare
- * host (returned as it is: a bare `-i HOST` is never re-read). `port` is used when the text names none.
+ * Split a target as written: `scheme://host[:port][/path]` (IPv6 in brackets), a registered
+ * addressless protocol's `scheme://DEVICE` (`serial:///dev/ttyUSB0`, `serial://COM3`,
+ * `serial://auto`: host and path are the device, `port` does not apply), or a bare host (returned
+ * as it is: a bare `-i HOST` is never re-read). `port` is used when the text names none.
  */
 export function parseTarget(text: string, port?: number): Target {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)\/?$/i.exec(text.trim());
-  if (m === null) return port === undefined ? { host: text } : { host: text, port };
-  const scheme = (m[1] as string).toLowerCase();
-  const authority = m[2] as string;
-  const hp = /^(\[[^\]]+\]|[^:]*)(?::(\d+))?$/.exec(authority);
+  const trimmed = text.trim();
+  const m = /^([a-z][a-z0-9+.-]*):(\/\/)?(.*)$/is.exec(trimmed);
+  const scheme = m ? (m[1] as string).toLowerCase() : '';
+  const addressless = m !== null && bySchemeName(scheme)?.addressless === true;
+  if (addressless && m[2] === undefined)
+    throw new AirflashError('BAD_ARGUMENT', `"${text}" needs // after ${scheme}:.`, {
+      hint: `Write ${scheme}:///dev/ttyUSB0, ${scheme}://COM3 or ${scheme}://auto.`,
+    });
+  if (m === null || m[2] === undefined) return port === undefined ? { host: text } : { host: text, port };
+  const rest = m[3] as string;
+  if (addressless) return deviceTarget(text, scheme, rest);
+  const slash = rest.indexOf('/');
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  const path = slash === -1 || slash === rest.length - 1 ? undefined : rest.slice(slash);
+  const hp = /^(\[[^\]]+\]|[^:?#]*)(?::(\d+))?$/.exec(authority);
   if (hp === null || hp[1] === '')
     throw new AirflashError('BAD_ARGUMENT', `"${text}" names no device after ${scheme}://.`, {
       hint: `Write ${scheme}://HOST or ${scheme}://HOST:PORT.`,
@@ -119,5 +154,10 @@ export function parseTarget(text: string, port?: number): Target {
   const named = hp[2] === undefined ? port : Number(hp[2]);
   if (named !== undefined && (!Number.isInteger(named) || named < 1 || named > 65535))
     throw new AirflashError('BAD_ARGUMENT', `The port in "${text}" must be from 1 to 65535.`);
-  return { host, scheme, ...(named === undefined ? {} : { port: named }) };
+  return {
+    host,
+    scheme,
+    ...(named === undefined ? {} : { port: named }),
+    ...(path === undefined ? {} : { path }),
+  };
 }

@@ -52,6 +52,12 @@ export interface Target {
   scheme?: string;
   /** The mDNS service type the target was discovered under (`_arduino._tcp`), when known. */
   service?: string;
+  /**
+   * The path of the URL (`http://HOST/update` → `/update`). For an `addressless` protocol's scheme
+   * it is the device itself (`serial:///dev/ttyUSB0` → `/dev/ttyUSB0`, `serial://COM3` → `COM3`),
+   * and `host` names the same device (for messages and the envelope).
+   */
+  path?: string;
 }
 
 /** The image as the front prepared it (hashed, maybe gzipped), shared by every attempt. */
@@ -94,12 +100,18 @@ export interface PreflightOutcome {
   info?: Record<string, unknown>;
 }
 
-/** Where the device was found: the address the front resolved the target to. */
-export interface ResolvedAddress {
+/** Where the device was found: the IP address the front resolved the target to. */
+export interface NetworkAddress {
   address: string;
   family: 4 | 6;
   resolvedBy: 'literal' | 'resolver';
 }
+
+/**
+ * Where the device is: an IP address, or for an `addressless` protocol (serial) the device path
+ * as named, not resolved (`resolvedBy: 'none'`, no IP family).
+ */
+export type ResolvedAddress = NetworkAddress | { address: string; resolvedBy: 'none' };
 
 /** The fields every successful upload reports, whatever the protocol. */
 export interface UploadEnvelope<Observation> {
@@ -211,6 +223,11 @@ export interface OtaProtocol<Options, Observation> {
   readonly services?: readonly string[];
   /** The ports its devices listen on by default, most common first. */
   readonly ports?: readonly number[];
+  /**
+   * The target is not a network address (a serial device path): the front does not resolve it
+   * (`ResolvedAddress.resolvedBy: 'none'`) and `parseTarget` reads `scheme://` + the device.
+   */
+  readonly addressless?: boolean;
   /**
    * Auto-detection of a bare target (registry.ts `detectionOrder`): the failure codes of this
    * protocol that mean "no device of mine at that address" (ArduinoOTA: NO_INVITATION_REPLY).

@@ -12,7 +12,7 @@ import { DEFAULT_PORT, sendsSignedImage } from '../devices/family.ts';
 import type { UploadOptions, UploadResult } from '../protocols/arduino-ota/model/options.ts';
 import { resolveTimeouts } from '../protocols/arduino-ota/model/timeouts.ts';
 import { detectionOrder, parseTarget, pickProtocol, type RegisteredProtocol } from '../protocols/registry.ts';
-import type { AttemptJournal, FamilyCheck } from '../protocols/types.ts';
+import type { AttemptJournal, FamilyCheck, ResolvedAddress } from '../protocols/types.ts';
 import { resolveTarget } from '../transport/node.ts';
 import { chipFamilyRefusal, deviceFamily, familyCheck } from './chip-family.ts';
 import { type PreparedImage, prepareImage } from './image.ts';
@@ -79,11 +79,14 @@ export async function upload(options: UploadOptions): Promise<UploadResult> {
   let journal: AttemptJournal<unknown> = protocol.begin(options, target);
   let image: PreparedImage;
   let check: FamilyCheck | undefined;
-  let address: Awaited<ReturnType<typeof resolveTarget>>;
+  let address: ResolvedAddress;
   try {
     throwIfAborted(signal);
     journal.setPhase('resolve');
-    address = await resolveTarget(target.host, options.resolve, signal);
+    // An addressless protocol (serial) names a device path, not a host: nothing to resolve.
+    address = protocol.addressless
+      ? { address: target.path ?? target.host, resolvedBy: 'none' }
+      : await resolveTarget(target.host, options.resolve, signal);
     journal.resolved(address);
     journal.setPhase('prepare');
     const port = target.port ?? DEFAULT_PORT.esp32;

@@ -4,7 +4,15 @@ import { DEFAULT_PORT } from '../../devices/family.ts';
 import { rebootMarkDir } from '../../protocols/arduino-ota/host/reboot-marks.ts';
 import { observationOf } from '../../protocols/arduino-ota/model/observation-of.ts';
 import { PROFILE_IDS } from '../../protocols/web-ota/index.ts';
-import { createPreflight, DEFAULTS, type UploadOptions, upload } from '../../upload/index.ts';
+import {
+  createPreflight,
+  DEFAULTS,
+  isUploadError,
+  parseTarget,
+  pickProtocol,
+  type UploadOptions,
+  upload,
+} from '../../upload/index.ts';
 import { optionsHelp, type ParsedArgs, parseUploadArgs, UPLOAD_OPTIONS } from '../espota-args.ts';
 import { FLEET_HELP, FLEET_OPTIONS, isFleetInvocation } from '../fleet-options.ts';
 import { hostResolver, mdnsSettings } from '../mdns.ts';
@@ -166,6 +174,15 @@ function versionNote(observation: unknown): string {
   return '; the new firmware is not confirmed (the device reports no version)';
 }
 
+/** A target of an addressless protocol (`serial:///dev/ttyUSB0`): no `:PORT` in its label. */
+function addressless(host: string): boolean {
+  try {
+    return pickProtocol(parseTarget(host)).addressless === true;
+  } catch {
+    return false; // upload() reports the bad target
+  }
+}
+
 export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   if (isFleetInvocation(argv)) return (await import('./upload-fleet.ts')).runFleetUpload(argv, io);
   const started = Date.now();
@@ -192,9 +209,11 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
   }
   const v = parsed.values;
   const mode = chooseMode({ json: v.json === true, progress: v.progress === true, isTTY: io.isTTY });
-  const label = SCHEME.test(options.host)
-    ? options.host
-    : `${options.host}:${options.port ?? DEFAULT_PORT.esp32}`;
+  // A URL names its own port (http://HOST:PORT); a device path has none (serial:///dev/ttyUSB0).
+  const label =
+    SCHEME.test(options.host) || addressless(options.host)
+      ? options.host
+      : `${options.host}:${options.port ?? DEFAULT_PORT.esp32}`;
   const renderer = createRenderer({ stdout: io.stdout, stderr: io.stderr, mode, label });
   for (const n of parsed.notes) renderer.event({ type: 'warning', code: n.code, message: n.message });
   if (v.debug === true)
@@ -239,6 +258,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
       seconds: Math.round(secs * 1000) / 1000,
       bytes: result.bytes,
       ...(result.loopPeriodMs === undefined ? {} : { loopPeriodMs: result.loopPeriodMs }),
+      ...(result.protocol === 'arduino-ota' ? {} : { protocol: result.protocol }),
     });
     return EXIT.ok;
   } catch (error) {
@@ -260,6 +280,7 @@ export async function runUpload(argv: string[], io: CliIO): Promise<number> {
         obs.loopPeriodMs >= DEFAULTS.lateAnswerMs * obs.options.timeScale
           ? { loopPeriodMs: obs.loopPeriodMs }
           : {}),
+        ...(isUploadError(e) && e.protocol !== 'arduino-ota' ? { protocol: e.protocol } : {}),
       },
       human,
     );

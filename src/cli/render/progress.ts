@@ -18,6 +18,8 @@ export interface ResultRecord {
   seconds: number;
   bytes: number;
   loopPeriodMs?: number;
+  /** The protocol that carried the upload, when not the family default (ArduinoOTA). */
+  protocol?: string;
 }
 
 export interface UploadRenderer {
@@ -194,6 +196,7 @@ export function createRenderer(options: RendererOptions): UploadRenderer {
           seconds: r.seconds,
           bytes: r.bytes,
           ...(r.loopPeriodMs === undefined ? {} : { loopPeriodMs: r.loopPeriodMs }),
+          ...(r.protocol === undefined ? {} : { protocol: r.protocol }),
         });
         if (!r.ok && humanDetail) stderr.write(safeBlock(humanDetail));
         return;

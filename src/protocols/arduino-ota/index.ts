@@ -63,6 +63,8 @@ export const arduinoOta: OtaProtocol<InternalUploadOptions, UploadObservation> =
       throw new AirflashError('INTERNAL', 'An ArduinoOTA attempt needs the journal ArduinoOTA began.');
     const { rec, timeouts } = journal;
     const { options, address, image, signal } = session;
+    if (address.resolvedBy === 'none')
+      throw new AirflashError('INTERNAL', 'An ArduinoOTA attempt needs a network address.');
     const gate = familyGate(rec, session.familyCheck, (port) =>
       askFamily({
         host: address.address,

@@ -11,6 +11,7 @@ import type { EraseSerialOptions, FlashSerialOptions, FlashSerialResult, SerialE
 import type { SerialPortEntry } from './host/port/list.ts';
 import type { BoardPartitions } from './host/read-partitions.ts';
 import type { ResetMode } from './host/reset.ts';
+import type { UploadAppOptions, UploadAppResult } from './host/upload-app.ts';
 
 /**
  * Load a host module. serialport and esptool-js are optional dependencies (an offline install of
@@ -59,6 +60,11 @@ async function readPartitionsSerial(options: SerialOptions): Promise<BoardPartit
   );
 }
 
+/** One app at the slot the board boots (the upload front's serial protocol, protocol.ts). */
+async function uploadAppSerial(options: UploadAppOptions): Promise<UploadAppResult> {
+  return (await host(() => import('./host/upload-app.ts'))).uploadAppSerial(await withPorts(options));
+}
+
 /** `port: 'auto'` without a port list: list the machine's ports first. */
 async function withPorts<T extends SerialOptions>(options: T): Promise<T> {
   if (options.port !== 'auto' || options.ports !== undefined) return options;
@@ -80,4 +86,5 @@ export {
   type SerialEvent,
   type SerialOptions,
   type SerialPortEntry,
+  uploadAppSerial,
 };

@@ -122,8 +122,10 @@ export class ArduinoOtaJournal implements AttemptJournal<UploadObservation> {
   resolved(a: ResolvedAddress): void {
     const obs = this.rec.obs;
     obs.target.address = a.address;
-    obs.target.family = a.family;
-    obs.target.resolvedBy = a.resolvedBy;
+    if (a.resolvedBy !== 'none') {
+      obs.target.family = a.family;
+      obs.target.resolvedBy = a.resolvedBy;
+    }
     this.rec.log(`target ${this.target.host} → ${a.address}:${obs.target.port}`);
   }
 
