@@ -101,6 +101,7 @@ export const httpOta: OtaProtocol<HttpOptions, HttpObservation> = {
     const warnings = await runAttempt({
       options,
       host: target.host,
+      ...(target.path === undefined ? {} : { path: target.path }),
       address: address.address,
       port: obs.port,
       image,

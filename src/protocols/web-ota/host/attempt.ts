@@ -28,6 +28,8 @@ export interface AttemptInput {
   /** The front's wrong-chip-family check, answered from what identification found. */
   familyCheck?: FamilyCheck;
   signal?: AbortSignal;
+  /** The upload endpoint named in the target (`http://HOST/custom-update`); the profile's own otherwise. */
+  path?: string;
 }
 
 function credentialsOf(options: HttpOptions, profile: WebProfile | undefined): Credentials | undefined {
@@ -163,6 +165,8 @@ export async function runAttempt(input: AttemptInput): Promise<Array<{ code: str
 
   // 3. The profile's pre-requests (Tasmota `GET /up`, ElegantOTA v3 `/ota/start`).
   const plan = profile.plan({ kind, md5: image.md5, size: image.size, filename: filenameOf(image) });
+  // A path in the target names the endpoint (a sketch that serves its updater elsewhere).
+  const uploadPath = input.path !== undefined && input.path !== '/' ? input.path : plan.path;
   obs.stage = 'before';
   for (const pre of plan.before) {
     debug(`GET ${pre.path} (${pre.why})`);
@@ -185,13 +189,13 @@ export async function runAttempt(input: AttemptInput): Promise<Array<{ code: str
   const source = image.open();
   let reply: HttpResult;
   try {
-    const authorization = auth.header('POST', plan.path);
+    const authorization = auth.header('POST', uploadPath);
     reply = await httpRequest({
       address: input.address,
       port: input.port,
       host: hostName,
       method: 'POST',
-      path: plan.path,
+      path: uploadPath,
       headers: {
         ...baseHeaders(),
         'Content-Type': body.contentType,
