@@ -98,6 +98,24 @@ describe('handshake on the memory transport (mock.timers)', () => {
     assert.equal(a.obs.invitationsSent, 1);
   });
 
+  it("ICMP port unreachable in Windows' form (ECONNRESET on the connected socket) is the same refusal", async (ctx) => {
+    ctx.mock.timers.enable(TIMERS);
+    const a = startAttempt({ refuse: 'ECONNRESET', rttMs: 4 });
+    const spent = await advance(
+      (ms) => ctx.mock.timers.tick(ms),
+      () => a.outcome() !== undefined,
+      20_000,
+    );
+    const o = a.outcome();
+    assert.ok(
+      o && !o.ok && isAirflashError(o.error, 'NO_INVITATION_REPLY'),
+      String(o && !o.ok ? o.error : o),
+    );
+    assert.equal((o.error as { data: { portRefused?: boolean } }).data.portRefused, true);
+    assert.equal(a.obs.portRefused?.[0]?.errno, 'ECONNRESET');
+    assert.ok(spent < 50, `took ${spent} ms`);
+  });
+
   it('a lossy schedule (lost invitations and a lost auth answer) still uploads, as TIMEOUT-free success', async (ctx) => {
     ctx.mock.timers.enable(TIMERS);
     const a = startAttempt(

@@ -31,7 +31,8 @@ export interface DeviceScript {
   /** 1-based numbers of the auth lines whose answer is lost. */
   dropAuthAnswers?: number[];
   /** Answer every invitation with ICMP port unreachable. */
-  refuse?: boolean;
+  /** ICMP port unreachable for every datagram, in Linux/macOS's form (true, ECONNREFUSED) or Windows' (ECONNRESET). */
+  refuse?: boolean | 'ECONNRESET';
   /** What to write on the stream: 'updater' (counts then OK), or a custom reaction. */
   onStream?: (device: MemoryStream, image: PreparedImage) => void;
 }
@@ -105,7 +106,9 @@ export class ScriptedDevice {
     const text = new TextDecoder().decode(d.data).trim();
     const parts = text.split(' ');
     if (this.s.refuse) {
-      this.later(() => this.net.refuse(this.peer));
+      this.later(() =>
+        this.net.refuse(this.peer, this.s.refuse === 'ECONNRESET' ? 'ECONNRESET' : 'ECONNREFUSED'),
+      );
       return;
     }
     if (parts[0] === '200') {
