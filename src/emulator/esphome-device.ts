@@ -20,18 +20,10 @@ import { CORE_MOUNTS } from './core-mounts.ts';
 import { DeviceEvents } from './device-events.ts';
 import { checkAddress, nonNegative } from './device-options.ts';
 import { StreamConn, type StreamLink } from './esphome-conn.ts';
-import type {
-  DeviceCounters,
-  DeviceEvent,
-  DeviceEventName,
-  DeviceOptions,
-  DeviceState,
-  EmulatedDevice,
-} from './types.ts';
+import { ShellDevice } from './shell-device.ts';
+import type { DeviceCounters, DeviceOptions, DeviceState, EmulatedDevice } from './types.ts';
 
-type Life = 'running' | 'rebooting' | 'closed';
-
-export class EsphomeDevice implements EmulatedDevice {
+export class EsphomeDevice extends ShellDevice implements EmulatedDevice {
   readonly address: string;
   readonly core = 'esp32' as const;
   readonly hostname: string;
@@ -46,15 +38,14 @@ export class EsphomeDevice implements EmulatedDevice {
     updateErrors: 0,
     boots: 0,
   };
-  private readonly hub: DeviceEvents;
-  private readonly board: Esp32Board;
+  protected readonly hub: DeviceEvents;
+  protected readonly board: Esp32Board;
   private readonly shell: EsphomeOtaShell;
   private readonly clock: BoardClock;
   private readonly requestedPort: number;
   private readonly seed: number;
   private readonly random: () => number;
   private listener: StreamListener | undefined;
-  private life: Life = 'running';
   private busy = false;
   private waiting: { stream: Stream; from: string } | undefined;
   private readonly streams = new Set<Stream>();
@@ -64,6 +55,7 @@ export class EsphomeDevice implements EmulatedDevice {
   private readonly link: StreamLink;
 
   constructor(options: DeviceOptions, flashSize: number, table: PartitionTable) {
+    super();
     this.hub = new DeviceEvents(options.onEvent, options.onLog);
     this.events = this.hub.emitter;
     if (options.core !== undefined && options.core !== 'esp32')
@@ -137,35 +129,6 @@ export class EsphomeDevice implements EmulatedDevice {
     if (this.life === 'closed') return 'offline';
     if (this.life === 'rebooting') return 'rebooting';
     return this.busy ? 'runupdate' : 'idle';
-  }
-
-  waitFor(
-    event: DeviceEventName,
-    predicate?: (e: DeviceEvent) => boolean,
-    timeoutMs = 30_000,
-  ): Promise<DeviceEvent> {
-    if (this.life === 'closed')
-      return Promise.reject(new AirflashError('INTERRUPTED', `Device ${this.address} is closed.`));
-    return this.hub.waitFor(this.address, () => this.state(), event, predicate, timeoutMs);
-  }
-
-  runningPartition(): string {
-    return this.board.runningPartition();
-  }
-  runningImageMd5(): string {
-    return this.board.runningImageMd5();
-  }
-  otadata(): Uint8Array {
-    return this.board.otadata();
-  }
-  partitionTable(): PartitionTable | undefined {
-    return this.board.partitionTable();
-  }
-  readFlash(offset: number, length: number): Uint8Array {
-    return this.board.flash.read(offset, length);
-  }
-  log(): string[] {
-    return this.hub.logLines();
   }
 
   async start(): Promise<void> {

@@ -19,16 +19,8 @@ import { seedFromText } from './board/firmware.ts';
 import { CORE_MOUNTS } from './core-mounts.ts';
 import { DeviceEvents } from './device-events.ts';
 import { checkAddress, nonNegative } from './device-options.ts';
-import type {
-  DeviceCounters,
-  DeviceEvent,
-  DeviceEventName,
-  DeviceOptions,
-  DeviceState,
-  EmulatedDevice,
-} from './types.ts';
-
-type Life = 'running' | 'rebooting' | 'closed';
+import { ShellDevice } from './shell-device.ts';
+import type { DeviceCounters, DeviceOptions, DeviceState, EmulatedDevice } from './types.ts';
 
 const DEFAULT_VERSION: Record<ProfileId, string> = {
   'arduino-esp8266': '1.0.0',
@@ -50,7 +42,7 @@ function descriptorVersion(board: Esp32Board, offset: number): string | undefine
   return text === '' ? undefined : text;
 }
 
-export class WebDevice implements EmulatedDevice {
+export class WebDevice extends ShellDevice implements EmulatedDevice {
   readonly address: string;
   readonly core = 'esp32' as const;
   readonly hostname: string;
@@ -75,21 +67,21 @@ export class WebDevice implements EmulatedDevice {
     updatesCompleted: 0,
     updateErrors: 0,
   };
-  private readonly hub: DeviceEvents;
-  private readonly board: Esp32Board;
+  protected readonly hub: DeviceEvents;
+  protected readonly board: Esp32Board;
   private readonly shell: WebOtaShell;
   private readonly clock: BoardClock;
   private readonly requestedPort: number;
   private readonly seed: number;
   private server: Server | undefined;
   private boundPort = 0;
-  private life: Life = 'running';
   private running: string;
   private readonly sockets = new Set<Socket>();
   private readonly stop = new AbortController();
   private timers = new Set<NodeJS.Timeout>();
 
   constructor(options: DeviceOptions, flashSize: number, table: PartitionTable) {
+    super();
     this.hub = new DeviceEvents(options.onEvent, options.onLog);
     this.events = this.hub.emitter;
     if (options.core !== undefined && options.core !== 'esp32')
@@ -173,35 +165,6 @@ export class WebDevice implements EmulatedDevice {
   state(): DeviceState {
     if (this.life === 'closed') return 'offline';
     return this.life === 'rebooting' ? 'rebooting' : 'idle';
-  }
-
-  waitFor(
-    event: DeviceEventName,
-    predicate?: (e: DeviceEvent) => boolean,
-    timeoutMs = 30_000,
-  ): Promise<DeviceEvent> {
-    if (this.life === 'closed')
-      return Promise.reject(new AirflashError('INTERRUPTED', `Device ${this.address} is closed.`));
-    return this.hub.waitFor(this.address, () => this.state(), event, predicate, timeoutMs);
-  }
-
-  runningPartition(): string {
-    return this.board.runningPartition();
-  }
-  runningImageMd5(): string {
-    return this.board.runningImageMd5();
-  }
-  otadata(): Uint8Array {
-    return this.board.otadata();
-  }
-  partitionTable(): PartitionTable | undefined {
-    return this.board.partitionTable();
-  }
-  readFlash(offset: number, length: number): Uint8Array {
-    return this.board.flash.read(offset, length);
-  }
-  log(): string[] {
-    return this.hub.logLines();
   }
 
   async start(): Promise<void> {
