@@ -41,8 +41,9 @@ async function detect(
   code: ErrorCode,
   options: UploadOptions,
 ): Promise<RegisteredProtocol | undefined> {
-  const port = target.port ?? DEFAULT_PORT.esp32;
   for (const p of detectionOrder(picked, target, code)) {
+    // The port the user named, or the protocol's own first default (web OTA: 80).
+    const port = target.port ?? p.ports?.[0] ?? DEFAULT_PORT.esp32;
     const r = await p
       .probe?.(
         { ...target, port },

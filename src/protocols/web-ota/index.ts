@@ -3,7 +3,9 @@
  * (port 80 by default); WLED devices announce `_wled._tcp`. One family, a profile per firmware
  * (wire/profiles/): Arduino's HTTPUpdateServer (ESP8266, ESP32), ElegantOTA v2/Async and v3,
  * ESPHome's web_server OTA, Tasmota and WLED, identified by read-only probes unless named
- * (`httpProfile`). A bare `-i HOST` stays ArduinoOTA (the registry's family default).
+ * (`httpProfile`). A bare `-i HOST` stays ArduinoOTA (the registry's family default); only when
+ * nobody answers ArduinoOTA or ESPHome there is web OTA's read-only identification asked
+ * (`detectOrder`), on `-p PORT` or port 80.
  */
 import { sleep } from '../../core/abort.ts';
 import { resolveTarget } from '../../transport/node.ts';
@@ -55,6 +57,8 @@ export const httpOta: OtaProtocol<HttpOptions, HttpObservation> = {
   writes: ['app', 'filesystem'],
   services: ['_wled._tcp'],
   ports: [HTTP_DEFAULT_PORT],
+  // After ESPHome's (10): its probe is a few GETs of pages every updater serves read-only.
+  detectOrder: 20,
   // A cut or silent connection may go through on the next attempt; a device's answer (an error
   // body, a refusal, wrong credentials, WLED's lock or PIN) is the same the next time, and a PIN
   // tried again only adds to the board's lock-out (wled00/wled_server.cpp).
