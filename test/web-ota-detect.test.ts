@@ -10,8 +10,8 @@ import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { buildEsp32App } from '../src/formats/index.ts';
 import { isUploadError, type UploadEvent, type UploadOptions, upload } from '../src/index.ts';
-import type { HttpOptions } from '../src/protocols/web-ota/index.ts';
 import { detectionOrder, pickProtocol } from '../src/protocols/registry.ts';
+import type { HttpOptions } from '../src/protocols/web-ota/index.ts';
 import { fast, withWeb } from './helpers/web-ota.ts';
 
 const IMAGE = buildEsp32App({ size: 40_000, seed: 191, version: '7.1.9' });
@@ -24,7 +24,11 @@ describe('a bare host that only has a web updater', () => {
     assert.deepEqual(order, ['esphome', 'http']);
     assert.deepEqual(detectionOrder(pickProtocol(target), target, 'AUTH_FAILED'), [], 'only an absent code');
     const forced = { host: '127.0.191.9', scheme: 'arduino-ota' };
-    assert.deepEqual(detectionOrder(pickProtocol(forced), forced, 'NO_INVITATION_REPLY'), [], 'a scheme is kept');
+    assert.deepEqual(
+      detectionOrder(pickProtocol(forced), forced, 'NO_INVITATION_REPLY'),
+      [],
+      'a scheme is kept',
+    );
   });
 
   it('-i HOST -p PORT of an ElegantOTA v3 page: identified, updated over HTTP, the switch said', () =>
@@ -58,9 +62,8 @@ describe('a bare host that only has a web updater', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.191.2', resolve));
     const port = (server.address() as { port: number }).port;
     try {
-      const e = await upload({ host: '127.0.191.2', port, data: IMAGE, ...fast } as UploadOptions & HttpOptions).catch(
-        (x: unknown) => x,
-      );
+      const e = await upload({ host: '127.0.191.2', port, data: IMAGE, ...fast } as UploadOptions &
+        HttpOptions).catch((x: unknown) => x);
       assert.ok(isUploadError(e, 'NO_INVITATION_REPLY'), String(e));
       assert.equal(e.protocol, 'arduino-ota');
       assert.ok(seen.length > 0, 'the web probe asked');
